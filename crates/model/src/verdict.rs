@@ -1,0 +1,184 @@
+//! The derived "Defender health" verdict of a device. The rule is written once, here.
+
+use crate::entities::DefenderHealth;
+use crate::flags::FlagSeverity;
+use crate::codes::MdeOnboardingState;
+use serde::{Deserialize, Serialize};
+
+/// Overall Defender health of a device, worst first in `ALL` order of severity.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
+#[serde(rename_all = "snake_case")]
+pub enum HealthVerdict {
+    Healthy,
+    AtRisk,
+    Unhealthy,
+    NotReporting,
+}
+
+impl HealthVerdict {
+    pub const ALL: [HealthVerdict; 4] =
+        [HealthVerdict::Healthy, HealthVerdict::AtRisk, HealthVerdict::Unhealthy, HealthVerdict::NotReporting];
+
+    /// Stable integer stored in the database.
+    pub fn code(self) -> i64 {
+        match self {
+            HealthVerdict::Healthy => 0,
+            HealthVerdict::AtRisk => 1,
+            HealthVerdict::Unhealthy => 2,
+            HealthVerdict::NotReporting => 3,
+        }
+    }
+
+    pub fn from_code(code: i64) -> Option<Self> {
+        Self::ALL.into_iter().find(|v| v.code() == code)
+    }
+
+    /// The wire name (`healthy`, `at_risk`, `unhealthy`, `not_reporting`), used in filters.
+    pub fn key(self) -> &'static str {
+        match self {
+            HealthVerdict::Healthy => "healthy",
+            HealthVerdict::AtRisk => "at_risk",
+            HealthVerdict::Unhealthy => "unhealthy",
+            HealthVerdict::NotReporting => "not_reporting",
+        }
+    }
+
+    pub fn from_key(key: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|v| v.key() == key)
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            HealthVerdict::Healthy => "Healthy",
+            HealthVerdict::AtRisk => "At risk",
+            HealthVerdict::Unhealthy => "Unhealthy",
+            HealthVerdict::NotReporting => "Not reporting",
+        }
+    }
+
+    /// Why a device gets this verdict, in one sentence for tooltips and legends.
+    pub fn rule(self) -> &'static str {
+        match self {
+            HealthVerdict::Healthy => "Defender and real-time protection on, signatures current, scans done, nothing pending.",
+            HealthVerdict::AtRisk => "Protected, but something needs attention: signatures out of date, a scan overdue, a reboot or scan pending, tamper protection off or not onboarded to Defender for Endpoint.",
+            HealthVerdict::Unhealthy => "Not protected: Defender or real-time protection off, the service not running or expired, or a critical failure.",
+            HealthVerdict::NotReporting => "No Defender health record has been uploaded for this device.",
+        }
+    }
+
+    /// The verdict for a device with this health record (None: nothing reported).
+    pub fn of(health: Option<&DefenderHealth>) -> Self {
+        let Some(h) = health else { return HealthVerdict::NotReporting };
+        let product = h.product_status.worst();
+        let computer = h.computer_state.worst();
+        if !h.defender_enabled
+            || !h.rtp_enabled
+            || product == FlagSeverity::Critical
+            || computer == FlagSeverity::Critical
+        {
+            return HealthVerdict::Unhealthy;
+        }
+        if h.signature_out_of_date
+            || h.quick_scan_overdue
+            || h.full_scan_overdue
+            || h.reboot_required
+            || h.full_scan_required
+            || !h.tamper_protection_enabled
+            || h.mde_onboarding_state != MdeOnboardingState::Onboarded
+            || product == FlagSeverity::Warning
+            || computer == FlagSeverity::Warning
+        {
+            return HealthVerdict::AtRisk;
+        }
+        HealthVerdict::Healthy
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::flags::{ComputerState, ProductStatus, PRODUCT_STATUS_HEALTHY};
+
+    pub(crate) fn healthy() -> DefenderHealth {
+        DefenderHealth {
+            device_id: "6f1c2b7e-0000-4000-8000-000000000001".into(),
+            product_status: ProductStatus(PRODUCT_STATUS_HEALTHY),
+            computer_state: ComputerState(0),
+            defender_enabled: true,
+            rtp_enabled: true,
+            nis_enabled: true,
+            quick_scan_overdue: false,
+            full_scan_overdue: false,
+            signature_out_of_date: false,
+            reboot_required: false,
+            full_scan_required: false,
+            tamper_protection_enabled: true,
+            is_mde_sense_running: true,
+            is_virtual_machine: false,
+            mde_onboarding_state: MdeOnboardingState::Onboarded,
+            engine_version: "1.1.24090.11".into(),
+            signature_version: "1.421.123.0".into(),
+            defender_version: "4.18.24090.11".into(),
+            quick_scan_time: Some("2026-11-23T02:00:00Z".into()),
+            full_scan_time: Some("2026-11-20T02:00:00Z".into()),
+            quick_scan_sig_version: Some("1.421.120.0".into()),
+            full_scan_sig_version: Some("1.421.100.0".into()),
+            last_update_time: Some("2026-11-24T06:00:00Z".into()),
+        }
+    }
+
+    #[test]
+    fn no_record_is_not_reporting() {
+        assert_eq!(HealthVerdict::of(None), HealthVerdict::NotReporting);
+    }
+
+    #[test]
+    fn clean_record_is_healthy() {
+        assert_eq!(HealthVerdict::of(Some(&healthy())), HealthVerdict::Healthy);
+        // A scan in progress is informational only.
+        let h = DefenderHealth { product_status: ProductStatus(PRODUCT_STATUS_HEALTHY | 512), ..healthy() };
+        assert_eq!(HealthVerdict::of(Some(&h)), HealthVerdict::Healthy);
+    }
+
+    #[test]
+    fn degraded_records_are_at_risk() {
+        let cases: Vec<DefenderHealth> = vec![
+            DefenderHealth { signature_out_of_date: true, ..healthy() },
+            DefenderHealth { quick_scan_overdue: true, ..healthy() },
+            DefenderHealth { full_scan_overdue: true, ..healthy() },
+            DefenderHealth { reboot_required: true, ..healthy() },
+            DefenderHealth { full_scan_required: true, ..healthy() },
+            DefenderHealth { tamper_protection_enabled: false, ..healthy() },
+            DefenderHealth { mde_onboarding_state: MdeOnboardingState::NotOnboarded, ..healthy() },
+            DefenderHealth { product_status: ProductStatus(32), ..healthy() },
+            DefenderHealth { computer_state: ComputerState(2), ..healthy() },
+        ];
+        for h in cases {
+            assert_eq!(HealthVerdict::of(Some(&h)), HealthVerdict::AtRisk, "{h:?}");
+        }
+    }
+
+    #[test]
+    fn broken_protection_is_unhealthy_even_if_also_at_risk() {
+        let cases: Vec<DefenderHealth> = vec![
+            DefenderHealth { defender_enabled: false, ..healthy() },
+            DefenderHealth { rtp_enabled: false, signature_out_of_date: true, ..healthy() },
+            DefenderHealth { product_status: ProductStatus(1), ..healthy() },
+            DefenderHealth { product_status: ProductStatus(16384 | 32), ..healthy() },
+            DefenderHealth { computer_state: ComputerState(16), ..healthy() },
+        ];
+        for h in cases {
+            assert_eq!(HealthVerdict::of(Some(&h)), HealthVerdict::Unhealthy, "{h:?}");
+        }
+    }
+
+    #[test]
+    fn keys_and_codes_round_trip() {
+        for v in HealthVerdict::ALL {
+            assert_eq!(HealthVerdict::from_key(v.key()), Some(v));
+            assert_eq!(HealthVerdict::from_code(v.code()), Some(v));
+            assert_eq!(serde_json::to_string(&v).unwrap(), format!("\"{}\"", v.key()));
+        }
+        assert_eq!(HealthVerdict::from_key("sick"), None);
+    }
+}
