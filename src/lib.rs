@@ -1,1 +1,44 @@
+//! Tenantscope console: a Leptos CSR app. `main.rs` only mounts `App`; everything lives here.
 
+pub mod api;
+pub mod format;
+pub mod pages;
+pub mod shell;
+
+use leptos::prelude::*;
+use leptos_router::components::{Route, Router, Routes};
+use leptos_router::path;
+use std::time::Duration;
+use tenantscope_model::api::Summary;
+
+/// How often the console refreshes what it shows (the site uploads every 15 minutes).
+pub const REFRESH: Duration = Duration::from_secs(60);
+
+/// The tenant's summary, shared by the header and the Overview so it is fetched once.
+#[derive(Clone, Copy)]
+pub struct SummaryResource(pub LocalResource<Result<Summary, api::ApiError>>);
+
+#[component]
+pub fn App() -> impl IntoView {
+    let summary = LocalResource::new(api::summary);
+    provide_context(SummaryResource(summary));
+    // Live: refresh in the background; Transition keeps the old numbers on screen meanwhile.
+    if let Ok(handle) = set_interval_with_handle(move || summary.refetch(), REFRESH) {
+        on_cleanup(move || handle.clear());
+    }
+    view! {
+        <Router>
+            <shell::Shell>
+                <Routes fallback=pages::not_found::NotFound>
+                    <Route path=path!("/") view=pages::overview::Overview />
+                    <Route path=path!("/devices") view=|| pages::coming::coming("devices") />
+                    <Route path=path!("/devices/:id") view=|| pages::coming::coming("devices") />
+                    <Route path=path!("/applications") view=|| pages::coming::coming("applications") />
+                    <Route path=path!("/endpoint-security") view=|| pages::coming::coming("endpoint-security") />
+                    <Route path=path!("/threats") view=|| pages::coming::coming("threats") />
+                    <Route path=path!("/connector") view=|| pages::coming::coming("connector") />
+                </Routes>
+            </shell::Shell>
+        </Router>
+    }
+}

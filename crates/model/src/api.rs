@@ -2,7 +2,7 @@
 //! route sorts, filters and searches on. The server validates with it; the console builds URLs with it.
 
 use crate::codes::Severity;
-use crate::entities::{ConnectorFacts, Device, TelemetryEvent};
+use crate::entities::{Application, ConnectorFacts, DefenderHealth, Device, TelemetryEvent, ThreatDetection};
 use crate::verdict::HealthVerdict;
 use serde::{Deserialize, Serialize};
 
@@ -49,6 +49,27 @@ pub struct DeviceRow {
     /// Number of threats on the device that are still active.
     #[serde(rename = "ActiveThreats")]
     pub active_threats: u32,
+}
+
+/// `GET /api/v1/devices/{id}`: one device with everything known about it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DeviceDetail {
+    pub device: DeviceRow,
+    /// None: the device has not reported Defender health.
+    pub health: Option<DefenderHealth>,
+    /// Newest first.
+    pub threats: Vec<ThreatDetection>,
+    pub collections: Vec<CollectionRef>,
+    pub applications: Vec<Application>,
+}
+
+/// A collection a device belongs to.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CollectionRef {
+    #[serde(rename = "CollectionId")]
+    pub collection_id: String,
+    #[serde(rename = "CollectionName")]
+    pub collection_name: String,
 }
 
 /// Active threats of one severity.

@@ -1,1 +1,68 @@
-fn main(){}
+use clap::Parser;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use tenantscope_server::{app, prepare, seed::DemoOptions, Config};
+
+/// Tenantscope: Configuration Manager tenant-attach console and API.
+#[derive(Parser, Debug)]
+#[command(version, about)]
+struct Args {
+    /// Address to listen on. Loopback by default; set e.g. 0.0.0.0:8080 to expose it.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    listen: SocketAddr,
+    /// Directory of the SQLite store.
+    #[arg(long, default_value = "./data")]
+    data_dir: PathBuf,
+    /// Directory of the built console (trunk's dist/); the API alone if it does not exist.
+    #[arg(long, default_value = "./dist")]
+    dist: PathBuf,
+    /// Devices in the demo tenant generated when the store is empty.
+    #[arg(long, default_value_t = 25_000)]
+    demo_devices: u64,
+    /// Seed of the demo tenant.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Do not generate a demo tenant into an empty store.
+    #[arg(long)]
+    no_demo: bool,
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,tower_http=warn".into()),
+        )
+        .init();
+    let args = Args::parse();
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_secs() as i64;
+    let config = Config {
+        data_dir: args.data_dir.clone(),
+        dist: args.dist.is_dir().then(|| args.dist.clone()),
+        demo: (!args.no_demo).then_some(DemoOptions {
+            devices: args.demo_devices,
+            seed: args.seed,
+            anchor: now / 60 * 60,
+            progress: true,
+        }),
+    };
+    let started = std::time::Instant::now();
+    let store = tokio::task::spawn_blocking({
+        let config = config.clone();
+        move || prepare(&config)
+    })
+    .await??;
+    tracing::info!(store = %store.path().display(), elapsed_ms = started.elapsed().as_millis() as u64, "store ready");
+    if config.dist.is_none() {
+        tracing::warn!(dist = %args.dist.display(), "console not built; serving the API only");
+    }
+    let listener = tokio::net::TcpListener::bind(args.listen).await?;
+    let addr = listener.local_addr()?;
+    println!("Tenantscope is running at http://{addr}/  (API: http://{addr}/api/v1/summary)");
+    axum::serve(listener, app(store, config.dist.as_deref()))
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await?;
+    Ok(())
+}

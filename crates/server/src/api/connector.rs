@@ -1,0 +1,25 @@
+use super::{only_params, query_pairs, ApiContext};
+use crate::error::{Error, Result};
+use crate::store;
+use axum::extract::{RawQuery, State};
+use axum::routing::get;
+use axum::{Json, Router};
+use tenantscope_model::api::Connector;
+
+pub fn router() -> Router<ApiContext> {
+    Router::new().route("/connector", get(connector))
+}
+
+async fn connector(State(ctx): State<ApiContext>, raw: RawQuery) -> Result<Json<Connector>> {
+    let pairs = query_pairs(&raw.0);
+    only_params(&pairs, &["events"])?;
+    let mut events = 100usize;
+    for (_, v) in pairs.iter().filter(|(k, _)| k == "events") {
+        events = v
+            .parse()
+            .ok()
+            .filter(|n| (1..=500).contains(n))
+            .ok_or_else(|| Error::param("events", format!("must be a whole number from 1 to 500, got {v:?}")))?;
+    }
+    Ok(Json(ctx.store.run(move |conn| store::connector(conn, events)).await?))
+}

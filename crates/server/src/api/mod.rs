@@ -1,0 +1,66 @@
+//! `/api/v1`: one module per resource, each with its own `router()`, sharing one `ApiContext`.
+
+mod applications;
+mod collections;
+mod connector;
+mod devices;
+pub mod openapi;
+mod summary;
+mod threats;
+
+use crate::error::{Error, Result};
+use crate::store::{list_page, Store, Table};
+use axum::extract::RawQuery;
+use axum::response::{IntoResponse, Response};
+use axum::{Json, Router};
+use serde::Serialize;
+use std::sync::Arc;
+use tenantscope_model::api::ListQuery;
+
+#[derive(Clone)]
+pub struct ApiContext {
+    pub store: Arc<Store>,
+}
+
+pub fn router(ctx: ApiContext) -> Router {
+    Router::new()
+        .merge(summary::router())
+        .merge(devices::router())
+        .merge(applications::router())
+        .merge(collections::router())
+        .merge(threats::router())
+        .merge(connector::router())
+        .merge(openapi::router())
+        .fallback(|| async { Error::NotFound("no such API route".into()) })
+        .with_state(ctx)
+}
+
+/// Decoded `key=value` pairs of a query string.
+pub fn query_pairs(raw: &Option<String>) -> Vec<(String, String)> {
+    raw.as_deref()
+        .map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect())
+        .unwrap_or_default()
+}
+
+/// Rejects parameters a non-list route does not know.
+pub fn only_params(pairs: &[(String, String)], known: &[&str]) -> Result<()> {
+    match pairs.iter().find(|(k, _)| !known.contains(&k.as_str())) {
+        Some((k, _)) if known.is_empty() => Err(Error::param(k, "this route takes no query parameters")),
+        Some((k, _)) => Err(Error::param(k, format!("unknown parameter; accepted: {}", known.join(", ")))),
+        None => Ok(()),
+    }
+}
+
+/// A list route: validates the query, then answers one page as JSON or the whole selection as CSV.
+pub async fn list<T: Serialize + Send + 'static>(
+    ctx: &ApiContext,
+    table: &'static Table<T>,
+    raw: RawQuery,
+) -> Result<Response> {
+    let query = ListQuery::parse(&table.spec, &query_pairs(&raw.0))?;
+    if query.csv {
+        return Ok(crate::csv::stream(&ctx.store, table, query));
+    }
+    let page = ctx.store.run(move |conn| list_page(conn, table, &query)).await?;
+    Ok(Json(page).into_response())
+}

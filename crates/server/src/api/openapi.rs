@@ -1,0 +1,129 @@
+//! The OpenAPI 3 document of `/api/v1`, built from the same `ListSpec`s the routes validate with.
+
+use super::ApiContext;
+use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::{json, Value};
+use tenantscope_model::api::{FilterKind, ListSpec, APPLICATIONS, COLLECTIONS, DEVICES, MAX_PAGE_SIZE, THREATS};
+
+/// Every route under `/api/v1`, as OpenAPI paths. Tests check this against the router.
+pub const PATHS: [&str; 9] = [
+    "/summary",
+    "/devices",
+    "/devices/{id}",
+    "/applications",
+    "/collections",
+    "/threats",
+    "/threats/timeline",
+    "/connector",
+    "/openapi.json",
+];
+
+pub fn router() -> Router<ApiContext> {
+    Router::new().route("/openapi.json", get(|| async { Json(document()) }))
+}
+
+fn param(name: &str, description: &str, schema: Value) -> Value {
+    json!({ "name": name, "in": "query", "required": false, "description": description, "schema": schema })
+}
+
+fn list_params(spec: &ListSpec) -> Vec<Value> {
+    let mut out = vec![
+        param("page", "Page number, from 1.", json!({ "type": "integer", "minimum": 1, "default": 1 })),
+        param("page_size", "Rows per page.", json!({ "type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE, "default": 50 })),
+        param("sort", "Field to sort by.", json!({ "type": "string", "enum": spec.sortable, "default": spec.default_sort.0 })),
+        param("order", "Sort direction.", json!({ "type": "string", "enum": ["asc", "desc"] })),
+        param("q", &format!("Free text, searched in {}.", spec.searchable.join(", ")), json!({ "type": "string", "maxLength": 200 })),
+        param("format", "json (one page) or csv (the whole selection, streamed).", json!({ "type": "string", "enum": ["json", "csv"], "default": "json" })),
+    ];
+    for f in spec.filters {
+        let schema = match f.kind {
+            FilterKind::Text => json!({ "type": "string" }),
+            FilterKind::Int => json!({ "type": "integer" }),
+            FilterKind::Bool => json!({ "type": "boolean" }),
+            FilterKind::Verdict => json!({ "type": "string", "enum": ["healthy", "at_risk", "unhealthy", "not_reporting"] }),
+        };
+        let mut p = param(f.name, "Filter; repeat the parameter to match any of several values.", json!({ "type": "array", "items": schema }));
+        p["style"] = json!("form");
+        p["explode"] = json!(true);
+        out.push(p);
+    }
+    out
+}
+
+fn errors() -> Value {
+    json!({
+        "400": { "description": "A parameter is invalid; `detail` names it.", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } },
+        "404": { "description": "Not found.", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } },
+        "500": { "description": "Internal error (logged, not described).", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } }
+    })
+}
+
+fn list_op(spec: &ListSpec, summary: &str) -> Value {
+    let mut responses = errors();
+    responses["200"] = json!({
+        "description": "One page (JSON) or the whole selection (CSV).",
+        "content": {
+            "application/json": { "schema": { "$ref": "#/components/schemas/Page" } },
+            "text/csv": { "schema": { "type": "string" } }
+        }
+    });
+    json!({ "get": { "operationId": spec.name, "summary": summary, "parameters": list_params(spec), "responses": responses } })
+}
+
+fn op(id: &str, summary: &str, parameters: Value) -> Value {
+    let mut responses = errors();
+    responses["200"] = json!({ "description": "OK", "content": { "application/json": { "schema": { "type": "object" } } } });
+    json!({ "get": { "operationId": id, "summary": summary, "parameters": parameters, "responses": responses } })
+}
+
+pub fn document() -> Value {
+    let mut paths = serde_json::Map::new();
+    paths.insert("/summary".into(), op("summary", "Overview KPIs.", json!([])));
+    paths.insert("/devices".into(), list_op(&DEVICES, "Devices with their Defender health verdict and active threats."));
+    paths.insert(
+        "/devices/{id}".into(),
+        op(
+            "device",
+            "One device: identity, Defender health, threats, collections, applications.",
+            json!([{ "name": "id", "in": "path", "required": true, "description": "The device's AADDeviceID.", "schema": { "type": "string" } }]),
+        ),
+    );
+    paths.insert("/applications".into(), list_op(&APPLICATIONS, "MSI deployment types."));
+    paths.insert("/collections".into(), list_op(&COLLECTIONS, "Collections targeted by Endpoint protection policy."));
+    paths.insert("/threats".into(), list_op(&THREATS, "Threat detections, one per threat per device."));
+    paths.insert(
+        "/threats/timeline".into(),
+        op(
+            "threats_timeline",
+            "Detections per time bucket and severity.",
+            json!([
+                param("bucket", "Bucket width.", json!({ "type": "string", "enum": ["day", "hour"], "default": "day" })),
+                param("from", "Start (RFC 3339); default 90 days (day) or 48 hours (hour) before `to`.", json!({ "type": "string", "format": "date-time" })),
+                param("to", "End (RFC 3339); default the last upload.", json!({ "type": "string", "format": "date-time" }))
+            ]),
+        ),
+    );
+    paths.insert(
+        "/connector".into(),
+        op(
+            "connector",
+            "Service connection point facts and telemetry.",
+            json!([param("events", "Newest telemetry items to return.", json!({ "type": "integer", "minimum": 1, "maximum": 500, "default": 100 }))]),
+        ),
+    );
+    paths.insert("/openapi.json".into(), op("openapi", "This document.", json!([])));
+    json!({
+        "openapi": "3.0.3",
+        "info": { "title": "Tenantscope API", "version": env!("CARGO_PKG_VERSION"),
+                  "description": "Configuration Manager tenant-attach data. Field names are the documented upload names. Dates are RFC 3339 UTC." },
+        "servers": [{ "url": "/api/v1" }],
+        "paths": paths,
+        "components": { "schemas": {
+            "Error": { "type": "object", "required": ["error", "detail"], "properties": { "error": { "type": "string" }, "detail": { "type": "string" } } },
+            "Page": { "type": "object", "required": ["items", "total", "page", "page_size"], "properties": {
+                "items": { "type": "array", "items": { "type": "object" } },
+                "total": { "type": "integer" }, "page": { "type": "integer" }, "page_size": { "type": "integer" } } }
+        } }
+    })
+}

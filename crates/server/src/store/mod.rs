@@ -1,0 +1,281 @@
+//! The embedded SQLite store: one file in the data directory, WAL mode, schema migrations, and the
+//! queries behind each API route (each named like its route).
+
+mod list;
+mod queries;
+
+pub use list::{build_list, ListSql};
+pub use queries::*;
+
+use rusqlite::{Connection, OpenFlags};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+pub const DB_FILE: &str = "tenantscope.sqlite";
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("sqlite: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("io: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("store task failed: {0}")]
+    Task(String),
+    #[error("database schema version {0} is newer than this server understands ({1})")]
+    TooNew(i64, i64),
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// Schema migrations, applied in order; the index of each is its version - 1.
+const MIGRATIONS: &[&str] = &[
+    // 1: the tenant-attach tables.
+    r#"
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+
+    CREATE TABLE devices (
+        id INTEGER PRIMARY KEY,
+        SMSID TEXT NOT NULL,
+        AADTenantID TEXT NOT NULL,
+        AADDeviceID TEXT NOT NULL UNIQUE,
+        Name TEXT NOT NULL,
+        DeviceOS TEXT NOT NULL,
+        DeviceOSBuild TEXT NOT NULL,
+        AADPrimaryUserID TEXT,
+        Model TEXT NOT NULL,
+        Manufacturer TEXT NOT NULL,
+        SerialNumber TEXT NOT NULL,
+        DomainNames TEXT NOT NULL,
+        SKU TEXT NOT NULL,
+        DefenderHealth INTEGER NOT NULL,   -- HealthVerdict::code(), derived by the model's rule on write
+        ActiveThreats INTEGER NOT NULL DEFAULT 0
+    );
+
+    CREATE TABLE defender_health (
+        DeviceId TEXT PRIMARY KEY,
+        ProductStatus INTEGER NOT NULL,
+        ComputerState INTEGER NOT NULL,
+        DefenderEnabled INTEGER NOT NULL,
+        RtpEnabled INTEGER NOT NULL,
+        NisEnabled INTEGER NOT NULL,
+        QuickScanOverdue INTEGER NOT NULL,
+        FullScanOverdue INTEGER NOT NULL,
+        SignatureOutOfDate INTEGER NOT NULL,
+        RebootRequired INTEGER NOT NULL,
+        FullScanRequired INTEGER NOT NULL,
+        TamperProtectionEnabled INTEGER NOT NULL,
+        IsMdeSenseRunning INTEGER NOT NULL,
+        IsVirtualMachine INTEGER NOT NULL,
+        MdeOnboardingState INTEGER NOT NULL,
+        EngineVersion TEXT NOT NULL,
+        SignatureVersion TEXT NOT NULL,
+        DefenderVersion TEXT NOT NULL,
+        QuickScanTime TEXT,
+        FullScanTime TEXT,
+        QuickScanSigVersion TEXT,
+        FullScanSigVersion TEXT,
+        LastUpdateTime TEXT
+    ) WITHOUT ROWID;
+
+    CREATE TABLE threats (
+        id INTEGER PRIMARY KEY,
+        ThreatID INTEGER NOT NULL,
+        ThreatName TEXT NOT NULL,
+        Category INTEGER NOT NULL,
+        Severity INTEGER NOT NULL,
+        URL TEXT,
+        CurrentStatus INTEGER NOT NULL,
+        CurrentStatusID INTEGER NOT NULL,
+        ExecutionStatus INTEGER NOT NULL,
+        LastThreatStatusChangeTime TEXT NOT NULL,
+        InitialDetectionTime TEXT NOT NULL,
+        NumberOfDetections INTEGER NOT NULL,
+        DeviceId TEXT NOT NULL,
+        UNIQUE (DeviceId, ThreatID)
+    );
+
+    CREATE TABLE collections (
+        id INTEGER PRIMARY KEY,
+        CollectionId TEXT NOT NULL UNIQUE,
+        CollectionName TEXT NOT NULL,
+        CollectionType INTEGER NOT NULL,
+        CountTargeted INTEGER NOT NULL,
+        CountCompliant INTEGER NOT NULL,
+        CountNonCompliant INTEGER NOT NULL,
+        CountFailed INTEGER NOT NULL,
+        CountActivated INTEGER NOT NULL,
+        CountEnforced INTEGER NOT NULL,
+        TenantId TEXT NOT NULL,
+        HierarchyId TEXT NOT NULL
+    );
+
+    CREATE TABLE collection_members (
+        collection INTEGER NOT NULL,
+        device INTEGER NOT NULL,
+        PRIMARY KEY (collection, device)
+    ) WITHOUT ROWID;
+
+    CREATE TABLE applications (
+        id INTEGER PRIMARY KEY,
+        ProgramID TEXT NOT NULL UNIQUE,
+        ProductName TEXT NOT NULL,
+        Publisher TEXT NOT NULL,
+        Version TEXT NOT NULL,
+        ProductLanguage INTEGER NOT NULL,
+        TargetCollection INTEGER          -- collections.id the deployment type is deployed to
+    );
+
+    CREATE TABLE telemetry (
+        id INTEGER PRIMARY KEY,
+        Time TEXT NOT NULL,
+        Kind TEXT NOT NULL,
+        Name TEXT NOT NULL,
+        SeverityLevel INTEGER NOT NULL,
+        Message TEXT NOT NULL
+    );
+    "#,
+];
+
+/// Indexes for the API's queries. Created after a bulk load (building them once is much faster than
+/// maintaining them row by row), and idempotently at every open.
+pub const INDEXES: &str = r#"
+    CREATE INDEX IF NOT EXISTS devices_name ON devices (Name, id);
+    CREATE INDEX IF NOT EXISTS devices_os ON devices (DeviceOS, id);
+    CREATE INDEX IF NOT EXISTS devices_build ON devices (DeviceOSBuild, id);
+    CREATE INDEX IF NOT EXISTS devices_model ON devices (Model, id);
+    CREATE INDEX IF NOT EXISTS devices_manufacturer ON devices (Manufacturer, id);
+    CREATE INDEX IF NOT EXISTS devices_serial ON devices (SerialNumber, id);
+    CREATE INDEX IF NOT EXISTS devices_domain ON devices (DomainNames, id);
+    CREATE INDEX IF NOT EXISTS devices_sku ON devices (SKU, id);
+    CREATE INDEX IF NOT EXISTS devices_user ON devices (AADPrimaryUserID, id);
+    CREATE INDEX IF NOT EXISTS devices_smsid ON devices (SMSID, id);
+    CREATE INDEX IF NOT EXISTS devices_tenant ON devices (AADTenantID, id);
+    CREATE INDEX IF NOT EXISTS devices_health ON devices (DefenderHealth, id);
+    CREATE INDEX IF NOT EXISTS devices_active ON devices (ActiveThreats, id);
+    CREATE INDEX IF NOT EXISTS health_sig ON defender_health (DeviceId) WHERE SignatureOutOfDate = 1;
+    CREATE INDEX IF NOT EXISTS health_scans ON defender_health (DeviceId) WHERE QuickScanOverdue = 1 OR FullScanOverdue = 1;
+    CREATE INDEX IF NOT EXISTS health_reboot ON defender_health (DeviceId) WHERE RebootRequired = 1;
+    CREATE INDEX IF NOT EXISTS threats_device ON threats (DeviceId);
+    CREATE INDEX IF NOT EXISTS threats_initial ON threats (InitialDetectionTime, Severity);
+    CREATE INDEX IF NOT EXISTS threats_status ON threats (CurrentStatus, Severity);
+    CREATE INDEX IF NOT EXISTS threats_name ON threats (ThreatName);
+    CREATE INDEX IF NOT EXISTS members_device ON collection_members (device, collection);
+    CREATE INDEX IF NOT EXISTS applications_name ON applications (ProductName, Version);
+    CREATE INDEX IF NOT EXISTS telemetry_time ON telemetry (Time);
+"#;
+
+pub fn schema_version() -> i64 {
+    MIGRATIONS.len() as i64
+}
+
+/// A small pool of SQLite connections to one database file.
+pub struct Store {
+    path: PathBuf,
+    idle: Mutex<Vec<Connection>>,
+}
+
+fn configure(conn: &Connection) -> Result<()> {
+    conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    conn.execute_batch(
+        "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;
+         PRAGMA temp_store = MEMORY; PRAGMA cache_size = -65536; PRAGMA mmap_size = 1073741824;",
+    )?;
+    Ok(())
+}
+
+impl Store {
+    /// Opens (creating if needed) the store in `data_dir` and brings its schema up to date.
+    pub fn open(data_dir: &Path) -> Result<Arc<Store>> {
+        std::fs::create_dir_all(data_dir)?;
+        let path = data_dir.join(DB_FILE);
+        let mut conn = Connection::open(&path)?;
+        configure(&conn)?;
+        migrate(&mut conn)?;
+        Ok(Arc::new(Store { path, idle: Mutex::new(vec![conn]) }))
+    }
+
+    /// Creates any missing index (cheap when they exist) and refreshes the planner's statistics.
+    pub fn ensure_indexes(&self) -> Result<()> {
+        self.with(|conn| {
+            conn.execute_batch(INDEXES)?;
+            conn.execute_batch("PRAGMA optimize;")?;
+            Ok(())
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn checkout(&self) -> Result<Connection> {
+        if let Some(conn) = self.idle.lock().expect("pool lock").pop() {
+            return Ok(conn);
+        }
+        let conn = Connection::open_with_flags(
+            &self.path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI,
+        )?;
+        configure(&conn)?;
+        Ok(conn)
+    }
+
+    fn checkin(&self, conn: Connection) {
+        let mut idle = self.idle.lock().expect("pool lock");
+        if idle.len() < 8 {
+            idle.push(conn);
+        }
+    }
+
+    /// Runs `f` with a pooled connection on the calling thread.
+    pub fn with<R>(&self, f: impl FnOnce(&mut Connection) -> Result<R>) -> Result<R> {
+        let mut conn = self.checkout()?;
+        let out = f(&mut conn);
+        self.checkin(conn);
+        out
+    }
+
+    /// Runs `f` with a pooled connection on tokio's blocking pool.
+    pub async fn run<R: Send + 'static>(
+        self: &Arc<Self>,
+        f: impl FnOnce(&mut Connection) -> Result<R> + Send + 'static,
+    ) -> Result<R> {
+        let store = Arc::clone(self);
+        tokio::task::spawn_blocking(move || store.with(f))
+            .await
+            .map_err(|e| StoreError::Task(e.to_string()))?
+    }
+}
+
+fn migrate(conn: &mut Connection) -> Result<()> {
+    conn.execute_batch("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")?;
+    let current: i64 =
+        conn.query_row("SELECT COALESCE(MAX(version), 0) FROM schema_version", [], |r| r.get(0))?;
+    if current > schema_version() {
+        return Err(StoreError::TooNew(current, schema_version()));
+    }
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.execute("INSERT INTO schema_version (version) VALUES (?1)", [i as i64 + 1])?;
+        tx.commit()?;
+    }
+    Ok(())
+}
+
+pub fn get_meta(conn: &Connection, key: &str) -> Result<Option<String>> {
+    use rusqlite::OptionalExtension;
+    Ok(conn.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0)).optional()?)
+}
+
+pub fn set_meta(conn: &Connection, key: &str, value: &str) -> Result<()> {
+    conn.execute(
+        "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+        [key, value],
+    )?;
+    Ok(())
+}
+
+/// Number of devices in the store (0: empty, the demo tenant may be seeded).
+pub fn device_count(conn: &Connection) -> Result<u64> {
+    Ok(conn.query_row("SELECT COUNT(*) FROM devices", [], |r| r.get::<_, i64>(0))? as u64)
+}

@@ -1,0 +1,442 @@
+//! The store queries behind the API routes; each is named like its route.
+
+use super::{build_list, get_meta, Result};
+use rusqlite::{params_from_iter, Connection, OptionalExtension, Row};
+use tenantscope_model::api::*;
+use tenantscope_model::*;
+
+/// How one list route reads its table.
+pub struct Table<T> {
+    pub spec: ListSpec,
+    pub from: &'static str,
+    pub columns: &'static str,
+    pub map: fn(&Row) -> rusqlite::Result<T>,
+}
+
+const DEVICE_COLUMNS: &str = "SMSID, AADTenantID, AADDeviceID, Name, DeviceOS, DeviceOSBuild, AADPrimaryUserID, \
+     Model, Manufacturer, SerialNumber, DomainNames, SKU, DefenderHealth, ActiveThreats";
+
+fn device_row(r: &Row) -> rusqlite::Result<DeviceRow> {
+    Ok(DeviceRow {
+        device: Device {
+            smsid: r.get(0)?,
+            aad_tenant_id: r.get(1)?,
+            aad_device_id: r.get(2)?,
+            name: r.get(3)?,
+            device_os: r.get(4)?,
+            device_os_build: r.get(5)?,
+            aad_primary_user_id: r.get(6)?,
+            model: r.get(7)?,
+            manufacturer: r.get(8)?,
+            serial_number: r.get(9)?,
+            domain_names: r.get(10)?,
+            sku: r.get(11)?,
+        },
+        defender_health: HealthVerdict::from_code(r.get(12)?).unwrap_or(HealthVerdict::NotReporting),
+        active_threats: r.get(13)?,
+    })
+}
+
+pub const DEVICES_TABLE: Table<DeviceRow> =
+    Table { spec: DEVICES, from: "devices", columns: DEVICE_COLUMNS, map: device_row };
+
+fn application(r: &Row) -> rusqlite::Result<Application> {
+    Ok(Application {
+        product_name: r.get(0)?,
+        publisher: r.get(1)?,
+        version: r.get(2)?,
+        product_language: r.get(3)?,
+        program_id: r.get(4)?,
+    })
+}
+
+pub const APPLICATIONS_TABLE: Table<Application> = Table {
+    spec: APPLICATIONS,
+    from: "applications",
+    columns: "ProductName, Publisher, Version, ProductLanguage, ProgramID",
+    map: application,
+};
+
+fn collection(r: &Row) -> rusqlite::Result<DefenderCollection> {
+    Ok(DefenderCollection {
+        collection_id: r.get(0)?,
+        collection_name: r.get(1)?,
+        collection_type: CollectionType::from_code(r.get(2)?),
+        count_targeted: r.get::<_, i64>(3)? as u64,
+        count_compliant: r.get::<_, i64>(4)? as u64,
+        count_non_compliant: r.get::<_, i64>(5)? as u64,
+        count_failed: r.get::<_, i64>(6)? as u64,
+        count_activated: r.get::<_, i64>(7)? as u64,
+        count_enforced: r.get::<_, i64>(8)? as u64,
+        tenant_id: r.get(9)?,
+        hierarchy_id: r.get(10)?,
+    })
+}
+
+pub const COLLECTIONS_TABLE: Table<DefenderCollection> = Table {
+    spec: COLLECTIONS,
+    from: "collections",
+    columns: "CollectionId, CollectionName, CollectionType, CountTargeted, CountCompliant, CountNonCompliant, \
+              CountFailed, CountActivated, CountEnforced, TenantId, HierarchyId",
+    map: collection,
+};
+
+const THREAT_COLUMNS: &str = "ThreatID, ThreatName, Category, Severity, URL, CurrentStatus, CurrentStatusID, \
+     ExecutionStatus, LastThreatStatusChangeTime, InitialDetectionTime, NumberOfDetections, DeviceId";
+
+fn threat(r: &Row) -> rusqlite::Result<ThreatDetection> {
+    Ok(ThreatDetection {
+        threat_id: r.get(0)?,
+        threat_name: r.get(1)?,
+        category: Category::from_code(r.get(2)?),
+        severity: Severity::from_code(r.get(3)?),
+        url: r.get(4)?,
+        current_status: ThreatState::from_code(r.get(5)?),
+        current_status_id: DetectionStatus::from_code(r.get(6)?),
+        execution_status: ExecutionStatus::from_code(r.get(7)?),
+        last_threat_status_change_time: r.get(8)?,
+        initial_detection_time: r.get(9)?,
+        number_of_detections: r.get(10)?,
+        device_id: r.get(11)?,
+    })
+}
+
+pub const THREATS_TABLE: Table<ThreatDetection> =
+    Table { spec: THREATS, from: "threats", columns: THREAT_COLUMNS, map: threat };
+
+/// One page of a list route, with the total count of the whole selection.
+pub fn list_page<T>(conn: &Connection, table: &Table<T>, query: &ListQuery) -> Result<Page<T>> {
+    let sql = build_list(&table.spec, query);
+    let total: i64 = conn
+        .prepare_cached(&format!("SELECT COUNT(*) FROM {} {}", table.from, sql.where_clause))?
+        .query_row(params_from_iter(sql.params.iter()), |r| r.get(0))?;
+    let mut items = Vec::with_capacity(sql.limit as usize);
+    // Page through the ordered ids first (index-only), then fetch only this page's rows.
+    let select = format!(
+        "SELECT {cols} FROM {from} WHERE id IN (SELECT id FROM {from} {w} {o} LIMIT {l} OFFSET {off}) {o}",
+        cols = table.columns,
+        from = table.from,
+        w = sql.where_clause,
+        o = sql.order_by,
+        l = sql.limit,
+        off = sql.offset,
+    );
+    let mut stmt = conn.prepare_cached(&select)?;
+    let mut rows = stmt.query(params_from_iter(sql.params.iter()))?;
+    while let Some(row) = rows.next()? {
+        items.push((table.map)(row)?);
+    }
+    Ok(Page { items, total: total as u64, page: query.page, page_size: query.page_size })
+}
+
+/// Every row of the selection in order (no paging), handed to `each` until it returns false.
+pub fn list_each<T>(
+    conn: &Connection,
+    table: &Table<T>,
+    query: &ListQuery,
+    mut each: impl FnMut(T) -> bool,
+) -> Result<()> {
+    let sql = build_list(&table.spec, query);
+    let select = format!("SELECT {} FROM {} {} {}", table.columns, table.from, sql.where_clause, sql.order_by);
+    let mut stmt = conn.prepare(&select)?;
+    let mut rows = stmt.query(params_from_iter(sql.params.iter()))?;
+    while let Some(row) = rows.next()? {
+        if !each((table.map)(row)?) {
+            break;
+        }
+    }
+    Ok(())
+}
+
+pub fn devices(conn: &Connection, query: &ListQuery) -> Result<Page<DeviceRow>> {
+    list_page(conn, &DEVICES_TABLE, query)
+}
+
+pub fn applications(conn: &Connection, query: &ListQuery) -> Result<Page<Application>> {
+    list_page(conn, &APPLICATIONS_TABLE, query)
+}
+
+pub fn collections(conn: &Connection, query: &ListQuery) -> Result<Page<DefenderCollection>> {
+    list_page(conn, &COLLECTIONS_TABLE, query)
+}
+
+pub fn threats(conn: &Connection, query: &ListQuery) -> Result<Page<ThreatDetection>> {
+    list_page(conn, &THREATS_TABLE, query)
+}
+
+pub fn tenant(conn: &Connection) -> Result<TenantInfo> {
+    let get = |k: &str| -> Result<String> { Ok(get_meta(conn, k)?.unwrap_or_default()) };
+    Ok(TenantInfo {
+        tenant_id: get("tenant_id")?,
+        tenant_name: get("tenant_name")?,
+        hierarchy_id: get("hierarchy_id")?,
+        site_code: get("site_code")?,
+    })
+}
+
+/// The Overview's KPIs.
+pub fn summary(conn: &Connection) -> Result<Summary> {
+    let mut by_verdict = [0u64; 4];
+    let mut stmt = conn.prepare_cached("SELECT DefenderHealth, COUNT(*) FROM devices GROUP BY DefenderHealth")?;
+    let mut rows = stmt.query([])?;
+    while let Some(row) = rows.next()? {
+        if let Some(v) = HealthVerdict::from_code(row.get(0)?) {
+            by_verdict[v.code() as usize] += row.get::<_, i64>(1)? as u64;
+        }
+    }
+    let active_codes = ThreatState::ACTIVE_CODES.map(|c| c.to_string()).join(", ");
+    let mut by_severity: Vec<SeverityCount> =
+        Severity::ALL.iter().map(|s| SeverityCount { severity: *s, count: 0 }).collect();
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT Severity, COUNT(*) FROM threats WHERE CurrentStatus IN ({active_codes}) GROUP BY Severity"
+    ))?;
+    let mut rows = stmt.query([])?;
+    while let Some(row) = rows.next()? {
+        let severity = Severity::from_code(row.get(0)?);
+        let count = row.get::<_, i64>(1)? as u64;
+        match by_severity.iter_mut().find(|c| c.severity == severity) {
+            Some(entry) => entry.count += count,
+            None => by_severity.push(SeverityCount { severity, count }),
+        }
+    }
+    let count = |sql: &str| -> Result<u64> {
+        Ok(conn.prepare_cached(sql)?.query_row([], |r| r.get::<_, i64>(0))? as u64)
+    };
+    Ok(Summary {
+        tenant: tenant(conn)?,
+        total_devices: by_verdict.iter().sum(),
+        healthy: by_verdict[HealthVerdict::Healthy.code() as usize],
+        at_risk: by_verdict[HealthVerdict::AtRisk.code() as usize],
+        unhealthy: by_verdict[HealthVerdict::Unhealthy.code() as usize],
+        not_reporting: by_verdict[HealthVerdict::NotReporting.code() as usize],
+        active_threats: by_severity.iter().map(|c| c.count).sum(),
+        active_threats_by_severity: by_severity,
+        devices_with_active_threats: count("SELECT COUNT(*) FROM devices WHERE ActiveThreats > 0")?,
+        signatures_out_of_date: count("SELECT COUNT(*) FROM defender_health WHERE SignatureOutOfDate = 1")?,
+        scans_overdue: count(
+            "SELECT COUNT(*) FROM defender_health WHERE QuickScanOverdue = 1 OR FullScanOverdue = 1",
+        )?,
+        reboot_required: count("SELECT COUNT(*) FROM defender_health WHERE RebootRequired = 1")?,
+        last_upload: get_meta(conn, "last_upload")?,
+    })
+}
+
+const HEALTH_COLUMNS: &str = "DeviceId, ProductStatus, ComputerState, DefenderEnabled, RtpEnabled, NisEnabled, \
+     QuickScanOverdue, FullScanOverdue, SignatureOutOfDate, RebootRequired, FullScanRequired, \
+     TamperProtectionEnabled, IsMdeSenseRunning, IsVirtualMachine, MdeOnboardingState, EngineVersion, \
+     SignatureVersion, DefenderVersion, QuickScanTime, FullScanTime, QuickScanSigVersion, FullScanSigVersion, \
+     LastUpdateTime";
+
+fn health(r: &Row) -> rusqlite::Result<DefenderHealth> {
+    Ok(DefenderHealth {
+        device_id: r.get(0)?,
+        product_status: ProductStatus(r.get::<_, i64>(1)? as u64),
+        computer_state: ComputerState(r.get::<_, i64>(2)? as u64),
+        defender_enabled: r.get(3)?,
+        rtp_enabled: r.get(4)?,
+        nis_enabled: r.get(5)?,
+        quick_scan_overdue: r.get(6)?,
+        full_scan_overdue: r.get(7)?,
+        signature_out_of_date: r.get(8)?,
+        reboot_required: r.get(9)?,
+        full_scan_required: r.get(10)?,
+        tamper_protection_enabled: r.get(11)?,
+        is_mde_sense_running: r.get(12)?,
+        is_virtual_machine: r.get(13)?,
+        mde_onboarding_state: MdeOnboardingState::from_code(r.get(14)?),
+        engine_version: r.get(15)?,
+        signature_version: r.get(16)?,
+        defender_version: r.get(17)?,
+        quick_scan_time: r.get(18)?,
+        full_scan_time: r.get(19)?,
+        quick_scan_sig_version: r.get(20)?,
+        full_scan_sig_version: r.get(21)?,
+        last_update_time: r.get(22)?,
+    })
+}
+
+/// Inserts or replaces a device's Defender health record and re-derives the device's verdict.
+pub fn put_health(conn: &Connection, h: &DefenderHealth) -> Result<()> {
+    conn.prepare_cached(&format!(
+        "INSERT OR REPLACE INTO defender_health ({HEALTH_COLUMNS}) VALUES ({})",
+        vec!["?"; 23].join(", ")
+    ))?
+    .execute(rusqlite::params![
+        h.device_id,
+        h.product_status.0 as i64,
+        h.computer_state.0 as i64,
+        h.defender_enabled,
+        h.rtp_enabled,
+        h.nis_enabled,
+        h.quick_scan_overdue,
+        h.full_scan_overdue,
+        h.signature_out_of_date,
+        h.reboot_required,
+        h.full_scan_required,
+        h.tamper_protection_enabled,
+        h.is_mde_sense_running,
+        h.is_virtual_machine,
+        h.mde_onboarding_state.code(),
+        h.engine_version,
+        h.signature_version,
+        h.defender_version,
+        h.quick_scan_time,
+        h.full_scan_time,
+        h.quick_scan_sig_version,
+        h.full_scan_sig_version,
+        h.last_update_time,
+    ])?;
+    conn.prepare_cached("UPDATE devices SET DefenderHealth = ?1 WHERE AADDeviceID = ?2")?
+        .execute(rusqlite::params![HealthVerdict::of(Some(h)).code(), h.device_id])?;
+    Ok(())
+}
+
+/// One device with its health, threats, collections and applications; None if the id is unknown.
+pub fn device(conn: &Connection, id: &str) -> Result<Option<DeviceDetail>> {
+    let row = conn
+        .prepare_cached(&format!("SELECT {DEVICE_COLUMNS}, id FROM devices WHERE AADDeviceID = ?1"))?
+        .query_row([id], |r| Ok((device_row(r)?, r.get::<_, i64>(14)?)))
+        .optional()?;
+    let Some((device, rowid)) = row else { return Ok(None) };
+    let health = conn
+        .prepare_cached(&format!("SELECT {HEALTH_COLUMNS} FROM defender_health WHERE DeviceId = ?1"))?
+        .query_row([id], health)
+        .optional()?;
+    let threats = conn
+        .prepare_cached(&format!(
+            "SELECT {THREAT_COLUMNS} FROM threats WHERE DeviceId = ?1 ORDER BY LastThreatStatusChangeTime DESC, id DESC"
+        ))?
+        .query_map([id], threat)?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let collections = conn
+        .prepare_cached(
+            "SELECT c.CollectionId, c.CollectionName FROM collection_members m JOIN collections c ON c.id = m.collection \
+             WHERE m.device = ?1 ORDER BY c.CollectionName",
+        )?
+        .query_map([rowid], |r| Ok(CollectionRef { collection_id: r.get(0)?, collection_name: r.get(1)? }))?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let applications = conn
+        .prepare_cached(
+            "SELECT a.ProductName, a.Publisher, a.Version, a.ProductLanguage, a.ProgramID FROM applications a \
+             JOIN collection_members m ON m.collection = a.TargetCollection AND m.device = ?1 \
+             ORDER BY a.ProductName, a.Version",
+        )?
+        .query_map([rowid], application)?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(Some(DeviceDetail { device, health, threats, collections, applications }))
+}
+
+/// Bucket width of a threat timeline.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Bucket {
+    Day,
+    Hour,
+}
+
+impl Bucket {
+    pub fn seconds(self) -> i64 {
+        match self {
+            Bucket::Day => 86_400,
+            Bucket::Hour => 3_600,
+        }
+    }
+    pub fn name(self) -> &'static str {
+        match self {
+            Bucket::Day => "day",
+            Bucket::Hour => "hour",
+        }
+    }
+}
+
+/// Detections that started in [from, to), counted per bucket and severity, empty buckets included.
+pub fn threats_timeline(conn: &Connection, from: i64, to: i64, bucket: Bucket) -> Result<Timeline> {
+    let width = bucket.seconds();
+    let start = from.div_euclid(width) * width;
+    let n = ((to - start) + width - 1).div_euclid(width).max(0) as usize;
+    let mut buckets: Vec<TimelineBucket> = (0..n)
+        .map(|i| TimelineBucket {
+            start: time::format_rfc3339(start + i as i64 * width),
+            counts: Severity::ALL.iter().map(|s| SeverityCount { severity: *s, count: 0 }).collect(),
+        })
+        .collect();
+    let mut stmt = conn.prepare_cached(
+        "SELECT InitialDetectionTime, Severity, COUNT(*) FROM threats \
+         WHERE InitialDetectionTime >= ?1 AND InitialDetectionTime < ?2 GROUP BY 1, 2",
+    )?;
+    let mut rows = stmt.query([time::format_rfc3339(start), time::format_rfc3339(to)])?;
+    while let Some(row) = rows.next()? {
+        let at: String = row.get(0)?;
+        let Some(secs) = time::parse_rfc3339(&at) else { continue };
+        if secs < from {
+            continue;
+        }
+        let index = ((secs - start) / width) as usize;
+        let severity = Severity::from_code(row.get(1)?);
+        let count = row.get::<_, i64>(2)? as u64;
+        if let Some(b) = buckets.get_mut(index) {
+            match b.counts.iter_mut().find(|c| c.severity == severity) {
+                Some(c) => c.count += count,
+                None => b.counts.push(SeverityCount { severity, count }),
+            }
+        }
+    }
+    Ok(Timeline {
+        bucket: bucket.name().into(),
+        from: time::format_rfc3339(from),
+        to: time::format_rfc3339(to),
+        buckets,
+    })
+}
+
+/// The service connection point's facts and its newest telemetry.
+pub fn connector(conn: &Connection, events: usize) -> Result<Connector> {
+    let facts: ConnectorFacts = match get_meta(conn, "connector_facts")? {
+        Some(json) => serde_json::from_str(&json).map_err(|e| {
+            rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))
+        })?,
+        None => ConnectorFacts {
+            os_version: String::new(),
+            site_version: String::new(),
+            site_support_id: String::new(),
+            language: String::new(),
+            azure_tenant_id: String::new(),
+            aad_client_id: String::new(),
+            last_upload_time: None,
+        },
+    };
+    let list = conn
+        .prepare_cached(
+            "SELECT Time, Kind, Name, SeverityLevel, Message FROM telemetry ORDER BY Time DESC, id DESC LIMIT ?1",
+        )?
+        .query_map([events as i64], |r| {
+            Ok(TelemetryEvent {
+                time: r.get(0)?,
+                kind: r.get(1)?,
+                name: r.get(2)?,
+                severity_level: TelemetrySeverity::from_code(r.get(3)?),
+                message: r.get(4)?,
+            })
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let since = facts
+        .last_upload_time
+        .as_deref()
+        .and_then(time::parse_rfc3339)
+        .map(|t| time::format_rfc3339(t - 86_400))
+        .unwrap_or_default();
+    let exceptions_last_24h: i64 = conn.query_row(
+        "SELECT COUNT(*) FROM telemetry WHERE Time >= ?1 AND Kind = 'TrackException'",
+        [&since],
+        |r| r.get(0),
+    )?;
+    let errors_last_24h: i64 =
+        conn.query_row("SELECT COUNT(*) FROM telemetry WHERE Time >= ?1 AND SeverityLevel >= 3", [&since], |r| {
+            r.get(0)
+        })?;
+    Ok(Connector {
+        facts,
+        events: list,
+        exceptions_last_24h: exceptions_last_24h as u64,
+        errors_last_24h: errors_last_24h as u64,
+    })
+}

@@ -1,0 +1,80 @@
+//! Number and time formatting for people. Pure functions, unit-tested natively.
+
+use tenantscope_model::time;
+
+/// 1234567 → "1,234,567".
+pub fn count(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// 67.3519 → "67.4%"; values that round to 100 but are not 100 stay below it ("99.9%").
+pub fn percent(p: f64) -> String {
+    if !p.is_finite() {
+        return "–".into();
+    }
+    let mut tenths = (p * 10.0).round() / 10.0;
+    if tenths >= 100.0 && p < 100.0 {
+        tenths = 99.9;
+    }
+    if tenths <= 0.0 && p > 0.0 {
+        tenths = 0.1;
+    }
+    format!("{tenths:.1}%")
+}
+
+/// "2026-11-24T16:03:00Z" → "2026-11-24 16:03 UTC"; text that is not a time is shown as it is.
+pub fn datetime(rfc3339: &str) -> String {
+    match time::parse_rfc3339(rfc3339) {
+        Some(secs) => {
+            let s = time::format_rfc3339(secs);
+            format!("{} {} UTC", &s[..10], &s[11..16])
+        }
+        None => rfc3339.to_string(),
+    }
+}
+
+/// "5 minutes ago" for an RFC 3339 time seen at `now_ms` (JavaScript milliseconds).
+pub fn ago(rfc3339: &str, now_ms: f64) -> Option<String> {
+    time::parse_rfc3339(rfc3339).map(|t| time::relative(t, (now_ms / 1000.0) as i64))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts() {
+        assert_eq!(count(0), "0");
+        assert_eq!(count(999), "999");
+        assert_eq!(count(1_000), "1,000");
+        assert_eq!(count(25_000), "25,000");
+        assert_eq!(count(1_234_567), "1,234,567");
+    }
+
+    #[test]
+    fn percents() {
+        assert_eq!(percent(67.3519), "67.4%");
+        assert_eq!(percent(100.0), "100.0%");
+        assert_eq!(percent(99.97), "99.9%");
+        assert_eq!(percent(0.0), "0.0%");
+        assert_eq!(percent(0.01), "0.1%");
+        assert_eq!(percent(f64::NAN), "–");
+    }
+
+    #[test]
+    fn times() {
+        assert_eq!(datetime("2026-11-24T16:03:00Z"), "2026-11-24 16:03 UTC");
+        assert_eq!(datetime("<script>"), "<script>");
+        let now = time::parse_rfc3339("2026-11-24T16:08:00Z").unwrap() as f64 * 1000.0;
+        assert_eq!(ago("2026-11-24T16:03:00Z", now).as_deref(), Some("5 minutes ago"));
+        assert_eq!(ago("nope", now), None);
+    }
+}

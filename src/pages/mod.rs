@@ -1,0 +1,5 @@
+//! One page per file.
+
+pub mod coming;
+pub mod not_found;
+pub mod overview;

@@ -1,0 +1,123 @@
+//! The console frame: left navigation, header with tenant and hierarchy, breadcrumb, content area.
+
+use crate::SummaryResource;
+use leptos::prelude::*;
+use leptos_router::components::A;
+use leptos_router::hooks::use_location;
+
+/// A section of the console: its path, name, and the API route it reads.
+pub struct Section {
+    pub path: &'static str,
+    pub key: &'static str,
+    pub title: &'static str,
+    pub icon: &'static str,
+    pub api: &'static str,
+    pub blurb: &'static str,
+}
+
+pub const SECTIONS: [Section; 6] = [
+    Section { path: "/", key: "overview", title: "Overview", icon: "◉", api: "/api/v1/summary",
+        blurb: "Security posture of the tenant-attached estate at a glance." },
+    Section { path: "/devices", key: "devices", title: "Devices", icon: "▣", api: "/api/v1/devices",
+        blurb: "Every device the site uploads, with Defender health and active threats: server-side paging, filters, search, column picker and CSV export." },
+    Section { path: "/applications", key: "applications", title: "Applications", icon: "▤", api: "/api/v1/applications",
+        blurb: "MSI deployment types grouped by product, with versions, languages and device counts." },
+    Section { path: "/endpoint-security", key: "endpoint-security", title: "Endpoint security", icon: "◈", api: "/api/v1/collections",
+        blurb: "Defender policy compliance per collection: targeted, compliant, non-compliant, failed, activated and enforced." },
+    Section { path: "/threats", key: "threats", title: "Threats", icon: "⚠", api: "/api/v1/threats",
+        blurb: "Threat detections with their severity, category and state, and a timeline by severity." },
+    Section { path: "/connector", key: "connector", title: "Connector", icon: "⇄", api: "/api/v1/connector",
+        blurb: "Health of the service connection point: uploads, status events and exceptions." },
+];
+
+pub fn section(key: &str) -> &'static Section {
+    SECTIONS.iter().find(|s| s.key == key).unwrap_or(&SECTIONS[0])
+}
+
+/// The section a path belongs to.
+pub fn section_for_path(path: &str) -> Option<&'static Section> {
+    SECTIONS.iter().find(|s| {
+        if s.path == "/" {
+            path == "/" || path.is_empty()
+        } else {
+            path == s.path || path.starts_with(&format!("{}/", s.path))
+        }
+    })
+}
+
+#[component]
+pub fn Shell(children: Children) -> impl IntoView {
+    let location = use_location();
+    let pathname = location.pathname;
+    let summary = expect_context::<SummaryResource>().0;
+    let tenant = move || {
+        summary.get().and_then(|r| r.ok()).map(|s| s.tenant)
+    };
+    let crumbs = move || {
+        let path = pathname.get();
+        let mut out = vec![("Tenantscope".to_string(), Some("/".to_string()))];
+        match section_for_path(&path) {
+            Some(s) if s.path != "/" => {
+                out.push((s.title.to_string(), Some(s.path.to_string())));
+                let rest = path[s.path.len()..].trim_matches('/');
+                if !rest.is_empty() {
+                    out.push((rest.to_string(), None));
+                }
+            }
+            Some(s) => out.push((s.title.to_string(), None)),
+            None => out.push(("Not found".to_string(), None)),
+        }
+        let last = out.len() - 1;
+        out.into_iter()
+            .enumerate()
+            .map(|(i, (label, href))| match href {
+                Some(href) if i != last => view! { <li><A href=href>{label}</A></li> }.into_any(),
+                _ => view! { <li aria-current="page">{label}</li> }.into_any(),
+            })
+            .collect_view()
+    };
+    view! {
+        <a class="skip-link" href="#main">"Skip to content"</a>
+        <div class="app">
+            <header class="topbar">
+                <A href="/" attr:class="brand">
+                    <img src="/public/favicon.svg" alt="" width="24" height="24" />
+                    <span>"Tenantscope"</span>
+                </A>
+                <div class="tenant" data-testid="tenant">
+                    {move || match tenant() {
+                        Some(t) => view! {
+                            <span class="tenant-name" title="Tenant">{t.tenant_name}</span>
+                            <span class="tenant-id" title="Entra tenant id">{t.tenant_id}</span>
+                            <span class="sep">"·"</span>
+                            <span class="hierarchy" title="Hierarchy (site support id)">
+                                "Hierarchy " {t.hierarchy_id} " · site " {t.site_code}
+                            </span>
+                        }.into_any(),
+                        None => view! { <span class="muted">"Loading tenant…"</span> }.into_any(),
+                    }}
+                </div>
+            </header>
+            <nav class="sidenav" aria-label="Sections">
+                <ul>
+                    {SECTIONS.iter().map(|s| {
+                        let path = s.path;
+                        let current = move || section_for_path(&pathname.get()).map(|c| c.path) == Some(path);
+                        view! {
+                            <li>
+                                <A href=path attr:class=move || if current() { "nav-link active" } else { "nav-link" }>
+                                    <span class="nav-icon" aria-hidden="true">{s.icon}</span>
+                                    <span>{s.title}</span>
+                                </A>
+                            </li>
+                        }
+                    }).collect_view()}
+                </ul>
+            </nav>
+            <main id="main" class="content" tabindex="-1">
+                <ol class="breadcrumb" aria-label="Breadcrumb">{crumbs}</ol>
+                {children()}
+            </main>
+        </div>
+    }
+}
