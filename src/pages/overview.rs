@@ -58,6 +58,7 @@ pub fn Kpi(
     #[prop(optional, into)] note: Option<String>,
     #[prop(optional)] tone: &'static str,
     #[prop(optional)] href: Option<String>,
+    #[prop(optional)] title: &'static str,
 ) -> impl IntoView {
     let body = view! {
         <div class="kpi-label">{label}</div>
@@ -66,8 +67,8 @@ pub fn Kpi(
     };
     let class = format!("kpi {tone}");
     match href {
-        Some(href) => view! { <a class=class href=href>{body}</a> }.into_any(),
-        None => view! { <div class=class>{body}</div> }.into_any(),
+        Some(href) => view! { <a class=class href=href title=title>{body}</a> }.into_any(),
+        None => view! { <div class=class title=title>{body}</div> }.into_any(),
     }
 }
 
@@ -152,11 +153,11 @@ fn Kpis(summary: Summary) -> impl IntoView {
             <Kpi kpi="healthy_percent" label="Defender healthy" value=percent(s.healthy_percent())
                 note=format!("{} of {} devices", count(s.healthy), count(total)) tone="good"
                 href="/devices?DefenderHealth=healthy".to_string() />
-            <Kpi kpi="at_risk" label="Devices at risk" value=count(s.at_risk) note=HealthVerdict::AtRisk.rule().to_string() tone="warn"
+            <Kpi kpi="at_risk" label="Devices at risk" value=count(s.at_risk) note="Protected, but needs attention" tone="warn" title=HealthVerdict::AtRisk.rule()
                 href="/devices?DefenderHealth=at_risk".to_string() />
-            <Kpi kpi="unhealthy" label="Unhealthy" value=count(s.unhealthy) note=HealthVerdict::Unhealthy.rule().to_string() tone="bad"
+            <Kpi kpi="unhealthy" label="Unhealthy" value=count(s.unhealthy) note="Protection off or broken" tone="bad" title=HealthVerdict::Unhealthy.rule()
                 href="/devices?DefenderHealth=unhealthy".to_string() />
-            <Kpi kpi="not_reporting" label="Not reporting" value=count(s.not_reporting) note=HealthVerdict::NotReporting.rule().to_string() tone="idle"
+            <Kpi kpi="not_reporting" label="Not reporting" value=count(s.not_reporting) note="No Defender health uploaded" tone="idle" title=HealthVerdict::NotReporting.rule()
                 href="/devices?DefenderHealth=not_reporting".to_string() />
         </div>
         <div class="panel">
