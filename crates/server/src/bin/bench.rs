@@ -1,1 +1,161 @@
-fn main(){}
+//! tenantscope-bench: seeds a demo tenant of N devices (once; the store is kept) and times the store
+//! queries behind the API, printing p50/p95 against their budgets.
+//!
+//!   cargo run --release -p tenantscope-server --bin tenantscope-bench -- --devices 1000000
+
+use clap::Parser;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+use tenantscope_model::api::{ListQuery, DEVICES};
+use tenantscope_server::seed::{seed_if_empty, DemoOptions};
+use tenantscope_server::store::{self, Store, DEVICES_TABLE};
+
+#[derive(Parser, Debug)]
+struct Args {
+    /// Devices in the benchmark tenant.
+    #[arg(long, default_value_t = 1_000_000)]
+    devices: u64,
+    /// Where the benchmark store lives (default: target/bench/devices-N).
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+    /// Timed runs per query (after one warm-up run).
+    #[arg(long, default_value_t = 30)]
+    iterations: usize,
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Only run benchmarks whose name contains this.
+    #[arg(long)]
+    only: Option<String>,
+}
+
+struct Stats {
+    p50: Duration,
+    p95: Duration,
+    max: Duration,
+}
+
+fn measure(iterations: usize, mut f: impl FnMut()) -> Stats {
+    f(); // warm-up: page cache and prepared statements
+    let mut times: Vec<Duration> = (0..iterations)
+        .map(|_| {
+            let t = Instant::now();
+            f();
+            t.elapsed()
+        })
+        .collect();
+    times.sort();
+    let at = |q: f64| times[((times.len() as f64 * q).ceil() as usize).clamp(1, times.len()) - 1];
+    Stats { p50: at(0.50), p95: at(0.95), max: *times.last().unwrap() }
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.2}", d.as_secs_f64() * 1000.0)
+}
+
+fn query(pairs: &[(&str, &str)]) -> ListQuery {
+    let pairs: Vec<(String, String)> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    ListQuery::parse(&DEVICES, &pairs).expect("valid benchmark query")
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let args = Args::parse();
+    tracing_subscriber::fmt().with_env_filter("info").with_writer(std::io::stderr).init();
+    let dir = args.data_dir.clone().unwrap_or_else(|| PathBuf::from(format!("target/bench/devices-{}", args.devices)));
+    let store = Store::open(&dir)?;
+    let started = Instant::now();
+    let seeded = seed_if_empty(
+        &store,
+        &DemoOptions { devices: args.devices, seed: args.seed, anchor: 1_795_536_000, progress: true },
+    )?;
+    if seeded {
+        println!("seeded {} devices in {:.1} s", args.devices, started.elapsed().as_secs_f64());
+    }
+    store.ensure_indexes()?;
+    let size = std::fs::metadata(store.path())?.len();
+    println!("store: {} ({:.0} MiB)", store.path().display(), size as f64 / 1_048_576.0);
+
+    // Realistic filter values, read from the data.
+    let first = store.with(|c| store::devices(c, &query(&[("page_size", "1")])))?;
+    let d = first.items.first().ok_or("empty store")?.device.clone();
+    let collection = "ABC00013"; // "All Windows 10 workstations", a large collection
+
+    let mut cases: Vec<(String, ListQuery, u64)> = vec![("devices default page".into(), query(&[]), 50)];
+    for sort in DEVICES.sortable {
+        cases.push((format!("devices sort {sort} asc"), query(&[("sort", sort)]), 50));
+        cases.push((format!("devices sort {sort} desc"), query(&[("sort", sort), ("order", "desc")]), 50));
+    }
+    let filters: Vec<(&str, String)> = vec![
+        ("DeviceOS", d.device_os.clone()),
+        ("DeviceOSBuild", d.device_os_build.clone()),
+        ("Manufacturer", d.manufacturer.clone()),
+        ("Model", d.model.clone()),
+        ("SKU", d.sku.clone()),
+        ("DomainNames", d.domain_names.clone()),
+        ("DefenderHealth", "at_risk".into()),
+        ("HasActiveThreats", "true".into()),
+        ("CollectionId", collection.into()),
+    ];
+    for (field, value) in &filters {
+        cases.push((format!("devices filter {field}"), query(&[(field, value)]), 50));
+    }
+    cases.push(("devices search q (name fragment)".into(), query(&[("q", "LON-0004")]), 50));
+    cases.push(("devices search q (serial)".into(), query(&[("q", &d.serial_number)]), 50));
+    cases.push(("devices page 10,000 (page_size 25)".into(), query(&[("page", "10000"), ("page_size", "25")]), 50));
+    cases.push((
+        "devices page 10,000 sort Model desc".into(),
+        query(&[("page", "10000"), ("page_size", "25"), ("sort", "Model"), ("order", "desc")]),
+        50,
+    ));
+
+    println!();
+    println!("{:<44} {:>9} {:>9} {:>9} {:>8}", "query", "p50 ms", "p95 ms", "max ms", "budget");
+    let mut over = 0;
+    let mut report = |name: &str, stats: Stats, budget_ms: u64| {
+        let ok = stats.p95 <= Duration::from_millis(budget_ms);
+        if !ok {
+            over += 1;
+        }
+        println!(
+            "{:<44} {:>9} {:>9} {:>9} {:>6}ms {}",
+            name,
+            ms(stats.p50),
+            ms(stats.p95),
+            ms(stats.max),
+            budget_ms,
+            if ok { "" } else { "OVER" }
+        );
+    };
+    let wanted = |name: &str| args.only.as_deref().is_none_or(|o| name.contains(o));
+
+    if wanted("summary") {
+        let stats = measure(args.iterations, || {
+            store.with(|c| store::summary(c)).expect("summary");
+        });
+        report("summary", stats, 50);
+    }
+    for (name, q, budget) in &cases {
+        if !wanted(name) {
+            continue;
+        }
+        let stats = measure(args.iterations, || {
+            store.with(|c| store::devices(c, q)).expect("devices");
+        });
+        report(name, stats, *budget);
+    }
+    if wanted("csv") {
+        let q = query(&[("sort", "Model")]);
+        let stats = measure(args.iterations, || {
+            store
+                .with(|c| store::list_each(c, &DEVICES_TABLE, &q, |_| false))
+                .expect("csv first row");
+        });
+        report("devices CSV first row (sort Model)", stats, 50);
+    }
+    println!();
+    if over > 0 {
+        println!("{over} queries over budget");
+    } else {
+        println!("all queries within budget");
+    }
+    Ok(())
+}

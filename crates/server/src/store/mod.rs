@@ -37,7 +37,7 @@ const MIGRATIONS: &[&str] = &[
         id INTEGER PRIMARY KEY,
         SMSID TEXT NOT NULL,
         AADTenantID TEXT NOT NULL,
-        AADDeviceID TEXT NOT NULL UNIQUE,
+        AADDeviceID TEXT NOT NULL,         -- unique: devices_aad_device_id (built after bulk loads)
         Name TEXT NOT NULL,
         DeviceOS TEXT NOT NULL,
         DeviceOSBuild TEXT NOT NULL,
@@ -52,7 +52,8 @@ const MIGRATIONS: &[&str] = &[
     );
 
     CREATE TABLE defender_health (
-        DeviceId TEXT PRIMARY KEY,
+        id INTEGER PRIMARY KEY,            -- = devices.id of the device
+        DeviceId TEXT NOT NULL,            -- unique: health_device
         ProductStatus INTEGER NOT NULL,
         ComputerState INTEGER NOT NULL,
         DefenderEnabled INTEGER NOT NULL,
@@ -75,7 +76,7 @@ const MIGRATIONS: &[&str] = &[
         QuickScanSigVersion TEXT,
         FullScanSigVersion TEXT,
         LastUpdateTime TEXT
-    ) WITHOUT ROWID;
+    );
 
     CREATE TABLE threats (
         id INTEGER PRIMARY KEY,
@@ -139,6 +140,8 @@ const MIGRATIONS: &[&str] = &[
 /// Indexes for the API's queries. Created after a bulk load (building them once is much faster than
 /// maintaining them row by row), and idempotently at every open.
 pub const INDEXES: &str = r#"
+    CREATE UNIQUE INDEX IF NOT EXISTS devices_aad_device_id ON devices (AADDeviceID);
+    CREATE UNIQUE INDEX IF NOT EXISTS health_device ON defender_health (DeviceId);
     CREATE INDEX IF NOT EXISTS devices_name ON devices (Name, id);
     CREATE INDEX IF NOT EXISTS devices_os ON devices (DeviceOS, id);
     CREATE INDEX IF NOT EXISTS devices_build ON devices (DeviceOSBuild, id);
@@ -152,9 +155,9 @@ pub const INDEXES: &str = r#"
     CREATE INDEX IF NOT EXISTS devices_tenant ON devices (AADTenantID, id);
     CREATE INDEX IF NOT EXISTS devices_health ON devices (DefenderHealth, id);
     CREATE INDEX IF NOT EXISTS devices_active ON devices (ActiveThreats, id);
-    CREATE INDEX IF NOT EXISTS health_sig ON defender_health (DeviceId) WHERE SignatureOutOfDate = 1;
-    CREATE INDEX IF NOT EXISTS health_scans ON defender_health (DeviceId) WHERE QuickScanOverdue = 1 OR FullScanOverdue = 1;
-    CREATE INDEX IF NOT EXISTS health_reboot ON defender_health (DeviceId) WHERE RebootRequired = 1;
+    CREATE INDEX IF NOT EXISTS health_sig ON defender_health (SignatureOutOfDate);
+    CREATE INDEX IF NOT EXISTS health_scans ON defender_health (QuickScanOverdue, FullScanOverdue);
+    CREATE INDEX IF NOT EXISTS health_reboot ON defender_health (RebootRequired);
     CREATE INDEX IF NOT EXISTS threats_device ON threats (DeviceId);
     CREATE INDEX IF NOT EXISTS threats_initial ON threats (InitialDetectionTime, Severity);
     CREATE INDEX IF NOT EXISTS threats_status ON threats (CurrentStatus, Severity);

@@ -176,14 +176,22 @@ pub fn tenant(conn: &Connection) -> Result<TenantInfo> {
 
 /// The Overview's KPIs.
 pub fn summary(conn: &Connection) -> Result<Summary> {
+    let count = |sql: &str, param: Option<i64>| -> Result<u64> {
+        let mut stmt = conn.prepare_cached(sql)?;
+        let n: i64 = match param {
+            Some(p) => stmt.query_row([p], |r| r.get(0))?,
+            None => stmt.query_row([], |r| r.get(0))?,
+        };
+        Ok(n as u64)
+    };
+    // Each count is an index range; the big "healthy" range is derived instead of walked.
+    let total = count("SELECT COUNT(*) FROM devices", None)?;
     let mut by_verdict = [0u64; 4];
-    let mut stmt = conn.prepare_cached("SELECT DefenderHealth, COUNT(*) FROM devices GROUP BY DefenderHealth")?;
-    let mut rows = stmt.query([])?;
-    while let Some(row) = rows.next()? {
-        if let Some(v) = HealthVerdict::from_code(row.get(0)?) {
-            by_verdict[v.code() as usize] += row.get::<_, i64>(1)? as u64;
-        }
+    for v in [HealthVerdict::AtRisk, HealthVerdict::Unhealthy, HealthVerdict::NotReporting] {
+        by_verdict[v.code() as usize] =
+            count("SELECT COUNT(*) FROM devices WHERE DefenderHealth = ?1", Some(v.code()))?;
     }
+    by_verdict[HealthVerdict::Healthy.code() as usize] = total - by_verdict.iter().sum::<u64>();
     let active_codes = ThreatState::ACTIVE_CODES.map(|c| c.to_string()).join(", ");
     let mut by_severity: Vec<SeverityCount> =
         Severity::ALL.iter().map(|s| SeverityCount { severity: *s, count: 0 }).collect();
@@ -199,24 +207,21 @@ pub fn summary(conn: &Connection) -> Result<Summary> {
             None => by_severity.push(SeverityCount { severity, count }),
         }
     }
-    let count = |sql: &str| -> Result<u64> {
-        Ok(conn.prepare_cached(sql)?.query_row([], |r| r.get::<_, i64>(0))? as u64)
-    };
     Ok(Summary {
         tenant: tenant(conn)?,
-        total_devices: by_verdict.iter().sum(),
+        total_devices: total,
         healthy: by_verdict[HealthVerdict::Healthy.code() as usize],
         at_risk: by_verdict[HealthVerdict::AtRisk.code() as usize],
         unhealthy: by_verdict[HealthVerdict::Unhealthy.code() as usize],
         not_reporting: by_verdict[HealthVerdict::NotReporting.code() as usize],
         active_threats: by_severity.iter().map(|c| c.count).sum(),
         active_threats_by_severity: by_severity,
-        devices_with_active_threats: count("SELECT COUNT(*) FROM devices WHERE ActiveThreats > 0")?,
-        signatures_out_of_date: count("SELECT COUNT(*) FROM defender_health WHERE SignatureOutOfDate = 1")?,
-        scans_overdue: count(
-            "SELECT COUNT(*) FROM defender_health WHERE QuickScanOverdue = 1 OR FullScanOverdue = 1",
-        )?,
-        reboot_required: count("SELECT COUNT(*) FROM defender_health WHERE RebootRequired = 1")?,
+        devices_with_active_threats: count("SELECT COUNT(*) FROM devices WHERE ActiveThreats > 0", None)?,
+        signatures_out_of_date: count("SELECT COUNT(*) FROM defender_health WHERE SignatureOutOfDate = 1", None)?,
+        // Two index ranges: quick scan overdue, plus full scan overdue without the quick one.
+        scans_overdue: count("SELECT COUNT(*) FROM defender_health WHERE QuickScanOverdue = 1", None)?
+            + count("SELECT COUNT(*) FROM defender_health WHERE QuickScanOverdue = 0 AND FullScanOverdue = 1", None)?,
+        reboot_required: count("SELECT COUNT(*) FROM defender_health WHERE RebootRequired = 1", None)?,
         last_upload: get_meta(conn, "last_upload")?,
     })
 }
@@ -255,13 +260,15 @@ fn health(r: &Row) -> rusqlite::Result<DefenderHealth> {
     })
 }
 
-/// Inserts or replaces a device's Defender health record and re-derives the device's verdict.
-pub fn put_health(conn: &Connection, h: &DefenderHealth) -> Result<()> {
+/// Writes the health record of the device with row id `device`; the caller keeps the device's
+/// DefenderHealth verdict in step.
+pub fn insert_health(conn: &Connection, device: i64, h: &DefenderHealth) -> Result<()> {
     conn.prepare_cached(&format!(
-        "INSERT OR REPLACE INTO defender_health ({HEALTH_COLUMNS}) VALUES ({})",
-        vec!["?"; 23].join(", ")
+        "INSERT OR REPLACE INTO defender_health (id, {HEALTH_COLUMNS}) VALUES ({})",
+        vec!["?"; 24].join(", ")
     ))?
     .execute(rusqlite::params![
+        device,
         h.device_id,
         h.product_status.0 as i64,
         h.computer_state.0 as i64,
@@ -286,8 +293,6 @@ pub fn put_health(conn: &Connection, h: &DefenderHealth) -> Result<()> {
         h.full_scan_sig_version,
         h.last_update_time,
     ])?;
-    conn.prepare_cached("UPDATE devices SET DefenderHealth = ?1 WHERE AADDeviceID = ?2")?
-        .execute(rusqlite::params![HealthVerdict::of(Some(h)).code(), h.device_id])?;
     Ok(())
 }
 

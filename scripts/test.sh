@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Runs every test: model, server and console unit tests, server API tests on a real SQLite file,
+# wasm tests in headless Chromium, and the end-to-end test of the release bundle in Chromium.
+# Installs what is missing first (scripts/tools.sh).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/tools.sh
+
+logs=$(mktemp -d)
+trap 'rm -rf "$logs"' EXIT
+step() { printf '\n\033[1m[test] %s\033[0m\n' "$*" >&2; }
+run() { # run NAME CMD...: shows output and keeps it for the totals
+  local name=$1; shift
+  "$@" 2>&1 | tee "$logs/$name.log"
+}
+
+step "native tests: model, server (real router + SQLite), console logic"
+run native cargo test --workspace --locked
+
+step "release bundle (trunk build --release, wasm-opt)"
+TRUNK_OFFLINE=true trunk build --release
+
+step "end-to-end: release bundle in headless Chromium"
+run e2e cargo test --locked -p tenantscope --test e2e -- --ignored --test-threads=1
+
+step "wasm tests in headless Chromium"
+run wasm cargo test --locked -p tenantscope --target wasm32-unknown-unknown --test wasm
+
+passed=0; failed=0
+while read -r p f; do passed=$((passed + p)); failed=$((failed + f)); done < <(
+  cat "$logs"/*.log | sed -n 's/.*test result: [a-zA-Z]*\. \([0-9]*\) passed; \([0-9]*\) failed.*/\1 \2/p')
+echo
+echo "tests: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
