@@ -72,6 +72,27 @@ pub struct CollectionRef {
     pub collection_name: String,
 }
 
+/// `GET /api/v1/devices/facets`: the values each devices filter can take, with device counts.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DeviceFacets {
+    pub fields: Vec<Facet>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Facet {
+    /// The filter's parameter name, e.g. `DeviceOS`.
+    pub field: String,
+    pub values: Vec<FacetCount>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FacetCount {
+    pub value: String,
+    /// A display name where the value is a code or id (collection name, verdict label).
+    pub label: Option<String>,
+    pub count: u64,
+}
+
 /// Active threats of one severity.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SeverityCount {
@@ -213,6 +234,8 @@ pub struct ListSpec {
     pub filters: &'static [FilterSpec],
     /// Fields `q` searches in.
     pub searchable: &'static [&'static str],
+    /// Every column of the list's rows, in display and CSV order; `columns` picks from these.
+    pub columns: &'static [&'static str],
 }
 
 impl ListSpec {
@@ -240,6 +263,10 @@ pub const DEVICES: ListSpec = ListSpec {
         text("CollectionId"),
     ],
     searchable: &["Name", "SerialNumber", "AADDeviceID", "Model"],
+    columns: &[
+        "Name", "DefenderHealth", "ActiveThreats", "DeviceOS", "DeviceOSBuild", "Model", "Manufacturer", "SerialNumber",
+        "DomainNames", "SKU", "AADDeviceID", "AADPrimaryUserID", "SMSID", "AADTenantID",
+    ],
 };
 
 pub const APPLICATIONS: ListSpec = ListSpec {
@@ -248,6 +275,7 @@ pub const APPLICATIONS: ListSpec = ListSpec {
     default_sort: ("ProductName", SortOrder::Asc),
     filters: &[text("Publisher"), int("ProductLanguage"), text("ProductName")],
     searchable: &["ProductName", "Publisher", "ProgramID"],
+    columns: &["ProductName", "Publisher", "Version", "ProductLanguage", "ProgramID"],
 };
 
 pub const COLLECTIONS: ListSpec = ListSpec {
@@ -259,6 +287,10 @@ pub const COLLECTIONS: ListSpec = ListSpec {
     default_sort: ("CollectionId", SortOrder::Asc),
     filters: &[int("CollectionType")],
     searchable: &["CollectionId", "CollectionName"],
+    columns: &[
+        "CollectionId", "CollectionName", "CollectionType", "CountTargeted", "CountCompliant", "CountNonCompliant",
+        "CountFailed", "CountActivated", "CountEnforced", "TenantId", "HierarchyId",
+    ],
 };
 
 pub const THREATS: ListSpec = ListSpec {
@@ -279,6 +311,10 @@ pub const THREATS: ListSpec = ListSpec {
         boolean("Active"),
     ],
     searchable: &["ThreatName"],
+    columns: &[
+        "ThreatID", "ThreatName", "Category", "Severity", "URL", "CurrentStatus", "CurrentStatusID", "ExecutionStatus",
+        "LastThreatStatusChangeTime", "InitialDetectionTime", "NumberOfDetections", "DeviceId",
+    ],
 };
 
 pub const LISTS: [ListSpec; 4] = [DEVICES, APPLICATIONS, COLLECTIONS, THREATS];
@@ -294,6 +330,8 @@ pub struct ListQuery {
     /// (field, value) pairs; the same field more than once means any of the values.
     pub filters: Vec<(String, String)>,
     pub csv: bool,
+    /// Columns of a CSV export, in order (empty: all of the spec's columns).
+    pub columns: Vec<String>,
 }
 
 /// A rejected query parameter: which one and why.
@@ -327,6 +365,7 @@ impl ListQuery {
             q: None,
             filters: Vec::new(),
             csv: false,
+            columns: Vec::new(),
         }
     }
 
@@ -375,6 +414,24 @@ impl ListQuery {
                     }
                     query.q = (!trimmed.is_empty()).then(|| trimmed.to_string());
                 }
+                "columns" => {
+                    let mut columns = Vec::new();
+                    for c in value.split(',').map(str::trim).filter(|c| !c.is_empty()) {
+                        if !spec.columns.contains(&c) {
+                            return Err(bad(
+                                "columns",
+                                format!("{} has no column {c:?}; columns: {}", spec.name, spec.columns.join(", ")),
+                            ));
+                        }
+                        if !columns.iter().any(|x: &String| x == c) {
+                            columns.push(c.to_string());
+                        }
+                    }
+                    if columns.is_empty() {
+                        return Err(bad("columns", "name at least one column"));
+                    }
+                    query.columns = columns;
+                }
                 "format" => match value.as_str() {
                     "json" => query.csv = false,
                     "csv" => query.csv = true,
@@ -418,6 +475,9 @@ impl ListQuery {
             out.push(("q".into(), q.clone()));
         }
         out.extend(self.filters.iter().cloned());
+        if !self.columns.is_empty() {
+            out.push(("columns".into(), self.columns.join(",")));
+        }
         if self.csv {
             out.push(("format".into(), "csv".into()));
         }
@@ -526,6 +586,8 @@ mod tests {
             ("DefenderHealth", "sick"),
             ("HasActiveThreats", "yes"),
             ("Colour", "red"),
+            ("columns", "Name,Password"),
+            ("columns", ","),
         ];
         for (k, v) in cases {
             let err = ListQuery::parse(&DEVICES, &pairs(&[(k, v)])).unwrap_err();
@@ -551,7 +613,10 @@ mod tests {
             names.sort();
             names.dedup();
             assert_eq!(names.len(), spec.filters.len(), "{}", spec.name);
-            for reserved in ["page", "page_size", "sort", "order", "q", "format"] {
+            for c in spec.sortable {
+                assert!(spec.columns.contains(c), "{} sorts by {c} but has no such column", spec.name);
+            }
+            for reserved in ["page", "page_size", "sort", "order", "q", "format", "columns"] {
                 assert!(spec.filter(reserved).is_none());
             }
         }

@@ -1,14 +1,14 @@
 //! CSV export: RFC 4180 quoting, spreadsheet-formula neutralising, streamed from the store in chunks
 //! so that a million rows never sit in memory.
 
-use crate::store::{list_each, Store, Table};
+use crate::store::Store;
 use axum::body::Body;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use serde::Serialize;
 use std::sync::Arc;
-use tenantscope_model::api::ListQuery;
+use tenantscope_model::api::{ListQuery, ListSpec};
 
 const CHUNK: usize = 64 * 1024;
 
@@ -68,23 +68,30 @@ pub fn header(columns: &[&str]) -> String {
     out
 }
 
-/// Streams the whole selection of `query` as a CSV download.
-pub fn stream<T: Serialize + Send + 'static>(store: &Arc<Store>, table: &'static Table<T>, query: ListQuery) -> Response {
+/// Feeds rows to the sink until it returns false (the client went away).
+pub type Sink<'a, T> = &'a mut dyn FnMut(T) -> bool;
+
+/// Streams rows from `produce` as a CSV download named `name.csv` with the given columns. Runs on
+/// the blocking pool; memory stays at one chunk whatever the number of rows.
+pub fn stream<T, P>(store: &Arc<Store>, name: &'static str, columns: Vec<String>, produce: P) -> Response
+where
+    T: Serialize,
+    P: FnOnce(&Store, Sink<'_, T>) -> crate::store::Result<()> + Send + 'static,
+{
     let (tx, mut rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(4);
     let store = Arc::clone(store);
     tokio::task::spawn_blocking(move || {
-        let columns: Vec<&str> = table.columns.split(", ").collect();
+        let columns: Vec<&str> = columns.iter().map(String::as_str).collect();
         let mut buf = header(&columns);
         let mut open = true;
-        let result = store.with(|conn| {
-            list_each(conn, table, &query, |item| {
-                line(&item, &columns, &mut buf);
-                if buf.len() >= CHUNK {
-                    open = tx.blocking_send(Ok(Bytes::from(std::mem::take(&mut buf)))).is_ok();
-                }
-                open
-            })
-        });
+        let mut sink = |item: T| {
+            line(&item, &columns, &mut buf);
+            if buf.len() >= CHUNK {
+                open = tx.blocking_send(Ok(Bytes::from(std::mem::take(&mut buf)))).is_ok();
+            }
+            open
+        };
+        let result = produce(&store, &mut sink);
         match result {
             Ok(()) if open => {
                 let _ = tx.blocking_send(Ok(Bytes::from(buf)));
@@ -99,13 +106,22 @@ pub fn stream<T: Serialize + Send + 'static>(store: &Arc<Store>, table: &'static
     let body = futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx));
     (
         [
-            (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
-            (header::CONTENT_DISPOSITION, &format!("attachment; filename=\"{}.csv\"", table.spec.name)),
-            (header::CACHE_CONTROL, "no-store"),
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+            (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{name}.csv\"")),
+            (header::CACHE_CONTROL, "no-store".to_string()),
         ],
         Body::from_stream(body),
     )
         .into_response()
+}
+
+/// The columns a CSV export of `query` has: the ones it names, else all of the list's.
+pub fn columns(spec: &ListSpec, query: &ListQuery) -> Vec<String> {
+    if query.columns.is_empty() {
+        spec.columns.iter().map(|c| c.to_string()).collect()
+    } else {
+        query.columns.clone()
+    }
 }
 
 #[cfg(test)]

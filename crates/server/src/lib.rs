@@ -52,5 +52,7 @@ pub fn prepare(config: &Config) -> store::Result<Arc<Store>> {
         }
     }
     store.ensure_indexes()?;
+    // Build the devices index now, so that the first visitor does not wait for it.
+    store.device_index()?;
     Ok(store)
 }

@@ -1,18 +1,48 @@
-use super::{list, only_params, query_pairs, ApiContext};
+use super::{only_params, query_pairs, ApiContext};
 use crate::error::{Error, Result};
-use crate::store::{self, DEVICES_TABLE};
+use crate::store;
 use axum::extract::{Path, RawQuery, State};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use tenantscope_model::api::DeviceDetail;
+use tenantscope_model::api::{DeviceDetail, DeviceFacets, ListQuery, DEVICES};
 
 pub fn router() -> Router<ApiContext> {
-    Router::new().route("/devices", get(devices)).route("/devices/{id}", get(device))
+    Router::new()
+        .route("/devices", get(devices))
+        .route("/devices/facets", get(devices_facets))
+        .route("/devices/{id}", get(device))
 }
 
 async fn devices(State(ctx): State<ApiContext>, raw: RawQuery) -> Result<Response> {
-    list(&ctx, &DEVICES_TABLE, raw).await
+    let query = ListQuery::parse(&DEVICES, &query_pairs(&raw.0))?;
+    if query.csv {
+        let columns = crate::csv::columns(&DEVICES, &query);
+        return Ok(crate::csv::stream(&ctx.store, DEVICES.name, columns, move |store, sink| {
+            let index = store.device_index()?;
+            store.with(|conn| {
+                let mut failed = None;
+                index.each_batch(&query, 500, |ids| match store::devices_by_id(conn, ids) {
+                    Ok(rows) => rows.into_iter().all(|row| sink(row)),
+                    Err(e) => {
+                        failed = Some(e);
+                        false
+                    }
+                });
+                failed.map_or(Ok(()), Err)
+            })
+        }));
+    }
+    let store = ctx.store.clone();
+    let page = ctx.store.run(move |conn| store::devices(conn, &*store.device_index()?, &query)).await?;
+    Ok(Json(page).into_response())
+}
+
+async fn devices_facets(State(ctx): State<ApiContext>, raw: RawQuery) -> Result<Json<DeviceFacets>> {
+    only_params(&query_pairs(&raw.0), &[])?;
+    let store = ctx.store.clone();
+    let facets = ctx.store.run(move |conn| store::devices_facets(conn, &*store.device_index()?)).await?;
+    Ok(Json(facets))
 }
 
 async fn device(State(ctx): State<ApiContext>, Path(id): Path<String>, raw: RawQuery) -> Result<Json<DeviceDetail>> {

@@ -9,7 +9,7 @@ mod summary;
 mod threats;
 
 use crate::error::{Error, Result};
-use crate::store::{list_page, Store, Table};
+use crate::store::{list_each, list_page, Store, Table};
 use axum::extract::RawQuery;
 use axum::response::{IntoResponse, Response};
 use axum::{Json, Router};
@@ -59,7 +59,10 @@ pub async fn list<T: Serialize + Send + 'static>(
 ) -> Result<Response> {
     let query = ListQuery::parse(&table.spec, &query_pairs(&raw.0))?;
     if query.csv {
-        return Ok(crate::csv::stream(&ctx.store, table, query));
+        let columns = crate::csv::columns(&table.spec, &query);
+        return Ok(crate::csv::stream(&ctx.store, table.spec.name, columns, move |store, sink| {
+            store.with(|conn| list_each(conn, table, &query, sink))
+        }));
     }
     let page = ctx.store.run(move |conn| list_page(conn, table, &query)).await?;
     Ok(Json(page).into_response())

@@ -7,9 +7,10 @@ use serde_json::{json, Value};
 use tenantscope_model::api::{FilterKind, ListSpec, APPLICATIONS, COLLECTIONS, DEVICES, MAX_PAGE_SIZE, THREATS};
 
 /// Every route under `/api/v1`, as OpenAPI paths. Tests check this against the router.
-pub const PATHS: [&str; 9] = [
+pub const PATHS: [&str; 10] = [
     "/summary",
     "/devices",
+    "/devices/facets",
     "/devices/{id}",
     "/applications",
     "/collections",
@@ -35,6 +36,7 @@ fn list_params(spec: &ListSpec) -> Vec<Value> {
         param("order", "Sort direction.", json!({ "type": "string", "enum": ["asc", "desc"] })),
         param("q", &format!("Free text, searched in {}.", spec.searchable.join(", ")), json!({ "type": "string", "maxLength": 200 })),
         param("format", "json (one page) or csv (the whole selection, streamed).", json!({ "type": "string", "enum": ["json", "csv"], "default": "json" })),
+        param("columns", "CSV columns, comma-separated, in order (default: all).", json!({ "type": "string", "example": spec.columns.join(",") })),
     ];
     for f in spec.filters {
         let schema = match f.kind {
@@ -81,6 +83,10 @@ pub fn document() -> Value {
     let mut paths = serde_json::Map::new();
     paths.insert("/summary".into(), op("summary", "Overview KPIs.", json!([])));
     paths.insert("/devices".into(), list_op(&DEVICES, "Devices with their Defender health verdict and active threats."));
+    paths.insert(
+        "/devices/facets".into(),
+        op("devices_facets", "Values of every devices filter with device counts (filter choices).", json!([])),
+    );
     paths.insert(
         "/devices/{id}".into(),
         op(

@@ -1,9 +1,11 @@
 //! The embedded SQLite store: one file in the data directory, WAL mode, schema migrations, and the
 //! queries behind each API route (each named like its route).
 
+mod device_index;
 mod list;
 mod queries;
 
+pub use device_index::{DeviceIndex, FacetValue, TEXT_FACETS};
 pub use list::{build_list, ListSql};
 pub use queries::*;
 
@@ -175,6 +177,8 @@ pub fn schema_version() -> i64 {
 pub struct Store {
     path: PathBuf,
     idle: Mutex<Vec<Connection>>,
+    /// The devices list's in-memory index, built on first use (see `device_index`).
+    devices: Mutex<Option<Arc<DeviceIndex>>>,
 }
 
 fn configure(conn: &Connection) -> Result<()> {
@@ -194,7 +198,7 @@ impl Store {
         let mut conn = Connection::open(&path)?;
         configure(&conn)?;
         migrate(&mut conn)?;
-        Ok(Arc::new(Store { path, idle: Mutex::new(vec![conn]) }))
+        Ok(Arc::new(Store { path, idle: Mutex::new(vec![conn]), devices: Mutex::new(None) }))
     }
 
     /// Creates any missing index (cheap when they exist) and refreshes the planner's statistics.
@@ -204,6 +208,24 @@ impl Store {
             conn.execute_batch("PRAGMA optimize;")?;
             Ok(())
         })
+    }
+
+    /// The in-memory index of the devices list, built from the store on first use. Whoever writes
+    /// devices, health, threats or memberships calls `invalidate_device_index` afterwards.
+    pub fn device_index(&self) -> Result<Arc<DeviceIndex>> {
+        let mut slot = self.devices.lock().expect("index lock");
+        if let Some(index) = slot.as_ref() {
+            return Ok(Arc::clone(index));
+        }
+        let started = std::time::Instant::now();
+        let index = Arc::new(self.with(|conn| DeviceIndex::build(conn))?);
+        tracing::info!(devices = index.len(), elapsed_ms = started.elapsed().as_millis() as u64, "devices index built");
+        *slot = Some(Arc::clone(&index));
+        Ok(index)
+    }
+
+    pub fn invalidate_device_index(&self) {
+        *self.devices.lock().expect("index lock") = None;
     }
 
     pub fn path(&self) -> &Path {

@@ -1,6 +1,6 @@
 //! The store queries behind the API routes; each is named like its route.
 
-use super::{build_list, get_meta, Result};
+use super::{build_list, get_meta, DeviceIndex, Result};
 use rusqlite::{params_from_iter, Connection, OptionalExtension, Row};
 use tenantscope_model::api::*;
 use tenantscope_model::*;
@@ -148,8 +148,52 @@ pub fn list_each<T>(
     Ok(())
 }
 
-pub fn devices(conn: &Connection, query: &ListQuery) -> Result<Page<DeviceRow>> {
-    list_page(conn, &DEVICES_TABLE, query)
+/// A page of devices: the in-memory index selects and orders, SQLite supplies the rows.
+pub fn devices(conn: &Connection, index: &DeviceIndex, query: &ListQuery) -> Result<Page<DeviceRow>> {
+    let (total, ids) = index.page(query);
+    Ok(Page { items: devices_by_id(conn, &ids)?, total, page: query.page, page_size: query.page_size })
+}
+
+/// The devices with these row ids, in the same order.
+pub fn devices_by_id(conn: &Connection, ids: &[i64]) -> Result<Vec<DeviceRow>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = format!("SELECT {DEVICE_COLUMNS}, id FROM devices WHERE id IN ({})", vec!["?"; ids.len()].join(", "));
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let mut by_id: std::collections::HashMap<i64, DeviceRow> = stmt
+        .query_map(params_from_iter(ids.iter()), |r| Ok((r.get::<_, i64>(14)?, device_row(r)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(ids.iter().filter_map(|id| by_id.remove(id)).collect())
+}
+
+/// Values with device counts of every filterable devices field.
+pub fn devices_facets(conn: &Connection, index: &DeviceIndex) -> Result<DeviceFacets> {
+    let mut fields = Vec::new();
+    for f in DEVICES.filters {
+        let mut values: Vec<FacetCount> = index
+            .facet(f.name)
+            .into_iter()
+            .map(|v| FacetCount { value: v.value, label: None, count: v.count })
+            .collect();
+        if f.name == "CollectionId" {
+            let names: std::collections::HashMap<String, String> = conn
+                .prepare_cached("SELECT CollectionId, CollectionName FROM collections")?
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect::<rusqlite::Result<_>>()?;
+            for v in &mut values {
+                v.label = names.get(&v.value).cloned();
+            }
+            values.sort_by(|a, b| a.label.cmp(&b.label));
+        }
+        if f.name == "DefenderHealth" {
+            for v in &mut values {
+                v.label = HealthVerdict::from_key(&v.value).map(|h| h.label().to_string());
+            }
+        }
+        fields.push(Facet { field: f.name.to_string(), values });
+    }
+    Ok(DeviceFacets { fields })
 }
 
 pub fn applications(conn: &Connection, query: &ListQuery) -> Result<Page<Application>> {

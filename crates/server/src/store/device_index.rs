@@ -1,0 +1,353 @@
+//! The in-memory index of the devices list. At a hierarchy's size (up to ~1,000,000 devices) SQLite
+//! alone cannot count a non-selective filter, sort it and search substrings within the latency budget
+//! on two cores, so the devices query runs here: dictionary-encoded filter columns, one precomputed
+//! order per sortable field (read from the store's own indexes), and one lower-case haystack for the
+//! free-text search. It answers "which row ids, in which order, how many"; the rows themselves are
+//! then read from SQLite by id. Built from the store after it is loaded; rebuilt after writes.
+
+use super::Result;
+use rusqlite::Connection;
+use std::collections::HashMap;
+use tenantscope_model::api::{FilterKind, ListQuery, SortOrder, DEVICES};
+use tenantscope_model::HealthVerdict;
+
+/// Device fields that are filtered by exact value (dictionary-encoded here).
+pub const TEXT_FACETS: [&str; 6] = ["DeviceOS", "DeviceOSBuild", "Manufacturer", "Model", "SKU", "DomainNames"];
+
+struct TextColumn {
+    dict: Vec<String>,
+    lookup: HashMap<String, u32>,
+    codes: Vec<u32>,
+    counts: Vec<u64>,
+}
+
+/// A set of row positions.
+#[derive(Clone)]
+struct Bits(Vec<u64>);
+
+impl Bits {
+    fn empty(n: usize) -> Self {
+        Bits(vec![0; n.div_ceil(64)])
+    }
+    fn set(&mut self, i: usize) {
+        self.0[i / 64] |= 1 << (i % 64);
+    }
+    fn get(&self, i: usize) -> bool {
+        self.0[i / 64] & (1 << (i % 64)) != 0
+    }
+    fn and(&mut self, other: &Bits) {
+        for (a, b) in self.0.iter_mut().zip(&other.0) {
+            *a &= b;
+        }
+    }
+    fn count(&self) -> u64 {
+        self.0.iter().map(|w| w.count_ones() as u64).sum()
+    }
+    fn from_fn(n: usize, f: impl Fn(usize) -> bool) -> Self {
+        let mut bits = Bits::empty(n);
+        for (w, word) in bits.0.iter_mut().enumerate() {
+            let base = w * 64;
+            let mut acc = 0u64;
+            for b in 0..64.min(n - base) {
+                acc |= (f(base + b) as u64) << b;
+            }
+            *word = acc;
+        }
+        bits
+    }
+}
+
+pub struct DeviceIndex {
+    /// Position → devices.id, ascending.
+    rowids: Vec<i64>,
+    text: HashMap<&'static str, TextColumn>,
+    verdict: Vec<u8>,
+    active: Vec<u32>,
+    /// CollectionId → positions of its members (ascending).
+    members: HashMap<String, Vec<u32>>,
+    /// Sortable field → positions in ascending (field, id) order.
+    orders: HashMap<&'static str, Vec<u32>>,
+    /// Lower-case `Name \0 SerialNumber \0 AADDeviceID \0 Model \n` of every device, in position order.
+    haystack: Vec<u8>,
+    starts: Vec<u32>,
+}
+
+/// A facet: the values of a field with their device counts, most frequent first.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct FacetValue {
+    pub value: String,
+    pub count: u64,
+}
+
+impl DeviceIndex {
+    pub fn build(conn: &Connection) -> Result<DeviceIndex> {
+        let mut rowids = Vec::new();
+        let mut verdict = Vec::new();
+        let mut active = Vec::new();
+        let mut text: Vec<(&'static str, TextColumn)> = TEXT_FACETS
+            .iter()
+            .map(|f| (*f, TextColumn { dict: Vec::new(), lookup: HashMap::new(), codes: Vec::new(), counts: Vec::new() }))
+            .collect();
+        let mut haystack = Vec::new();
+        let mut starts = Vec::new();
+        {
+            let mut stmt = conn.prepare(
+                "SELECT id, DefenderHealth, ActiveThreats, DeviceOS, DeviceOSBuild, Manufacturer, Model, SKU, DomainNames, \
+                 Name, SerialNumber, AADDeviceID FROM devices ORDER BY id",
+            )?;
+            let mut rows = stmt.query([])?;
+            while let Some(r) = rows.next()? {
+                rowids.push(r.get::<_, i64>(0)?);
+                verdict.push(r.get::<_, i64>(1)? as u8);
+                active.push(r.get::<_, i64>(2)? as u32);
+                for (i, (_, col)) in text.iter_mut().enumerate() {
+                    let v = r.get_ref(3 + i)?.as_str().unwrap_or_default();
+                    let code = match col.lookup.get(v) {
+                        Some(c) => *c,
+                        None => {
+                            let c = col.dict.len() as u32;
+                            col.dict.push(v.to_string());
+                            col.lookup.insert(v.to_string(), c);
+                            col.counts.push(0);
+                            c
+                        }
+                    };
+                    col.codes.push(code);
+                    col.counts[code as usize] += 1;
+                }
+                starts.push(haystack.len() as u32);
+                for (i, idx) in [9, 10, 11, 6].iter().enumerate() {
+                    if i > 0 {
+                        haystack.push(0);
+                    }
+                    let v = r.get_ref(*idx)?.as_str().unwrap_or_default();
+                    haystack.extend(v.bytes().map(|b| b.to_ascii_lowercase()));
+                }
+                haystack.push(b'\n');
+            }
+        }
+        let n = rowids.len();
+        let position = |id: i64| rowids.binary_search(&id).ok().map(|p| p as u32);
+
+        let mut members: HashMap<String, Vec<u32>> = HashMap::new();
+        {
+            let mut stmt = conn.prepare(
+                "SELECT c.CollectionId, m.device FROM collection_members m JOIN collections c ON c.id = m.collection \
+                 ORDER BY m.collection, m.device",
+            )?;
+            let mut rows = stmt.query([])?;
+            while let Some(r) = rows.next()? {
+                let cid = r.get_ref(0)?.as_str().unwrap_or_default();
+                if let Some(p) = position(r.get(1)?) {
+                    match members.get_mut(cid) {
+                        Some(list) => list.push(p),
+                        None => {
+                            members.insert(cid.to_string(), vec![p]);
+                        }
+                    }
+                }
+            }
+        }
+        for list in members.values_mut() {
+            list.sort_unstable();
+        }
+
+        let mut orders: HashMap<&'static str, Vec<u32>> = HashMap::new();
+        for field in DEVICES.sortable {
+            let order: Vec<u32> = if let Some((_, col)) = text.iter().find(|(f, _)| f == field) {
+                // Dictionary column: rank the (few) distinct values, then order positions by (rank, id).
+                let mut ranked: Vec<u32> = (0..col.dict.len() as u32).collect();
+                ranked.sort_by(|a, b| col.dict[*a as usize].as_bytes().cmp(col.dict[*b as usize].as_bytes()));
+                let mut rank = vec![0u32; col.dict.len()];
+                for (r, code) in ranked.iter().enumerate() {
+                    rank[*code as usize] = r as u32;
+                }
+                let mut order: Vec<u32> = (0..n as u32).collect();
+                order.sort_by_key(|p| rank[col.codes[*p as usize] as usize]); // stable: ties stay in id order
+                order
+            } else if *field == "DefenderHealth" {
+                let mut order: Vec<u32> = (0..n as u32).collect();
+                order.sort_by_key(|p| verdict[*p as usize]);
+                order
+            } else if *field == "ActiveThreats" {
+                let mut order: Vec<u32> = (0..n as u32).collect();
+                order.sort_by_key(|p| active[*p as usize]);
+                order
+            } else {
+                // Unique-ish text: the store's index already has the order.
+                let mut stmt = conn.prepare(&format!("SELECT id FROM devices ORDER BY {field}, id"))?;
+                let ids = stmt.query_map([], |r| r.get::<_, i64>(0))?;
+                let mut order = Vec::with_capacity(n);
+                for id in ids {
+                    if let Some(p) = position(id?) {
+                        order.push(p);
+                    }
+                }
+                order
+            };
+            orders.insert(field, order);
+        }
+        Ok(DeviceIndex { rowids, text: text.into_iter().collect(), verdict, active, members, orders, haystack, starts })
+    }
+
+    pub fn len(&self) -> usize {
+        self.rowids.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rowids.is_empty()
+    }
+
+    /// The rows a query selects (None: all of them).
+    fn select(&self, query: &ListQuery) -> Option<Bits> {
+        let n = self.len();
+        let mut result: Option<Bits> = None;
+        let mut intersect = |bits: Bits| match &mut result {
+            Some(r) => r.and(&bits),
+            None => result = Some(bits),
+        };
+        let mut fields: Vec<&str> = Vec::new();
+        for (f, _) in &query.filters {
+            if !fields.contains(&f.as_str()) {
+                fields.push(f);
+            }
+        }
+        for field in fields {
+            let values: Vec<&str> = query.filters.iter().filter(|(f, _)| f == field).map(|(_, v)| v.as_str()).collect();
+            let Some(spec) = DEVICES.filter(field) else { continue };
+            if let Some(col) = self.text.get(field) {
+                let mut wanted = vec![false; col.dict.len()];
+                for v in &values {
+                    if let Some(c) = col.lookup.get(*v) {
+                        wanted[*c as usize] = true;
+                    }
+                }
+                intersect(Bits::from_fn(n, |p| wanted[col.codes[p] as usize]));
+            } else if spec.kind == FilterKind::Verdict {
+                let mut wanted = [false; 256];
+                for v in values.iter().filter_map(|v| HealthVerdict::from_key(v)) {
+                    wanted[v.code() as usize] = true;
+                }
+                intersect(Bits::from_fn(n, |p| wanted[self.verdict[p] as usize]));
+            } else if field == "HasActiveThreats" {
+                let (yes, no) = (values.contains(&"true"), values.contains(&"false"));
+                if yes != no {
+                    intersect(Bits::from_fn(n, |p| (self.active[p] > 0) == yes));
+                }
+            } else if field == "CollectionId" {
+                let mut bits = Bits::empty(n);
+                for v in &values {
+                    for p in self.members.get(*v).map(Vec::as_slice).unwrap_or_default() {
+                        bits.set(*p as usize);
+                    }
+                }
+                intersect(bits);
+            }
+        }
+        if let Some(q) = &query.q {
+            let needle: Vec<u8> =
+                q.bytes().filter(|b| !b.is_ascii_control()).map(|b| b.to_ascii_lowercase()).collect();
+            let mut bits = Bits::empty(n);
+            if !needle.is_empty() {
+                let finder = memchr::memmem::Finder::new(&needle);
+                let mut from = 0usize;
+                while let Some(i) = finder.find(&self.haystack[from..]) {
+                    let at = from + i;
+                    let row = self.starts.partition_point(|s| (*s as usize) <= at) - 1;
+                    bits.set(row);
+                    // Continue at the next row: one hit per device is enough.
+                    from = self.starts.get(row + 1).map(|s| *s as usize).unwrap_or(self.haystack.len());
+                    if from >= self.haystack.len() {
+                        break;
+                    }
+                }
+            }
+            intersect(bits);
+        }
+        result
+    }
+
+    /// Visits the selected row ids in the query's order, skipping `offset`, until `visit` says stop.
+    fn walk(&self, query: &ListQuery, selected: Option<&Bits>, offset: u64, mut visit: impl FnMut(i64) -> bool) {
+        let order = &self.orders[query.sort.as_str()];
+        let iter: Box<dyn Iterator<Item = &u32>> = match query.order {
+            SortOrder::Asc => Box::new(order.iter()),
+            SortOrder::Desc => Box::new(order.iter().rev()),
+        };
+        match selected {
+            // No filter: jump straight to the page.
+            None => {
+                for p in iter.skip(offset as usize) {
+                    if !visit(self.rowids[*p as usize]) {
+                        break;
+                    }
+                }
+            }
+            Some(bits) => {
+                for p in iter.filter(|p| bits.get(**p as usize)).skip(offset as usize) {
+                    if !visit(self.rowids[*p as usize]) {
+                        break;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Total selected, and the row ids of the requested page in order.
+    pub fn page(&self, query: &ListQuery) -> (u64, Vec<i64>) {
+        let selected = self.select(query);
+        let total = selected.as_ref().map(Bits::count).unwrap_or(self.len() as u64);
+        let offset = (query.page as u64 - 1) * query.page_size as u64;
+        let mut ids = Vec::with_capacity(query.page_size as usize);
+        if offset < total {
+            self.walk(query, selected.as_ref(), offset, |id| {
+                ids.push(id);
+                ids.len() < query.page_size as usize
+            });
+        }
+        (total, ids)
+    }
+
+    /// Every selected row id in order, in batches (for exports).
+    pub fn each_batch(&self, query: &ListQuery, batch: usize, mut f: impl FnMut(&[i64]) -> bool) {
+        let selected = self.select(query);
+        let mut buf = Vec::with_capacity(batch);
+        let mut open = true;
+        self.walk(query, selected.as_ref(), 0, |id| {
+            buf.push(id);
+            if buf.len() == batch {
+                open = f(&buf);
+                buf.clear();
+            }
+            open
+        });
+        if open && !buf.is_empty() {
+            f(&buf);
+        }
+    }
+
+    /// Values of a filterable field with their device counts (most devices first).
+    pub fn facet(&self, field: &str) -> Vec<FacetValue> {
+        let mut out: Vec<FacetValue> = if let Some(col) = self.text.get(field) {
+            col.dict.iter().zip(&col.counts).map(|(v, c)| FacetValue { value: v.clone(), count: *c }).collect()
+        } else if field == "DefenderHealth" {
+            let mut counts = [0u64; 4];
+            for v in &self.verdict {
+                counts[(*v as usize).min(3)] += 1;
+            }
+            HealthVerdict::ALL.iter().map(|v| FacetValue { value: v.key().into(), count: counts[v.code() as usize] }).collect()
+        } else if field == "HasActiveThreats" {
+            let with = self.active.iter().filter(|a| **a > 0).count() as u64;
+            vec![
+                FacetValue { value: "true".into(), count: with },
+                FacetValue { value: "false".into(), count: self.len() as u64 - with },
+            ]
+        } else if field == "CollectionId" {
+            self.members.iter().map(|(k, v)| FacetValue { value: k.clone(), count: v.len() as u64 }).collect()
+        } else {
+            Vec::new()
+        };
+        out.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.value.cmp(&b.value)));
+        out
+    }
+}
