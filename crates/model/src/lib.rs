@@ -28,8 +28,11 @@ mod round_trip {
         json
     }
 
+    /// Sorted keys (serde_json's key order depends on features other crates turn on).
     fn keys(json: &serde_json::Value) -> Vec<String> {
-        json.as_object().unwrap().keys().cloned().collect()
+        let mut keys: Vec<String> = json.as_object().unwrap().keys().cloned().collect();
+        keys.sort();
+        keys
     }
 
     /// The JSON keys are exactly the documented names listed in FIELDS.
