@@ -1,10 +1,13 @@
 //! The typed API client: one place for the base URL, JSON decoding, the error type and aborting
-//! a request when the view that asked for it goes away.
+//! requests (when the view that asked goes away, or when a newer request replaces a stale one).
 
 use gloo_net::http::Request;
+use leptos::prelude::*;
 use send_wrapper::SendWrapper;
 use serde::de::DeserializeOwned;
-use tenantscope_model::api::{ErrorBody, Summary};
+use tenantscope_model::api::{DeviceDetail, DeviceFacets, DeviceRow, ErrorBody, Page, Summary};
+use tenantscope_model::Application;
+use web_sys::{AbortController, AbortSignal};
 
 /// All API routes live under this path on the console's own origin.
 pub const BASE: &str = "/api/v1";
@@ -22,17 +25,16 @@ pub enum ApiError {
     Decode(String),
 }
 
-/// GET `BASE + path` and decode JSON. The request is aborted if the calling view is cleaned up first.
-pub async fn get_json<T: DeserializeOwned>(path: &str) -> Result<T, ApiError> {
-    let controller = SendWrapper::new(web_sys::AbortController::new().ok());
-    let signal = controller.as_ref().map(|c| c.signal());
-    leptos::prelude::on_cleanup(move || {
-        if let Some(c) = controller.as_ref() {
-            c.abort();
-        }
-    });
+impl ApiError {
+    pub fn is_not_found(&self) -> bool {
+        matches!(self, ApiError::Status { status: 404, .. })
+    }
+}
+
+/// GET `BASE + path` and decode JSON, abortable through `signal`.
+pub async fn fetch_json<T: DeserializeOwned>(path: &str, signal: Option<&AbortSignal>) -> Result<T, ApiError> {
     let response = Request::get(&format!("{BASE}{path}"))
-        .abort_signal(signal.as_ref())
+        .abort_signal(signal)
         .send()
         .await
         .map_err(|e| ApiError::Network(e.to_string()))?;
@@ -47,6 +49,67 @@ pub async fn get_json<T: DeserializeOwned>(path: &str) -> Result<T, ApiError> {
     response.json::<T>().await.map_err(|e| ApiError::Decode(e.to_string()))
 }
 
+/// GET and decode JSON; aborted if the calling view is cleaned up first.
+pub async fn get_json<T: DeserializeOwned>(path: &str) -> Result<T, ApiError> {
+    let controller = SendWrapper::new(AbortController::new().ok());
+    let signal = controller.as_ref().map(|c| c.signal());
+    on_cleanup(move || {
+        if let Some(c) = controller.as_ref() {
+            c.abort();
+        }
+    });
+    fetch_json(path, signal.as_ref()).await
+}
+
+/// Keeps one request in flight: starting a new one aborts the previous (a stale view state).
+#[derive(Clone, Copy)]
+pub struct Latest(StoredValue<Option<AbortController>, LocalStorage>);
+
+impl Latest {
+    pub fn new() -> Self {
+        let latest = Latest(StoredValue::new_local(None));
+        on_cleanup(move || latest.abort());
+        latest
+    }
+
+    /// Aborts the request in flight, if any, and returns the signal for the next one.
+    pub fn next(&self) -> Option<AbortSignal> {
+        self.abort();
+        let controller = AbortController::new().ok();
+        let signal = controller.as_ref().map(|c| c.signal());
+        self.0.try_set_value(controller);
+        signal
+    }
+
+    fn abort(&self) {
+        if let Some(Some(c)) = self.0.try_get_value() {
+            c.abort();
+        }
+    }
+}
+
+impl Default for Latest {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 pub async fn summary() -> Result<Summary, ApiError> {
     get_json("/summary").await
+}
+
+pub async fn devices(query: &str, signal: Option<AbortSignal>) -> Result<Page<DeviceRow>, ApiError> {
+    fetch_json(&format!("/devices?{query}"), signal.as_ref()).await
+}
+
+pub async fn devices_facets() -> Result<DeviceFacets, ApiError> {
+    get_json("/devices/facets").await
+}
+
+pub async fn device(id: &str) -> Result<DeviceDetail, ApiError> {
+    get_json(&format!("/devices/{}", tenantscope_model::api::encode_component(id))).await
+}
+
+pub async fn applications(query: &str, signal: Option<AbortSignal>) -> Result<Page<Application>, ApiError> {
+    fetch_json(&format!("/applications?{query}"), signal.as_ref()).await
 }

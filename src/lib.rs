@@ -2,6 +2,7 @@
 
 pub mod api;
 pub mod format;
+pub mod listview;
 pub mod pages;
 pub mod shell;
 
@@ -31,7 +32,7 @@ pub fn App() -> impl IntoView {
             <shell::Shell>
                 <Routes fallback=pages::not_found::NotFound>
                     <Route path=path!("/") view=pages::overview::Overview />
-                    <Route path=path!("/devices") view=|| pages::coming::coming("devices") />
+                    <Route path=path!("/devices") view=pages::devices::Devices />
                     <Route path=path!("/devices/:id") view=|| pages::coming::coming("devices") />
                     <Route path=path!("/applications") view=|| pages::coming::coming("applications") />
                     <Route path=path!("/endpoint-security") view=|| pages::coming::coming("endpoint-security") />

@@ -1,5 +1,6 @@
 //! One page per file.
 
 pub mod coming;
+pub mod devices;
 pub mod not_found;
 pub mod overview;

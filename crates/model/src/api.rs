@@ -532,9 +532,59 @@ pub fn encode_pairs(pairs: &[(String, String)]) -> String {
         .join("&")
 }
 
+/// Decodes a query string (`?a=1&b=x%20y`, leading `?` optional; `+` is a space) into pairs.
+/// Invalid percent escapes are kept as they are; invalid UTF-8 is replaced.
+pub fn decode_query(query: &str) -> Vec<(String, String)> {
+    fn decode(s: &str) -> String {
+        let bytes = s.as_bytes();
+        let mut out = Vec::with_capacity(bytes.len());
+        let mut i = 0;
+        while i < bytes.len() {
+            match bytes[i] {
+                b'+' => out.push(b' '),
+                b'%' if i + 2 < bytes.len() && bytes[i + 1].is_ascii_hexdigit() && bytes[i + 2].is_ascii_hexdigit() => {
+                    match u8::from_str_radix(std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("zz"), 16) {
+                        Ok(b) => {
+                            out.push(b);
+                            i += 2;
+                        }
+                        Err(_) => out.push(b'%'),
+                    }
+                }
+                b => out.push(b),
+            }
+            i += 1;
+        }
+        String::from_utf8_lossy(&out).into_owned()
+    }
+    query
+        .trim_start_matches('?')
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .map(|p| match p.split_once('=') {
+            Some((k, v)) => (decode(k), decode(v)),
+            None => (decode(p), String::new()),
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn decoding_inverts_encoding() {
+        let pairs = vec![("q".to_string(), "a b&c=d/é%".to_string()), ("DeviceOS".into(), "x+y".into())];
+        assert_eq!(decode_query(&format!("?{}", encode_pairs(&pairs))), pairs);
+        assert_eq!(decode_query("a=1+2&b&c=%zz&d=%4"), vec![
+            ("a".to_string(), "1 2".to_string()),
+            ("b".into(), "".into()),
+            ("c".into(), "%zz".into()),
+            ("d".into(), "%4".into()),
+        ]);
+        assert!(decode_query("").is_empty());
+        assert_eq!(decode_query("x=%+1"), vec![("x".to_string(), "%+1".to_string())]);
+    }
 
     fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
         list.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()

@@ -1,0 +1,193 @@
+//! Pieces shared by the server-paged list pages: the view state lives in the URL query string
+//! (the same parameters as the API), a pager, sortable column headers and a debounced search box.
+
+use crate::format::count;
+use leptos::prelude::*;
+use leptos_router::hooks::{use_location, use_navigate};
+use leptos_router::NavigateOptions;
+use std::time::Duration;
+use tenantscope_model::api::{decode_query, ListQuery, ListSpec, ParamError, SortOrder};
+
+/// Page sizes offered in the pager.
+pub const PAGE_SIZES: [u32; 4] = [25, 50, 100, 200];
+
+/// The list state of the current URL, and a way to change it (which changes the URL).
+#[derive(Clone, Copy)]
+pub struct UrlState {
+    pub spec: &'static ListSpec,
+    pub query: Memo<Result<ListQuery, ParamError>>,
+    path: &'static str,
+    navigate: StoredValue<Box<dyn Fn(&str, NavigateOptions)>, LocalStorage>,
+}
+
+impl UrlState {
+    pub fn new(spec: &'static ListSpec, path: &'static str) -> Self {
+        let search = use_location().search;
+        let query = Memo::new(move |_| ListQuery::parse(spec, &decode_query(&search.get())));
+        let navigate = use_navigate();
+        let navigate: Box<dyn Fn(&str, NavigateOptions)> = Box::new(move |href, opts| navigate(href, opts));
+        UrlState { spec, query, path, navigate: StoredValue::new_local(navigate) }
+    }
+
+    /// The current state, or the default one if the URL's is invalid.
+    pub fn current(&self) -> ListQuery {
+        self.query.get_untracked().unwrap_or_else(|_| ListQuery::new(self.spec))
+    }
+
+    pub fn href(&self, query: &ListQuery) -> String {
+        let qs = query.to_query_string(self.spec);
+        if qs.is_empty() {
+            self.path.to_string()
+        } else {
+            format!("{}?{qs}", self.path)
+        }
+    }
+
+    /// Moves to a new state: a new history entry, or replacing the current one (while typing).
+    pub fn go(&self, query: ListQuery, replace: bool) {
+        let href = self.href(&query);
+        self.navigate.with_value(|n| n(&href, NavigateOptions { replace, scroll: false, ..Default::default() }));
+    }
+
+    /// Changes the state with `f` and goes back to page 1 (filters, search, sort, page size).
+    pub fn update(&self, f: impl FnOnce(&mut ListQuery)) {
+        let mut q = self.current();
+        f(&mut q);
+        q.page = 1;
+        self.go(q, false);
+    }
+
+    /// The values a filter currently has.
+    pub fn filter_values(&self, field: &str) -> Vec<String> {
+        self.query
+            .get()
+            .map(|q| q.filters.iter().filter(|(f, _)| f == field).map(|(_, v)| v.clone()).collect())
+            .unwrap_or_default()
+    }
+
+    /// Sets one filter to a single value, or clears it (None).
+    pub fn set_filter(&self, field: &str, value: Option<String>) {
+        self.update(|q| {
+            q.filters.retain(|(f, _)| f != field);
+            if let Some(v) = value {
+                q.filters.push((field.to_string(), v));
+            }
+        });
+    }
+}
+
+/// "1–50 of 1,000,000" with first/previous/next/last and a page size choice.
+#[component]
+pub fn Pager(state: UrlState, total: u64, page: u32, page_size: u32) -> impl IntoView {
+    let pages = tenantscope_model::api::page_count(total, page_size);
+    let first_row = if total == 0 { 0 } else { (page as u64 - 1) * page_size as u64 + 1 };
+    let last_row = (page as u64 * page_size as u64).min(total);
+    let go = move |p: u64| {
+        let mut q = state.current();
+        q.page = p.clamp(1, pages) as u32;
+        state.go(q, false);
+    };
+    let at_start = page <= 1;
+    let at_end = page as u64 >= pages;
+    view! {
+        <div class="pager" role="navigation" aria-label="Pages">
+            <span class="pager-range" data-testid="range">
+                {if first_row > last_row {
+                    format!("Page {page} is past the end · {} total", count(total))
+                } else {
+                    format!("{}–{} of {}", count(first_row), count(last_row), count(total))
+                }}
+            </span>
+            <label class="pager-size">
+                "Rows per page "
+                <select on:change=move |ev| {
+                    let size = event_target_value(&ev).parse().unwrap_or(50);
+                    state.update(|q| q.page_size = size);
+                }>
+                    {PAGE_SIZES.iter().map(|s| view! {
+                        <option value=s.to_string() selected=*s == page_size>{s.to_string()}</option>
+                    }).collect_view()}
+                </select>
+            </label>
+            <button class="button ghost" disabled=at_start on:click=move |_| go(1) aria-label="First page">"«"</button>
+            <button class="button ghost" disabled=at_start on:click=move |_| go(page as u64 - 1) aria-label="Previous page">"‹ Prev"</button>
+            <span class="pager-page">{format!("Page {} of {}", count(page as u64), count(pages))}</span>
+            <button class="button ghost" disabled=at_end on:click=move |_| go(page as u64 + 1) aria-label="Next page">"Next ›"</button>
+            <button class="button ghost" disabled=at_end on:click=move |_| go(pages) aria-label="Last page">"»"</button>
+        </div>
+    }
+}
+
+/// A column header that sorts by its field; shows and announces the current order.
+#[component]
+pub fn SortHeader(state: UrlState, field: &'static str, label: &'static str) -> impl IntoView {
+    let order = move || {
+        state.query.get().ok().and_then(|q| (q.sort == field).then_some(q.order))
+    };
+    let aria = move || match order() {
+        Some(SortOrder::Asc) => "ascending",
+        Some(SortOrder::Desc) => "descending",
+        None => "none",
+    };
+    let arrow = move || match order() {
+        Some(SortOrder::Asc) => "▲",
+        Some(SortOrder::Desc) => "▼",
+        None => "",
+    };
+    view! {
+        <th aria-sort=aria scope="col">
+            <button class="sort" data-sort=field on:click=move |_| {
+                state.update(|q| {
+                    let next = if q.sort == field && q.order == SortOrder::Asc { SortOrder::Desc } else { SortOrder::Asc };
+                    q.sort = field.to_string();
+                    q.order = next;
+                });
+            }>
+                {label} <span class="arrow" aria-hidden="true">{arrow}</span>
+            </button>
+        </th>
+    }
+}
+
+/// A search box that updates the URL 300 ms after typing stops (replacing the history entry).
+#[component]
+pub fn SearchBox(state: UrlState, placeholder: &'static str) -> impl IntoView {
+    let pending: StoredValue<Option<TimeoutHandle>, LocalStorage> = StoredValue::new_local(None);
+    let value = move || state.query.get().ok().and_then(|q| q.q).unwrap_or_default();
+    let apply = move |text: String| {
+        let mut q = state.current();
+        let text = text.trim().to_string();
+        if q.q.as_deref().unwrap_or("") == text {
+            return;
+        }
+        q.q = (!text.is_empty()).then_some(text);
+        q.page = 1;
+        state.go(q, true);
+    };
+    view! {
+        <input
+            class="search"
+            type="search"
+            aria-label=placeholder
+            placeholder=placeholder
+            prop:value=value
+            maxlength="200"
+            on:input=move |ev| {
+                let text = event_target_value(&ev);
+                if let Some(Some(h)) = pending.try_get_value() {
+                    h.clear();
+                }
+                let handle = set_timeout_with_handle(move || apply(text), Duration::from_millis(300)).ok();
+                pending.set_value(handle);
+            }
+            on:keydown=move |ev| {
+                if ev.key() == "Enter" {
+                    if let Some(Some(h)) = pending.try_get_value() {
+                        h.clear();
+                    }
+                    apply(event_target_value(&ev));
+                }
+            }
+        />
+    }
+}
