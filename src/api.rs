@@ -5,7 +5,7 @@ use gloo_net::http::Request;
 use leptos::prelude::*;
 use send_wrapper::SendWrapper;
 use serde::de::DeserializeOwned;
-use tenantscope_model::api::{DeviceDetail, DeviceFacets, DeviceRow, ErrorBody, Page, Summary};
+use tenantscope_model::api::{DeviceDetail, Facets, DeviceRow, ErrorBody, Page, Summary};
 use tenantscope_model::Application;
 use web_sys::{AbortController, AbortSignal};
 
@@ -102,7 +102,7 @@ pub async fn devices(query: &str, signal: Option<AbortSignal>) -> Result<Page<De
     fetch_json(&format!("/devices?{query}"), signal.as_ref()).await
 }
 
-pub async fn devices_facets() -> Result<DeviceFacets, ApiError> {
+pub async fn devices_facets() -> Result<Facets, ApiError> {
     get_json("/devices/facets").await
 }
 

@@ -46,9 +46,43 @@ pub fn ago(rfc3339: &str, now_ms: f64) -> Option<String> {
     time::parse_rfc3339(rfc3339).map(|t| time::relative(t, (now_ms / 1000.0) as i64))
 }
 
+/// The URL if it is a plain http(s) link (data is untrusted: no `javascript:`, no odd characters).
+pub fn http_url(url: &str) -> Option<String> {
+    let lower = url.get(..8).unwrap_or(url).to_ascii_lowercase();
+    let ok_scheme = lower.starts_with("https://") || lower.starts_with("http://");
+    let clean = !url.chars().any(|c| c.is_control() || c.is_whitespace() || c == '"' || c == '<' || c == '>');
+    (ok_scheme && clean && url.len() > 8).then(|| url.to_string())
+}
+
+/// "English (United States) · 1033", "Neutral · 0", or "LCID 9999".
+pub fn language(lcid: u32) -> String {
+    match tenantscope_model::language_name(lcid) {
+        Some(name) => format!("{name} · {lcid}"),
+        None => format!("LCID {lcid}"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_http_links() {
+        assert!(http_url("https://go.microsoft.com/fwlink/?linkid=37020&name=x").is_some());
+        assert!(http_url("HTTP://example.com/a").is_some());
+        assert_eq!(http_url("javascript:alert(1)"), None);
+        assert_eq!(http_url(" https://x.example"), None);
+        assert_eq!(http_url("https://x.example/\"onmouseover=alert(1)"), None);
+        assert_eq!(http_url("data:text/html,hi"), None);
+        assert_eq!(http_url("https://"), None);
+    }
+
+    #[test]
+    fn languages() {
+        assert_eq!(language(1033), "English (United States) · 1033");
+        assert_eq!(language(0), "Neutral · 0");
+        assert_eq!(language(9999), "LCID 9999");
+    }
 
     #[test]
     fn counts() {

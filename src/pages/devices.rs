@@ -235,7 +235,7 @@ fn Table(
 
 /// Filter choices come from the data: every value with its device count.
 #[component]
-fn Filters(state: UrlState, facets: LocalResource<Result<tenantscope_model::api::DeviceFacets, api::ApiError>>) -> impl IntoView {
+fn Filters(state: UrlState, facets: LocalResource<Result<tenantscope_model::api::Facets, api::ApiError>>) -> impl IntoView {
     let active = move || {
         state.query.get().map(|q| !q.filters.is_empty() || q.q.is_some()).unwrap_or(false)
     };

@@ -1,6 +1,7 @@
 //! One page per file.
 
 pub mod coming;
+pub mod device;
 pub mod devices;
 pub mod not_found;
 pub mod overview;

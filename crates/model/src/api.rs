@@ -51,6 +51,19 @@ pub struct DeviceRow {
     pub active_threats: u32,
 }
 
+/// An MSI deployment type in lists, with how many devices it reaches.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ApplicationRow {
+    #[serde(flatten)]
+    pub application: Application,
+    /// Devices in the collection this deployment type is deployed to.
+    #[serde(rename = "DeviceCount")]
+    pub device_count: u64,
+    /// Distinct devices reached by any deployment type of the same product.
+    #[serde(rename = "ProductDeviceCount")]
+    pub product_device_count: u64,
+}
+
 /// `GET /api/v1/devices/{id}`: one device with everything known about it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct DeviceDetail {
@@ -72,9 +85,9 @@ pub struct CollectionRef {
     pub collection_name: String,
 }
 
-/// `GET /api/v1/devices/facets`: the values each devices filter can take, with device counts.
+/// `GET /api/v1/{list}/facets`: the values each filter of a list can take, with row counts.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct DeviceFacets {
+pub struct Facets {
     pub fields: Vec<Facet>,
 }
 
@@ -271,11 +284,11 @@ pub const DEVICES: ListSpec = ListSpec {
 
 pub const APPLICATIONS: ListSpec = ListSpec {
     name: "applications",
-    sortable: &["ProductName", "Publisher", "Version", "ProductLanguage", "ProgramID"],
+    sortable: &["ProductName", "Publisher", "Version", "ProductLanguage", "ProgramID", "DeviceCount", "ProductDeviceCount"],
     default_sort: ("ProductName", SortOrder::Asc),
     filters: &[text("Publisher"), int("ProductLanguage"), text("ProductName")],
     searchable: &["ProductName", "Publisher", "ProgramID"],
-    columns: &["ProductName", "Publisher", "Version", "ProductLanguage", "ProgramID"],
+    columns: &["ProductName", "Publisher", "Version", "ProductLanguage", "ProgramID", "DeviceCount", "ProductDeviceCount"],
 };
 
 pub const COLLECTIONS: ListSpec = ListSpec {

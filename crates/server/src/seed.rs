@@ -491,6 +491,12 @@ fn generate(conn: &Connection, opts: &DemoOptions) -> Result<()> {
 
 type Rule<'a> = Box<dyn Fn(&GenDevice) -> bool + 'a>;
 
+/// A generated collection's row id and its members as a bitset of device positions.
+struct Members {
+    rowid: i64,
+    bits: Vec<u64>,
+}
+
 fn gen_collections(
     conn: &Connection,
     devices: &[GenDevice],
@@ -498,7 +504,7 @@ fn gen_collections(
     hierarchy_id: &str,
     site: &str,
     progress: bool,
-) -> Result<Vec<(String, i64)>> {
+) -> Result<Vec<Members>> {
     let mut defs: Vec<(String, String, CollectionType, Rule)> = Vec::new();
     let mut next = 0x10u32;
     let mut site_id = || {
@@ -568,13 +574,16 @@ fn gen_collections(
     )?;
     let mut insert_member = conn.prepare("INSERT INTO collection_members (collection, device) VALUES (?1, ?2)")?;
     let mut ids = Vec::with_capacity(defs.len());
+    let words = devices.len().div_ceil(64);
     for (n, (id, name, ctype, rule)) in defs.iter().enumerate() {
         let rowid = n as i64 + 1;
         let mut counts = [0u64; 4];
+        let mut members = vec![0u64; words];
         for (i, d) in devices.iter().enumerate() {
             if rule(d) {
                 insert_member.execute([rowid, i as i64 + 1])?;
                 counts[d.verdict.code() as usize] += 1;
+                members[i / 64] |= 1 << (i % 64);
             }
         }
         // Compliance counts follow the members' verdicts, so they match the device lists they open:
@@ -596,30 +605,41 @@ fn gen_collections(
             tenant_id,
             hierarchy_id
         ])?;
-        ids.push((id.clone(), rowid));
+        ids.push(Members { rowid, bits: members });
         bar.inc(1);
     }
     bar.done();
     Ok(ids)
 }
 
-fn gen_applications(conn: &Connection, rng: &mut Rng, collections: &[(String, i64)]) -> Result<()> {
+fn gen_applications(conn: &Connection, rng: &mut Rng, collections: &[Members]) -> Result<()> {
     let mut insert = conn.prepare(
-        "INSERT INTO applications (ProgramID, ProductName, Publisher, Version, ProductLanguage, TargetCollection) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        "INSERT INTO applications (ProgramID, ProductName, Publisher, Version, ProductLanguage, TargetCollection, ProductDeviceCount) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     )?;
     let scope = format!("ScopeId_{}", rng.guid().to_uppercase());
+    let words = collections.first().map(|c| c.bits.len()).unwrap_or(0);
     for (product, publisher, versions, languages) in PRODUCTS.iter() {
+        // Each deployment type is deployed to one of the site's device collections.
+        let mut types = Vec::new();
         for version in versions.iter() {
             for lcid in languages.iter() {
-                // Each deployment type is deployed to one of the site's device collections.
-                let (_, target) = rng.pick(&collections[4..]);
+                let target = rng.pick(&collections[3..]);
                 for _ in 0..1 + rng.below(3) {
-
-                    let program = format!("{scope}/DeploymentType_{}", rng.guid());
-                    insert.execute(params![program, product, publisher, version, lcid, target])?;
+                    types.push((format!("{scope}/DeploymentType_{}", rng.guid()), *version, *lcid, target));
                 }
             }
+        }
+        // The product reaches the union of its deployment types' collections.
+        let mut reach = vec![0u64; words];
+        for (_, _, _, target) in &types {
+            for (r, b) in reach.iter_mut().zip(&target.bits) {
+                *r |= b;
+            }
+        }
+        let reach: u64 = reach.iter().map(|w| w.count_ones() as u64).sum();
+        for (program, version, lcid, target) in types {
+            insert.execute(params![program, product, publisher, version, lcid, target.rowid, reach as i64])?;
         }
     }
     Ok(())

@@ -274,7 +274,7 @@ async fn every_sort_and_filter_matches_sql() {
             }
         }
     }
-    let facets: DeviceFacets = typed("/api/v1/devices/facets").await;
+    let facets: Facets = typed("/api/v1/devices/facets").await;
     assert_eq!(facets.fields.len(), DEVICES.filters.len());
     for facet in &facets.fields {
         assert!(!facet.values.is_empty(), "{}", facet.field);
@@ -303,6 +303,32 @@ async fn every_sort_and_filter_matches_sql() {
     let last = api_devices(&[("page_size", "7"), ("page", &(DEVICES_N.div_ceil(7)).to_string())]).await;
     assert_eq!(last.items.len() as u64, DEVICES_N - (DEVICES_N.div_ceil(7) - 1) * 7);
     assert_eq!(last.total.to_string(), total);
+}
+
+#[tokio::test]
+async fn applications_counts_and_facets() {
+    let all: Page<ApplicationRow> = typed("/api/v1/applications?page_size=500&sort=ProductName").await;
+    assert_eq!(all.total as usize, all.items.len());
+    let mut by_product: HashMap<String, Vec<&ApplicationRow>> = HashMap::new();
+    for a in &all.items {
+        by_product.entry(a.application.product_name.clone()).or_default().push(a);
+    }
+    for (product, rows) in &by_product {
+        let reach = rows[0].product_device_count;
+        assert!(rows.iter().all(|r| r.product_device_count == reach), "{product}");
+        assert!(reach >= rows.iter().map(|r| r.device_count).max().unwrap(), "{product}");
+        assert!(reach <= DEVICES_N, "{product}");
+    }
+    let facets: Facets = typed("/api/v1/applications/facets").await;
+    for facet in &facets.fields {
+        for v in facet.values.iter().take(3) {
+            let page: Page<ApplicationRow> =
+                typed(&format!("/api/v1/applications?{}={}&page_size=1", facet.field, encode_component(&v.value))).await;
+            assert_eq!(page.total, v.count, "{}={}", facet.field, v.value);
+        }
+    }
+    let english = facets.fields.iter().find(|f| f.field == "ProductLanguage").unwrap();
+    assert!(english.values.iter().any(|v| v.label.as_deref() == Some("English (United States) · 1033")));
 }
 
 #[tokio::test]

@@ -5,7 +5,7 @@ use axum::extract::{Path, RawQuery, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use tenantscope_model::api::{DeviceDetail, DeviceFacets, ListQuery, DEVICES};
+use tenantscope_model::api::{DeviceDetail, Facets, ListQuery, DEVICES};
 
 pub fn router() -> Router<ApiContext> {
     Router::new()
@@ -38,7 +38,7 @@ async fn devices(State(ctx): State<ApiContext>, raw: RawQuery) -> Result<Respons
     Ok(Json(page).into_response())
 }
 
-async fn devices_facets(State(ctx): State<ApiContext>, raw: RawQuery) -> Result<Json<DeviceFacets>> {
+async fn devices_facets(State(ctx): State<ApiContext>, raw: RawQuery) -> Result<Json<Facets>> {
     only_params(&query_pairs(&raw.0), &[])?;
     let store = ctx.store.clone();
     let facets = ctx.store.run(move |conn| store::devices_facets(conn, &*store.device_index()?)).await?;

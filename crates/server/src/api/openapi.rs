@@ -7,12 +7,13 @@ use serde_json::{json, Value};
 use tenantscope_model::api::{FilterKind, ListSpec, APPLICATIONS, COLLECTIONS, DEVICES, MAX_PAGE_SIZE, THREATS};
 
 /// Every route under `/api/v1`, as OpenAPI paths. Tests check this against the router.
-pub const PATHS: [&str; 10] = [
+pub const PATHS: [&str; 11] = [
     "/summary",
     "/devices",
     "/devices/facets",
     "/devices/{id}",
     "/applications",
+    "/applications/facets",
     "/collections",
     "/threats",
     "/threats/timeline",
@@ -96,6 +97,10 @@ pub fn document() -> Value {
         ),
     );
     paths.insert("/applications".into(), list_op(&APPLICATIONS, "MSI deployment types."));
+    paths.insert(
+        "/applications/facets".into(),
+        op("applications_facets", "Values of every applications filter with counts (filter choices).", json!([])),
+    );
     paths.insert("/collections".into(), list_op(&COLLECTIONS, "Collections targeted by Endpoint protection policy."));
     paths.insert("/threats".into(), list_op(&THREATS, "Threat detections, one per threat per device."));
     paths.insert(

@@ -125,8 +125,14 @@ const MIGRATIONS: &[&str] = &[
         Publisher TEXT NOT NULL,
         Version TEXT NOT NULL,
         ProductLanguage INTEGER NOT NULL,
-        TargetCollection INTEGER          -- collections.id the deployment type is deployed to
+        TargetCollection INTEGER,         -- collections.id the deployment type is deployed to
+        ProductDeviceCount INTEGER NOT NULL DEFAULT 0  -- distinct devices reached by the product (derived)
     );
+
+    CREATE VIEW application_rows AS
+        SELECT a.id, a.ProductName, a.Publisher, a.Version, a.ProductLanguage, a.ProgramID,
+               COALESCE(c.CountTargeted, 0) AS DeviceCount, a.ProductDeviceCount
+        FROM applications a LEFT JOIN collections c ON c.id = a.TargetCollection;
 
     CREATE TABLE telemetry (
         id INTEGER PRIMARY KEY,
@@ -166,6 +172,7 @@ pub const INDEXES: &str = r#"
     CREATE INDEX IF NOT EXISTS threats_name ON threats (ThreatName);
     CREATE INDEX IF NOT EXISTS members_device ON collection_members (device, collection);
     CREATE INDEX IF NOT EXISTS applications_name ON applications (ProductName, Version);
+    CREATE INDEX IF NOT EXISTS applications_publisher ON applications (Publisher);
     CREATE INDEX IF NOT EXISTS telemetry_time ON telemetry (Time);
 "#;
 

@@ -50,12 +50,53 @@ fn application(r: &Row) -> rusqlite::Result<Application> {
     })
 }
 
-pub const APPLICATIONS_TABLE: Table<Application> = Table {
+fn application_row(r: &Row) -> rusqlite::Result<ApplicationRow> {
+    Ok(ApplicationRow {
+        application: application(r)?,
+        device_count: r.get::<_, i64>(5)? as u64,
+        product_device_count: r.get::<_, i64>(6)? as u64,
+    })
+}
+
+pub const APPLICATIONS_TABLE: Table<ApplicationRow> = Table {
     spec: APPLICATIONS,
-    from: "applications",
-    columns: "ProductName, Publisher, Version, ProductLanguage, ProgramID",
-    map: application,
+    from: "application_rows",
+    columns: "ProductName, Publisher, Version, ProductLanguage, ProgramID, DeviceCount, ProductDeviceCount",
+    map: application_row,
 };
+
+/// Values with row counts of every applications filter.
+pub fn applications_facets(conn: &Connection) -> Result<Facets> {
+    let mut fields = Vec::new();
+    for f in APPLICATIONS.filters {
+        // f.name is a validated column name of the spec.
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT {0}, COUNT(*) FROM applications GROUP BY {0} ORDER BY COUNT(*) DESC, {0}",
+            f.name
+        ))?;
+        let values = stmt
+            .query_map([], |r| {
+                let value = match r.get_ref(0)? {
+                    rusqlite::types::ValueRef::Integer(i) => i.to_string(),
+                    v => v.as_str().unwrap_or_default().to_string(),
+                };
+                Ok(FacetCount { value, label: None, count: r.get::<_, i64>(1)? as u64 })
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        let values = values
+            .into_iter()
+            .map(|mut v| {
+                if f.name == "ProductLanguage" {
+                    let lcid = v.value.parse().unwrap_or(u32::MAX);
+                    v.label = language_name(lcid).map(|n| format!("{n} · {lcid}"));
+                }
+                v
+            })
+            .collect();
+        fields.push(Facet { field: f.name.to_string(), values });
+    }
+    Ok(Facets { fields })
+}
 
 fn collection(r: &Row) -> rusqlite::Result<DefenderCollection> {
     Ok(DefenderCollection {
@@ -168,7 +209,7 @@ pub fn devices_by_id(conn: &Connection, ids: &[i64]) -> Result<Vec<DeviceRow>> {
 }
 
 /// Values with device counts of every filterable devices field.
-pub fn devices_facets(conn: &Connection, index: &DeviceIndex) -> Result<DeviceFacets> {
+pub fn devices_facets(conn: &Connection, index: &DeviceIndex) -> Result<Facets> {
     let mut fields = Vec::new();
     for f in DEVICES.filters {
         let mut values: Vec<FacetCount> = index
@@ -193,10 +234,10 @@ pub fn devices_facets(conn: &Connection, index: &DeviceIndex) -> Result<DeviceFa
         }
         fields.push(Facet { field: f.name.to_string(), values });
     }
-    Ok(DeviceFacets { fields })
+    Ok(Facets { fields })
 }
 
-pub fn applications(conn: &Connection, query: &ListQuery) -> Result<Page<Application>> {
+pub fn applications(conn: &Connection, query: &ListQuery) -> Result<Page<ApplicationRow>> {
     list_page(conn, &APPLICATIONS_TABLE, query)
 }
 
