@@ -5,8 +5,7 @@ use gloo_net::http::Request;
 use leptos::prelude::*;
 use send_wrapper::SendWrapper;
 use serde::de::DeserializeOwned;
-use tenantscope_model::api::{DeviceDetail, Facets, DeviceRow, ErrorBody, Page, Summary};
-use tenantscope_model::Application;
+use tenantscope_model::api::{ApplicationRow, DeviceDetail, DeviceRow, ErrorBody, Facets, Page, Summary};
 use web_sys::{AbortController, AbortSignal};
 
 /// All API routes live under this path on the console's own origin.
@@ -110,6 +109,10 @@ pub async fn device(id: &str) -> Result<DeviceDetail, ApiError> {
     get_json(&format!("/devices/{}", tenantscope_model::api::encode_component(id))).await
 }
 
-pub async fn applications(query: &str, signal: Option<AbortSignal>) -> Result<Page<Application>, ApiError> {
+pub async fn applications(query: &str, signal: Option<AbortSignal>) -> Result<Page<ApplicationRow>, ApiError> {
     fetch_json(&format!("/applications?{query}"), signal.as_ref()).await
+}
+
+pub async fn applications_facets() -> Result<Facets, ApiError> {
+    get_json("/applications/facets").await
 }

@@ -34,7 +34,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/") view=pages::overview::Overview />
                     <Route path=path!("/devices") view=pages::devices::Devices />
                     <Route path=path!("/devices/:id") view=pages::device::Device />
-                    <Route path=path!("/applications") view=|| pages::coming::coming("applications") />
+                    <Route path=path!("/applications") view=pages::applications::Applications />
                     <Route path=path!("/endpoint-security") view=|| pages::coming::coming("endpoint-security") />
                     <Route path=path!("/threats") view=|| pages::coming::coming("threats") />
                     <Route path=path!("/connector") view=|| pages::coming::coming("connector") />

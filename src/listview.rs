@@ -6,7 +6,7 @@ use leptos::prelude::*;
 use leptos_router::hooks::{use_location, use_navigate};
 use leptos_router::NavigateOptions;
 use std::time::Duration;
-use tenantscope_model::api::{decode_query, ListQuery, ListSpec, ParamError, SortOrder};
+use tenantscope_model::api::{decode_query, Facet, ListQuery, ListSpec, ParamError, SortOrder};
 
 /// Page sizes offered in the pager.
 pub const PAGE_SIZES: [u32; 4] = [25, 50, 100, 200];
@@ -190,4 +190,42 @@ pub fn SearchBox(state: UrlState, placeholder: &'static str) -> impl IntoView {
             }
         />
     }
+}
+
+/// A filter whose choices come from the data: every value with its count.
+#[component]
+pub fn FacetSelect(state: UrlState, facet: Facet, label: &'static str) -> impl IntoView {
+    let Some(field) = state.spec.filters.iter().find(|f| f.name == facet.field).map(|f| f.name) else {
+        return ().into_any();
+    };
+    let current = move || state.filter_values(field).into_iter().next().unwrap_or_default();
+    let options = facet
+        .values
+        .into_iter()
+        .map(|v| {
+            let text = match (v.label.as_deref(), v.value.as_str()) {
+                (Some(l), _) => l.to_string(),
+                (None, "true") => "Yes".to_string(),
+                (None, "false") => "No".to_string(),
+                (None, value) => value.to_string(),
+            };
+            let value = v.value.clone();
+            view! {
+                <option value=v.value selected=move || current() == value>{format!("{text} · {}", count(v.count))}</option>
+            }
+        })
+        .collect_view();
+    view! {
+        <label class="facet" class:set=move || !current().is_empty()>
+            <span class="facet-label">{label}</span>
+            <select data-filter=field on:change=move |ev| {
+                let v = event_target_value(&ev);
+                state.set_filter(field, (!v.is_empty()).then_some(v));
+            }>
+                <option value="" selected=move || current().is_empty()>"All"</option>
+                {options}
+            </select>
+        </label>
+    }
+    .into_any()
 }

@@ -9,7 +9,7 @@ use leptos_router::components::A;
 use leptos_router::hooks::use_params_map;
 use std::time::Duration;
 use tenantscope_model::api::{encode_component, DeviceDetail};
-use tenantscope_model::{DefenderHealth, Flag, FlagSeverity, Severity, ThreatDetection};
+use tenantscope_model::{Application, DefenderHealth, Flag, FlagSeverity, Severity, ThreatDetection};
 
 #[component]
 pub fn Device() -> impl IntoView {
@@ -136,7 +136,7 @@ fn DeviceView(detail: DeviceDetail) -> impl IntoView {
         })
         .collect_view();
     view! {
-        <div class="page-head">
+        <div class="page-head detail-head">
             <h1 data-testid="device-name">{d.name.clone()}</h1>
             <span class=verdict_class(row.defender_health) title=row.defender_health.rule() data-testid="verdict">
                 {row.defender_health.label()}
@@ -155,7 +155,7 @@ fn DeviceView(detail: DeviceDetail) -> impl IntoView {
                 }}
             </div>
         </div>
-        <div class="panel">
+        <div class="panel scroll-x">
             <h2>{format!("Threats ({})", detail.threats.len())}</h2>
             <Threats threats=detail.threats />
         </div>
@@ -176,10 +176,13 @@ fn DeviceView(detail: DeviceDetail) -> impl IntoView {
                 } else {
                     view! {
                         <table class="grid compact">
-                            <thead><tr><th>"Product"</th><th>"Version"</th><th>"Language"</th><th>"Publisher"</th></tr></thead>
+                            <thead><tr><th>"Product"</th><th>"Version"</th><th>"Language"</th><th>"Publisher"</th><th>"Deployment types"</th></tr></thead>
                             <tbody>
-                                {detail.applications.into_iter().map(|a| view! {
-                                    <tr><td>{a.product_name}</td><td>{a.version}</td><td>{language(a.product_language)}</td><td>{a.publisher}</td></tr>
+                                {dedupe_apps(detail.applications).into_iter().map(|(a, n)| view! {
+                                    <tr title=a.program_id.clone()>
+                                        <td>{a.product_name}</td><td>{a.version}</td><td>{language(a.product_language)}</td>
+                                        <td>{a.publisher}</td><td class="num">{n}</td>
+                                    </tr>
                                 }).collect_view()}
                             </tbody>
                         </table>
@@ -188,6 +191,20 @@ fn DeviceView(detail: DeviceDetail) -> impl IntoView {
             </div>
         </div>
     }
+}
+
+/// Deployment types of the same product, version and language shown once, with how many there are.
+pub fn dedupe_apps(apps: Vec<Application>) -> Vec<(Application, usize)> {
+    let mut out: Vec<(Application, usize)> = Vec::new();
+    for a in apps {
+        match out.iter_mut().find(|(b, _)| {
+            b.product_name == a.product_name && b.version == a.version && b.product_language == a.product_language
+        }) {
+            Some((_, n)) => *n += 1,
+            None => out.push((a, 1)),
+        }
+    }
+    out
 }
 
 #[component]

@@ -2,12 +2,11 @@
 //! query string, which is also the API query, so a shared link opens the same rows.
 
 use crate::api::{self, Latest};
-use crate::format::count;
-use crate::listview::{Pager, SearchBox, SortHeader, UrlState};
+use crate::listview::{FacetSelect, Pager, SearchBox, SortHeader, UrlState};
 use crate::pages::overview::{ErrorPanel, Loading};
 use leptos::prelude::*;
 use leptos_router::components::A;
-use tenantscope_model::api::{encode_component, DeviceRow, Facet, ListQuery, DEVICES};
+use tenantscope_model::api::{encode_component, DeviceRow, ListQuery, DEVICES};
 use tenantscope_model::HealthVerdict;
 
 /// Display name of each column (the API field names are the keys).
@@ -244,7 +243,10 @@ fn Filters(state: UrlState, facets: LocalResource<Result<tenantscope_model::api:
             <Suspense fallback=|| view! { <span class="muted">"Loading filters…"</span> }>
                 {move || Suspend::new(async move {
                     match facets.await {
-                        Ok(f) => f.fields.into_iter().map(|facet| view! { <FacetSelect state=state facet=facet /> }).collect_view().into_any(),
+                        Ok(f) => f.fields.into_iter().map(|facet| {
+                            let label = column_label(&facet.field);
+                            view! { <FacetSelect state=state facet=facet label=label /> }
+                        }).collect_view().into_any(),
                         Err(e) => view! { <span class="muted">{format!("Filters unavailable: {e}")}</span> }.into_any(),
                     }
                 })}
@@ -255,41 +257,6 @@ fn Filters(state: UrlState, facets: LocalResource<Result<tenantscope_model::api:
                 </button>
             })}
         </div>
-    }
-}
-
-#[component]
-fn FacetSelect(state: UrlState, facet: Facet) -> impl IntoView {
-    let field: &'static str = DEVICES.filters.iter().find(|f| f.name == facet.field).map(|f| f.name).unwrap_or("");
-    let label = column_label(field);
-    let current = move || state.filter_values(field).into_iter().next().unwrap_or_default();
-    let options = facet
-        .values
-        .iter()
-        .map(|v| {
-            let text = match (field, v.value.as_str()) {
-                ("HasActiveThreats", "true") => "Yes".to_string(),
-                ("HasActiveThreats", "false") => "No".to_string(),
-                _ => v.label.clone().map(|l| if field == "CollectionId" { format!("{l} ({})", v.value) } else { l }).unwrap_or_else(|| v.value.clone()),
-            };
-            let value = v.value.clone();
-            let value2 = v.value.clone();
-            view! {
-                <option value=value selected=move || current() == value2>{format!("{text} · {}", count(v.count))}</option>
-            }
-        })
-        .collect_view();
-    view! {
-        <label class="facet" class:set=move || !current().is_empty()>
-            <span class="facet-label">{label}</span>
-            <select data-filter=field on:change=move |ev| {
-                let v = event_target_value(&ev);
-                state.set_filter(field, (!v.is_empty()).then_some(v));
-            }>
-                <option value="" selected=move || current().is_empty()>"All"</option>
-                {options}
-            </select>
-        </label>
     }
 }
 

@@ -1,5 +1,6 @@
 //! One page per file.
 
+pub mod applications;
 pub mod coming;
 pub mod device;
 pub mod devices;

@@ -223,7 +223,7 @@ pub fn devices_facets(conn: &Connection, index: &DeviceIndex) -> Result<Facets> 
                 .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
                 .collect::<rusqlite::Result<_>>()?;
             for v in &mut values {
-                v.label = names.get(&v.value).cloned();
+                v.label = names.get(&v.value).map(|name| format!("{name} ({})", v.value));
             }
             values.sort_by(|a, b| a.label.cmp(&b.label));
         }
