@@ -22,6 +22,11 @@ struct Server {
     _dir: tempfile::TempDir,
 }
 
+/// Devices in the end-to-end tenant: small by default; TENANTSCOPE_E2E_DEVICES=1000000 to measure at scale.
+fn e2e_devices(default: u64) -> u64 {
+    std::env::var("TENANTSCOPE_E2E_DEVICES").ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
 async fn start_server(devices: u64) -> Server {
     let dist = std::env::var_os("TENANTSCOPE_DIST")
         .map(PathBuf::from)
@@ -37,6 +42,7 @@ async fn start_server(devices: u64) -> Server {
     seed(&store, &DemoOptions { devices, seed: 7, anchor: now / 60 * 60, progress: false }).unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
+    store.device_index().unwrap();
     let app = tenantscope_server::app(store, Some(&dist));
     tokio::spawn(async move { axum_serve(listener, app).await });
     Server { addr, _dir: dir }
@@ -159,6 +165,210 @@ async fn overview_shows_the_api_summary() {
         c.goto(&format!("{base}/no/such/page")).await?;
         let h1 = c.wait().at_most(Duration::from_secs(10)).for_element(Locator::Css("h1")).await?.text().await?;
         assert_eq!(h1, "Page not found");
+        Ok(())
+    })
+    .await;
+}
+
+/// Polls `check` until it returns Some, for up to 20 s.
+async fn eventually<T, F, Fut>(what: &str, mut check: F) -> Result<T, BoxError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<Option<T>, BoxError>>,
+{
+    for _ in 0..200 {
+        if let Some(v) = check().await? {
+            return Ok(v);
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    Err(format!("timed out waiting for {what}").into())
+}
+
+/// Device names in the table, in order.
+async fn table_names(c: &Client) -> Result<Vec<String>, BoxError> {
+    let mut names = Vec::new();
+    for el in c.find_all(Locator::Css("[data-testid=devices-table] tbody td.name a")).await? {
+        names.push(el.text().await?);
+    }
+    Ok(names)
+}
+
+async fn api_names(addr: SocketAddr, query: &str) -> Vec<String> {
+    let page: tenantscope_model::api::Page<tenantscope_model::api::DeviceRow> =
+        serde_json::from_str(&http_get(addr, &format!("/api/v1/devices?{query}")).await).unwrap();
+    page.items.into_iter().map(|d| d.device.name).collect()
+}
+
+/// The query string of the browser's URL.
+async fn url_query(c: &Client) -> Result<String, BoxError> {
+    Ok(c.current_url().await?.query().unwrap_or_default().to_string())
+}
+
+/// Waits until the table shows exactly the API's rows for the URL's query; returns them.
+async fn table_matches_api(c: &Client, addr: SocketAddr) -> Result<Vec<String>, BoxError> {
+    eventually("the table to show the API's rows", || async {
+        let q = url_query(c).await?;
+        let want = api_names(addr, &q).await;
+        let got = table_names(c).await?;
+        Ok((!want.is_empty() && got == want).then_some(got))
+    })
+    .await
+}
+
+async fn render_ms(c: &Client) -> Result<String, BoxError> {
+    let table = c.find(Locator::Css("[data-testid=devices-table]")).await?;
+    Ok(table.attr("data-render-ms").await?.unwrap_or_default())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs the built console and chromedriver; run by scripts/test.sh"]
+async fn devices_view_lives_in_the_url() {
+    let server = start_server(e2e_devices(3_000)).await;
+    let addr = server.addr;
+    let base = format!("http://{addr}");
+    with_browser(|c| async move {
+        c.goto(&format!("{base}/devices")).await?;
+        let first = table_matches_api(&c, addr).await?;
+        assert_eq!(first.len(), 50);
+        println!("render after first load: {} ms", render_ms(&c).await?);
+
+        // Filter, sort (twice: descending), next page.
+        c.wait().for_element(Locator::Css("select[data-filter=DefenderHealth] option[value=at_risk]")).await?;
+        c.find(Locator::Css("select[data-filter=DefenderHealth]")).await?.select_by_value("at_risk").await?;
+        eventually("the filter in the URL", || async { Ok(url_query(&c).await?.contains("DefenderHealth=at_risk").then_some(())) }).await?;
+        table_matches_api(&c, addr).await?;
+        println!("render after filter: {} ms", render_ms(&c).await?);
+        c.find(Locator::Css("button.sort[data-sort=Model]")).await?.click().await?;
+        eventually("sort=Model", || async { Ok(url_query(&c).await?.contains("sort=Model&order=asc").then_some(())) }).await?;
+        table_matches_api(&c, addr).await?;
+        c.find(Locator::Css("button.sort[data-sort=Model]")).await?.click().await?;
+        eventually("order=desc", || async { Ok(url_query(&c).await?.contains("order=desc").then_some(())) }).await?;
+        table_matches_api(&c, addr).await?;
+        println!("render after sort: {} ms", render_ms(&c).await?);
+        c.find(Locator::Css("button[aria-label='Next page']")).await?.click().await?;
+        eventually("page=2", || async { Ok(url_query(&c).await?.contains("page=2").then_some(())) }).await?;
+        let page2 = table_matches_api(&c, addr).await?;
+        println!("render after page change: {} ms", render_ms(&c).await?);
+        let q = url_query(&c).await?;
+        assert_eq!(q, "page=2&sort=Model&order=desc&DefenderHealth=at_risk");
+
+        // Reload: the same rows.
+        c.refresh().await?;
+        assert_eq!(table_matches_api(&c, addr).await?, page2);
+        assert_eq!(url_query(&c).await?, q);
+
+        // Back: page 1 of the same view.
+        c.back().await?;
+        eventually("back to page 1", || async { Ok((!url_query(&c).await?.contains("page=2")).then_some(())) }).await?;
+        let page1 = table_matches_api(&c, addr).await?;
+        assert_ne!(page1, page2);
+
+        // Search narrows the list (debounced) and keeps the other state.
+        let wanted = page1[0].clone();
+        c.find(Locator::Css("input.search")).await?.send_keys(&wanted).await?;
+        let found = eventually("the search in the URL", || async {
+            let q = url_query(&c).await?;
+            Ok(q.contains("q=").then_some(q))
+        })
+        .await?;
+        assert!(found.contains("DefenderHealth=at_risk"), "{found}");
+        let rows = table_matches_api(&c, addr).await?;
+        assert!(rows.contains(&wanted), "{rows:?}");
+
+        // A view the API rejects is explained, not blank.
+        c.goto(&format!("{base}/devices?sort=Password")).await?;
+        let err = c.wait().for_element(Locator::Css("[data-testid=error]")).await?.text().await?;
+        assert!(err.contains("sort"), "{err}");
+        Ok(())
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs the built console and chromedriver; run by scripts/test.sh"]
+async fn row_opens_device_detail() {
+    let server = start_server(2_000).await;
+    let addr = server.addr;
+    let base = format!("http://{addr}");
+    with_browser(|c| async move {
+        c.goto(&format!("{base}/devices?HasActiveThreats=true")).await?;
+        let names = table_matches_api(&c, addr).await?;
+        let link = c.find(Locator::Css("[data-testid=devices-table] tbody td.name a")).await?;
+        let href = link.attr("href").await?.unwrap_or_default();
+        link.click().await?;
+        let name = c.wait().for_element(Locator::Css("[data-testid=device-name]")).await?.text().await?;
+        assert_eq!(name, names[0]);
+        let id = href.trim_start_matches("/devices/");
+        let detail: tenantscope_model::api::DeviceDetail =
+            serde_json::from_str(&http_get(addr, &format!("/api/v1/devices/{id}")).await).unwrap();
+        let d = &detail.device.device;
+        assert_eq!(name, d.name);
+        for (field, value) in [("Serial number", &d.serial_number), ("Entra device ID", &d.aad_device_id), ("Model", &d.model)] {
+            let text = c.find(Locator::Css(&format!("dd[data-field='{field}']"))).await?.text().await?;
+            assert!(text.starts_with(value.as_str()), "{field}: {text} vs {value}");
+        }
+        let verdict = c.find(Locator::Css("[data-testid=verdict]")).await?.text().await?;
+        assert_eq!(verdict, detail.device.defender_health.label());
+        let threat_rows = c.find_all(Locator::Css("[data-testid=threats] tbody tr")).await?;
+        assert_eq!(threat_rows.len(), detail.threats.len());
+        assert!(!detail.threats.is_empty());
+        let collections = c.find_all(Locator::Css("[data-testid=collections] li")).await?;
+        assert_eq!(collections.len(), detail.collections.len());
+
+        c.goto(&format!("{base}/devices/00000000-0000-0000-0000-000000000000")).await?;
+        c.wait().for_element(Locator::Css("[data-testid=not-found]")).await?;
+        Ok(())
+    })
+    .await;
+}
+
+/// Header texts of the devices table (labels without sort arrows).
+async fn headers(c: &Client) -> Result<Vec<String>, BoxError> {
+    let mut out = Vec::new();
+    for el in c.find_all(Locator::Css("[data-testid=devices-table] thead button.sort")).await? {
+        out.push(el.attr("data-sort").await?.unwrap_or_default());
+    }
+    Ok(out)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs the built console and chromedriver; run by scripts/test.sh"]
+async fn column_picker_persists_and_csv_matches_the_table() {
+    let server = start_server(2_000).await;
+    let addr = server.addr;
+    let base = format!("http://{addr}");
+    with_browser(|c| async move {
+        c.goto(&format!("{base}/devices?sort=SerialNumber&order=desc&SKU=Enterprise")).await?;
+        table_matches_api(&c, addr).await?;
+        let before = headers(&c).await?;
+        assert!(before.contains(&"DeviceOSBuild".to_string()) && !before.contains(&"SKU".to_string()));
+        c.find(Locator::Css("[data-testid=column-picker] summary")).await?.click().await?;
+        c.find(Locator::Css("input[data-column=SKU]")).await?.click().await?;
+        c.find(Locator::Css("input[data-column=DeviceOSBuild]")).await?.click().await?;
+        let after = eventually("the columns to change", || async {
+            let h = headers(&c).await?;
+            Ok((h.contains(&"SKU".to_string()) && !h.contains(&"DeviceOSBuild".to_string())).then_some(h))
+        })
+        .await?;
+        c.refresh().await?;
+        let names = table_matches_api(&c, addr).await?;
+        assert_eq!(headers(&c).await?, after, "the column choice survives a reload");
+
+        // The export is exactly this view: same filter and order, the visible columns, all pages.
+        let href = c.find(Locator::Css("[data-testid=export]")).await?.attr("href").await?.unwrap_or_default();
+        let csv = http_get(addr, &href).await;
+        let lines: Vec<&str> = csv.split("\r\n").filter(|l| !l.is_empty()).collect();
+        assert_eq!(lines[0], after.join(","));
+        let csv_names: Vec<&str> = lines[1..].iter().map(|l| l.split(',').next().unwrap()).collect();
+        assert_eq!(&csv_names[..names.len()], names.iter().map(String::as_str).collect::<Vec<_>>().as_slice());
+        let total: tenantscope_model::api::Page<tenantscope_model::api::DeviceRow> =
+            serde_json::from_str(&http_get(addr, "/api/v1/devices?SKU=Enterprise&page_size=1").await).unwrap();
+        assert_eq!(csv_names.len() as u64, total.total, "every page is exported");
+
+        c.find(Locator::Css("[data-testid=column-picker] summary")).await?.click().await?;
+        c.find(Locator::Css("[data-testid=reset-columns]")).await?.click().await?;
+        eventually("the default columns", || async { Ok((headers(&c).await? == before).then_some(())) }).await?;
         Ok(())
     })
     .await;
