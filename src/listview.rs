@@ -6,7 +6,8 @@ use leptos::prelude::*;
 use leptos_router::hooks::{use_location, use_navigate};
 use leptos_router::NavigateOptions;
 use std::time::Duration;
-use tenantscope_model::api::{decode_query, Facet, ListQuery, ListSpec, ParamError, SortOrder};
+use crate::api::ApiError;
+use tenantscope_model::api::{decode_query, Facet, ListQuery, ListSpec, ParamError, SortOrder, DEFAULT_PAGE_SIZE};
 
 /// Page sizes offered in the pager.
 pub const PAGE_SIZES: [u32; 4] = [25, 50, 100, 200];
@@ -55,6 +56,27 @@ impl UrlState {
         f(&mut q);
         q.page = 1;
         self.go(q, false);
+    }
+
+    /// The API query string of the current view (tracked). A URL the API would reject is reported
+    /// like the API's own 400, naming the parameter.
+    pub fn api_query(&self) -> Result<String, ApiError> {
+        self.query.get().map(|q| q.to_query_string(self.spec)).map_err(|e| ApiError::Status {
+            status: 400,
+            error: "bad_request".into(),
+            detail: e.to_string(),
+        })
+    }
+
+    /// The CSV export of this view: all pages, same filters, search and order, these columns.
+    pub fn export_href(&self, columns: Vec<String>) -> String {
+        self.query.track();
+        let mut q = self.current();
+        q.page = 1;
+        q.page_size = DEFAULT_PAGE_SIZE;
+        q.csv = true;
+        q.columns = columns;
+        format!("{}/{}?{}", crate::api::BASE, self.spec.name, q.to_query_string(self.spec))
     }
 
     /// The values a filter currently has.

@@ -37,22 +37,12 @@ pub fn Applications() -> impl IntoView {
     let state = UrlState::new(&APPLICATIONS, "/applications");
     let latest = Latest::new();
     let rows = LocalResource::new(move || {
-        let query = state.query.get();
+        let query = state.api_query();
         let signal = latest.next();
-        async move {
-            let query = query.map_err(|e| api::ApiError::Status { status: 400, error: "bad_request".into(), detail: e.to_string() })?;
-            api::applications(&query.to_query_string(&APPLICATIONS), signal).await
-        }
+        async move { api::applications(&query?, signal).await }
     });
     let facets = LocalResource::new(api::applications_facets);
-    let export_href = move || {
-        let mut q = state.current();
-        state.query.track();
-        q.page = 1;
-        q.page_size = tenantscope_model::api::DEFAULT_PAGE_SIZE;
-        q.csv = true;
-        format!("{}/applications?{}", api::BASE, q.to_query_string(&APPLICATIONS))
-    };
+    let export_href = move || state.export_href(Vec::new());
     let headers = ["ProductName", "Version", "ProductLanguage", "Publisher", "ProgramID", "DeviceCount"];
     view! {
         <section class="page">

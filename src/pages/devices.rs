@@ -91,11 +91,10 @@ pub fn Devices() -> impl IntoView {
     let latest = Latest::new();
     let response_at = StoredValue::new(0.0f64);
     let rows = LocalResource::new(move || {
-        let query = state.query.get();
+        let query = state.api_query();
         let signal = latest.next();
         async move {
-            let query = query.map_err(|e| api::ApiError::Status { status: 400, error: "bad_request".into(), detail: e.to_string() })?;
-            let page = api::devices(&query.to_query_string(&DEVICES), signal).await;
+            let page = api::devices(&query?, signal).await;
             response_at.set_value(now_ms());
             page
         }
@@ -119,15 +118,7 @@ pub fn Devices() -> impl IntoView {
         }
     });
 
-    let export_href = move || {
-        let mut q = state.current();
-        state.query.track();
-        q.page = 1;
-        q.page_size = tenantscope_model::api::DEFAULT_PAGE_SIZE;
-        q.csv = true;
-        q.columns = columns.get();
-        format!("{}/devices?{}", api::BASE, q.to_query_string(&DEVICES))
-    };
+    let export_href = move || state.export_href(columns.get());
 
     view! {
         <section class="page">
