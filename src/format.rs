@@ -62,6 +62,29 @@ pub fn language(lcid: u32) -> String {
     }
 }
 
+/// Colour tone (a CSS class) of a health verdict.
+pub fn verdict_tone(v: tenantscope_model::HealthVerdict) -> &'static str {
+    use tenantscope_model::HealthVerdict::*;
+    match v {
+        Healthy => "good",
+        AtRisk => "warn",
+        Unhealthy => "bad",
+        NotReporting => "idle",
+    }
+}
+
+/// Colour tone (a CSS class) of a threat severity.
+pub fn severity_tone(s: tenantscope_model::Severity) -> &'static str {
+    use tenantscope_model::Severity::*;
+    match s {
+        Severe => "bad",
+        High => "bad-2",
+        Moderate => "warn",
+        Low => "info",
+        _ => "idle",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,7 +1,7 @@
 //! Device detail (`/devices/{AADDeviceID}`): identity, Defender health, threats, collections, apps.
 
 use crate::api;
-use crate::format::{ago, datetime, http_url, language};
+use crate::format::{ago, datetime, http_url, language, severity_tone};
 use crate::pages::devices::verdict_class;
 use crate::pages::overview::Loading;
 use leptos::prelude::*;
@@ -9,7 +9,7 @@ use leptos_router::components::A;
 use leptos_router::hooks::use_params_map;
 use std::time::Duration;
 use tenantscope_model::api::{encode_component, DeviceDetail};
-use tenantscope_model::{Application, DefenderHealth, Flag, FlagSeverity, Severity, ThreatDetection};
+use tenantscope_model::{Application, DefenderHealth, Flag, FlagSeverity, ThreatDetection};
 
 #[component]
 pub fn Device() -> impl IntoView {
@@ -244,15 +244,6 @@ fn Health(health: DefenderHealth) -> impl IntoView {
     }
 }
 
-pub fn severity_class(s: Severity) -> &'static str {
-    match s {
-        Severity::Severe | Severity::High => "badge bad",
-        Severity::Moderate => "badge warn",
-        Severity::Low => "badge info",
-        _ => "badge idle",
-    }
-}
-
 #[component]
 fn Threats(threats: Vec<ThreatDetection>) -> impl IntoView {
     if threats.is_empty() {
@@ -276,7 +267,7 @@ fn Threats(threats: Vec<ThreatDetection>) -> impl IntoView {
                                 {link.map(|href| view! { " " <a href=href target="_blank" rel="noopener noreferrer nofollow">"info"</a> })}
                             </td>
                             <td>{t.category.label().to_string()}</td>
-                            <td><span class=severity_class(t.severity)>{t.severity.label().to_string()}</span></td>
+                            <td><span class=format!("badge {}", severity_tone(t.severity))>{t.severity.label().to_string()}</span></td>
                             <td><span class=state_class>{t.current_status.label().to_string()}</span></td>
                             <td>{t.current_status_id.label().to_string()}</td>
                             <td>{t.execution_status.label().to_string()}</td>

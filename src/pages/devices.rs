@@ -76,13 +76,8 @@ fn default_columns() -> Vec<String> {
     DEFAULT_COLUMNS.iter().map(|c| c.to_string()).collect()
 }
 
-pub fn verdict_class(v: HealthVerdict) -> &'static str {
-    match v {
-        HealthVerdict::Healthy => "badge good",
-        HealthVerdict::AtRisk => "badge warn",
-        HealthVerdict::Unhealthy => "badge bad",
-        HealthVerdict::NotReporting => "badge idle",
-    }
+pub fn verdict_class(v: HealthVerdict) -> String {
+    format!("badge {}", crate::format::verdict_tone(v))
 }
 
 #[component]

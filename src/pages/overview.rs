@@ -1,6 +1,6 @@
 //! Overview: the tenant's security posture from `GET /api/v1/summary`.
 
-use crate::format::{ago, count, datetime, percent};
+use crate::format::{ago, count, datetime, percent, severity_tone, verdict_tone};
 use crate::SummaryResource;
 use leptos::prelude::*;
 use tenantscope_model::api::Summary;
@@ -69,25 +69,6 @@ pub fn Kpi(
     match href {
         Some(href) => view! { <a class=class href=href title=title>{body}</a> }.into_any(),
         None => view! { <div class=class title=title>{body}</div> }.into_any(),
-    }
-}
-
-fn verdict_tone(v: HealthVerdict) -> &'static str {
-    match v {
-        HealthVerdict::Healthy => "good",
-        HealthVerdict::AtRisk => "warn",
-        HealthVerdict::Unhealthy => "bad",
-        HealthVerdict::NotReporting => "idle",
-    }
-}
-
-fn severity_tone(s: Severity) -> &'static str {
-    match s {
-        Severity::Severe => "bad",
-        Severity::High => "bad-2",
-        Severity::Moderate => "warn",
-        Severity::Low => "info",
-        _ => "idle",
     }
 }
 
