@@ -596,7 +596,7 @@ mod tests {
             ("d".into(), "%4".into()),
         ]);
         assert!(decode_query("").is_empty());
-        assert_eq!(decode_query("x=%+1"), vec![("x".to_string(), "%+1".to_string())]);
+        assert_eq!(decode_query("x=%+1"), vec![("x".to_string(), "% 1".to_string())]);
     }
 
     fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {

@@ -80,7 +80,33 @@ pub struct FacetValue {
 }
 
 impl DeviceIndex {
-    pub fn build(conn: &Connection) -> Result<DeviceIndex> {
+    /// Builds the index; the orders kept by the store's own indexes are read on a second connection
+    /// in parallel with the main scan.
+    pub fn build(store: &super::Store) -> Result<DeviceIndex> {
+        std::thread::scope(|scope| {
+            let sql_orders = scope.spawn(|| store.with(|conn| Self::sql_orders(conn)));
+            store.with(|conn| {
+                let orders = sql_orders.join().map_err(|_| super::StoreError::Task("index thread panicked".into()));
+                Self::build_with(conn, orders??)
+            })
+        })
+    }
+
+    /// Sortable text fields whose order is read from the store's indexes (ids in ascending order).
+    fn sql_orders(conn: &Connection) -> Result<Vec<(&'static str, Vec<i64>)>> {
+        let mut out = Vec::new();
+        for field in DEVICES.sortable {
+            if TEXT_FACETS.contains(field) || *field == "DefenderHealth" || *field == "ActiveThreats" {
+                continue;
+            }
+            let mut stmt = conn.prepare(&format!("SELECT id FROM devices ORDER BY {field}, id"))?;
+            let ids = stmt.query_map([], |r| r.get::<_, i64>(0))?.collect::<rusqlite::Result<Vec<_>>>()?;
+            out.push((*field, ids));
+        }
+        Ok(out)
+    }
+
+    fn build_with(conn: &Connection, sql_orders: Vec<(&'static str, Vec<i64>)>) -> Result<DeviceIndex> {
         let mut rowids = Vec::new();
         let mut verdict = Vec::new();
         let mut active = Vec::new();
@@ -129,27 +155,38 @@ impl DeviceIndex {
         let n = rowids.len();
         let position = |id: i64| rowids.binary_search(&id).ok().map(|p| p as u32);
 
-        let mut members: HashMap<String, Vec<u32>> = HashMap::new();
+        // Memberships by collection row id (integers only: 9 million rows at a million devices).
+        let names: HashMap<i64, String> = conn
+            .prepare("SELECT id, CollectionId FROM collections")?
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<rusqlite::Result<_>>()?;
+        let mut by_rowid: HashMap<i64, Vec<u32>> = names.keys().map(|k| (*k, Vec::new())).collect();
         {
-            let mut stmt = conn.prepare(
-                "SELECT c.CollectionId, m.device FROM collection_members m JOIN collections c ON c.id = m.collection \
-                 ORDER BY m.collection, m.device",
-            )?;
+            let mut stmt = conn.prepare("SELECT collection, device FROM collection_members")?;
             let mut rows = stmt.query([])?;
+            let mut current: Option<(i64, Vec<u32>)> = None;
             while let Some(r) = rows.next()? {
-                let cid = r.get_ref(0)?.as_str().unwrap_or_default();
-                if let Some(p) = position(r.get(1)?) {
-                    match members.get_mut(cid) {
-                        Some(list) => list.push(p),
-                        None => {
-                            members.insert(cid.to_string(), vec![p]);
-                        }
+                let (collection, device): (i64, i64) = (r.get(0)?, r.get(1)?);
+                if current.as_ref().map(|(c, _)| *c) != Some(collection) {
+                    if let Some((c, list)) = current.take() {
+                        by_rowid.entry(c).or_default().extend(list);
                     }
+                    current = Some((collection, Vec::new()));
+                }
+                if let (Some((_, list)), Some(p)) = (current.as_mut(), position(device)) {
+                    list.push(p);
                 }
             }
+            if let Some((c, list)) = current {
+                by_rowid.entry(c).or_default().extend(list);
+            }
         }
-        for list in members.values_mut() {
-            list.sort_unstable();
+        let mut members: HashMap<String, Vec<u32>> = HashMap::new();
+        for (rowid, mut list) in by_rowid {
+            if let Some(name) = names.get(&rowid) {
+                list.sort_unstable();
+                members.insert(name.clone(), list);
+            }
         }
 
         let mut orders: HashMap<&'static str, Vec<u32>> = HashMap::new();
@@ -175,15 +212,8 @@ impl DeviceIndex {
                 order
             } else {
                 // Unique-ish text: the store's index already has the order.
-                let mut stmt = conn.prepare(&format!("SELECT id FROM devices ORDER BY {field}, id"))?;
-                let ids = stmt.query_map([], |r| r.get::<_, i64>(0))?;
-                let mut order = Vec::with_capacity(n);
-                for id in ids {
-                    if let Some(p) = position(id?) {
-                        order.push(p);
-                    }
-                }
-                order
+                let ids = sql_orders.iter().find(|(f, _)| f == field).map(|(_, ids)| ids.as_slice()).unwrap_or_default();
+                ids.iter().filter_map(|id| position(*id)).collect()
             };
             orders.insert(field, order);
         }

@@ -225,7 +225,7 @@ impl Store {
             return Ok(Arc::clone(index));
         }
         let started = std::time::Instant::now();
-        let index = Arc::new(self.with(|conn| DeviceIndex::build(conn))?);
+        let index = Arc::new(DeviceIndex::build(self)?);
         tracing::info!(devices = index.len(), elapsed_ms = started.elapsed().as_millis() as u64, "devices index built");
         *slot = Some(Arc::clone(&index));
         Ok(index)
