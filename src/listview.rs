@@ -221,6 +221,15 @@ pub fn FacetSelect(state: UrlState, facet: Facet, label: &'static str) -> impl I
         return ().into_any();
     };
     let current = move || state.filter_values(field).into_iter().next().unwrap_or_default();
+    let known: Vec<String> = facet.values.iter().map(|v| v.value.clone()).collect();
+    // A value from a shared link that the data does not have (any more) is still shown as selected.
+    let unknown = move || {
+        let c = current();
+        (!c.is_empty() && !known.contains(&c)).then(|| {
+            let text = format!("{c} · no devices");
+            view! { <option value=c selected=true>{text}</option> }
+        })
+    };
     let options = facet
         .values
         .into_iter()
@@ -245,6 +254,7 @@ pub fn FacetSelect(state: UrlState, facet: Facet, label: &'static str) -> impl I
                 state.set_filter(field, (!v.is_empty()).then_some(v));
             }>
                 <option value="" selected=move || current().is_empty()>"All"</option>
+                {unknown}
                 {options}
             </select>
         </label>
