@@ -103,7 +103,18 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     cases.push(("devices search q (name fragment)".into(), query(&[("q", "LON-0004")]), 50));
     cases.push(("devices search q (serial)".into(), query(&[("q", &d.serial_number)]), 50));
+    cases.push(("devices search q (one character, matches all)".into(), query(&[("q", "0")]), 50));
     cases.push(("devices page 10,000 (page_size 25)".into(), query(&[("page", "10000"), ("page_size", "25")]), 50));
+    cases.push((
+        "devices filter + search + page 1,000".into(),
+        query(&[("DeviceOS", &d.device_os), ("q", "ltp"), ("page", "1000"), ("page_size", "25"), ("sort", "SerialNumber")]),
+        50,
+    ));
+    cases.push((
+        "devices filter DeviceOS page 10,000".into(),
+        query(&[("DeviceOS", &d.device_os), ("page", "10000"), ("page_size", "25"), ("sort", "Name"), ("order", "desc")]),
+        50,
+    ));
     cases.push((
         "devices page 10,000 sort Model desc".into(),
         query(&[("page", "10000"), ("page_size", "25"), ("sort", "Model"), ("order", "desc")]),

@@ -280,15 +280,20 @@ impl DeviceIndex {
             let mut bits = Bits::empty(n);
             if !needle.is_empty() {
                 let finder = memchr::memmem::Finder::new(&needle);
+                let (hay, starts) = (&self.haystack, &self.starts);
+                let mut row = 0usize;
                 let mut from = 0usize;
-                while let Some(i) = finder.find(&self.haystack[from..]) {
+                while let Some(i) = finder.find(&hay[from..]) {
                     let at = from + i;
-                    let row = self.starts.partition_point(|s| (*s as usize) <= at) - 1;
+                    // Hits come in order, so the row cursor only moves forward.
+                    while row + 1 < starts.len() && starts[row + 1] as usize <= at {
+                        row += 1;
+                    }
                     bits.set(row);
-                    // Continue at the next row: one hit per device is enough.
-                    from = self.starts.get(row + 1).map(|s| *s as usize).unwrap_or(self.haystack.len());
-                    if from >= self.haystack.len() {
-                        break;
+                    // One hit per device is enough: continue at the next device.
+                    match starts.get(row + 1) {
+                        Some(next) => from = *next as usize,
+                        None => break,
                     }
                 }
             }
