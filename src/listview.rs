@@ -12,13 +12,16 @@ use tenantscope_model::api::{decode_query, Facet, ListQuery, ListSpec, ParamErro
 /// Page sizes offered in the pager.
 pub const PAGE_SIZES: [u32; 4] = [25, 50, 100, 200];
 
+/// The router's navigate function, kept so that event handlers can call it.
+type Navigate = Box<dyn Fn(&str, NavigateOptions)>;
+
 /// The list state of the current URL, and a way to change it (which changes the URL).
 #[derive(Clone, Copy)]
 pub struct UrlState {
     pub spec: &'static ListSpec,
     pub query: Memo<Result<ListQuery, ParamError>>,
     path: &'static str,
-    navigate: StoredValue<Box<dyn Fn(&str, NavigateOptions)>, LocalStorage>,
+    navigate: StoredValue<Navigate, LocalStorage>,
 }
 
 impl UrlState {
@@ -26,7 +29,7 @@ impl UrlState {
         let search = use_location().search;
         let query = Memo::new(move |_| ListQuery::parse(spec, &decode_query(&search.get())));
         let navigate = use_navigate();
-        let navigate: Box<dyn Fn(&str, NavigateOptions)> = Box::new(move |href, opts| navigate(href, opts));
+        let navigate: Navigate = Box::new(move |href, opts| navigate(href, opts));
         UrlState { spec, query, path, navigate: StoredValue::new_local(navigate) }
     }
 

@@ -23,7 +23,7 @@ async fn devices(State(ctx): State<ApiContext>, raw: RawQuery) -> Result<Respons
             store.with(|conn| {
                 let mut failed = None;
                 index.each_batch(&query, 500, |ids| match store::devices_by_id(conn, ids) {
-                    Ok(rows) => rows.into_iter().all(|row| sink(row)),
+                    Ok(rows) => rows.into_iter().all(&mut *sink),
                     Err(e) => {
                         failed = Some(e);
                         false
