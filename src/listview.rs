@@ -189,12 +189,29 @@ pub fn SearchBox(state: UrlState, placeholder: &'static str) -> impl IntoView {
         q.page = 1;
         state.go(q, true);
     };
+    // "/" anywhere on the page (outside a form field) jumps to the search box.
+    let input_ref = NodeRef::<leptos::html::Input>::new();
+    let listener = window_event_listener(leptos::ev::keydown, move |ev| {
+        let typing = ev
+            .target()
+            .and_then(|t| wasm_bindgen::JsCast::dyn_into::<web_sys::Element>(t).ok())
+            .map(|el| matches!(el.tag_name().as_str(), "INPUT" | "SELECT" | "TEXTAREA"))
+            .unwrap_or(false);
+        if ev.key() == "/" && !typing {
+            if let Some(input) = input_ref.get_untracked() {
+                ev.prevent_default();
+                let _ = input.focus();
+            }
+        }
+    });
+    on_cleanup(move || listener.remove());
     view! {
         <input
+            node_ref=input_ref
             class="search"
             type="search"
             aria-label=placeholder
-            placeholder=placeholder
+            placeholder=format!("{placeholder}  ( / )")
             prop:value=value
             maxlength="200"
             on:input=move |ev| {

@@ -373,3 +373,44 @@ async fn column_picker_persists_and_csv_matches_the_table() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs the built console and chromedriver; run by scripts/test.sh"]
+async fn applications_grouped_and_filtered() {
+    let server = start_server(2_000).await;
+    let addr = server.addr;
+    let base = format!("http://{addr}");
+    with_browser(|c| async move {
+        c.goto(&format!("{base}/applications")).await?;
+        c.wait().for_element(Locator::Css("[data-testid=applications-table] tr.group")).await?;
+        c.wait().for_element(Locator::Css("select[data-filter=Publisher] option[value='Microsoft Corporation']")).await?;
+        c.find(Locator::Css("select[data-filter=Publisher]")).await?.select_by_value("Microsoft Corporation").await?;
+        eventually("the publisher in the URL", || async {
+            Ok(url_query(&c).await?.contains("Publisher=Microsoft%20Corporation").then_some(()))
+        })
+        .await?;
+        let page: tenantscope_model::api::Page<tenantscope_model::api::ApplicationRow> = serde_json::from_str(
+            &http_get(addr, "/api/v1/applications?Publisher=Microsoft%20Corporation").await,
+        )
+        .unwrap();
+        let rows = eventually("the filtered rows", || async {
+            let rows = c.find_all(Locator::Css("[data-testid=applications-table] tbody tr:not(.group)")).await?;
+            Ok((rows.len() == page.items.len()).then_some(rows))
+        })
+        .await?;
+        for (row, api) in rows.iter().zip(&page.items) {
+            let text = row.text().await?;
+            assert!(text.contains("Microsoft Corporation") && text.contains(&api.application.version), "{text}");
+        }
+        let table = c.find(Locator::Css("[data-testid=applications-table]")).await?.text().await?;
+        assert!(table.contains("English (United States) · 1033"), "languages are named");
+
+        // "/" jumps to the search box.
+        c.find(Locator::Css("h1")).await?.click().await?;
+        c.find(Locator::Css("body")).await?.send_keys("/").await?;
+        let focused = c.execute("return document.activeElement.classList.contains('search')", vec![]).await?;
+        assert_eq!(focused, serde_json::json!(true));
+        Ok(())
+    })
+    .await;
+}
