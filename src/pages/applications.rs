@@ -43,7 +43,7 @@ pub fn Applications() -> impl IntoView {
     });
     let facets = LocalResource::new(api::applications_facets);
     let export_href = move || state.export_href(Vec::new());
-    let headers = ["ProductName", "Version", "ProductLanguage", "Publisher", "ProgramID", "DeviceCount"];
+    let headers = ["ProductName", "Version", "ProductLanguage", "Publisher", "DeviceCount", "ProgramID"];
     view! {
         <section class="page">
             <div class="page-head">
@@ -105,8 +105,8 @@ pub fn Applications() -> impl IntoView {
                                                             <td>{r.application.version}</td>
                                                             <td>{language(r.application.product_language)}</td>
                                                             <td>{r.application.publisher}</td>
-                                                            <td class="mono">{r.application.program_id}</td>
                                                             <td class="num">{count(r.device_count)}</td>
+                                                            <td class="mono">{r.application.program_id}</td>
                                                         </tr>
                                                     }).collect_view()}
                                                 }
