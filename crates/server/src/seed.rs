@@ -549,6 +549,14 @@ fn gen_collections(
         defs.push((site_id(), format!("{dept} workstations"), CollectionType::Device, Box::new(move |d| d.kind != Kind::Server && d.department == i)));
         defs.push((site_id(), format!("{dept} users"), CollectionType::User, Box::new(move |d| d.has_user && d.department == i)));
     }
+    for (i, dept) in DEPARTMENTS.iter().enumerate() {
+        defs.push((
+            site_id(),
+            format!("Defender antivirus policy - {dept}"),
+            CollectionType::Device,
+            Box::new(move |d| d.department == i || (d.kind == Kind::Server && d.department % DEPARTMENTS.len() == i)),
+        ));
+    }
     for ring in 0..4usize {
         let (lo, hi) = [(0, 2), (2, 12), (12, 50), (50, 100)][ring];
         defs.push((
@@ -625,7 +633,8 @@ fn gen_applications(conn: &Connection, rng: &mut Rng, collections: &[Members]) -
         for version in versions.iter() {
             for lcid in languages.iter() {
                 let target = rng.pick(&collections[3..]);
-                for _ in 0..1 + rng.below(3) {
+                // x64 / x86 / per-channel deployment types of the same MSI.
+                for _ in 0..2 + rng.below(3) {
                     types.push((format!("{scope}/DeploymentType_{}", rng.guid()), *version, *lcid, target));
                 }
             }
