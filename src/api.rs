@@ -93,8 +93,8 @@ impl Default for Latest {
     }
 }
 
-pub async fn summary() -> Result<Summary, ApiError> {
-    get_json("/summary").await
+pub async fn summary(signal: Option<AbortSignal>) -> Result<Summary, ApiError> {
+    fetch_json("/summary", signal.as_ref()).await
 }
 
 pub async fn devices(query: &str, signal: Option<AbortSignal>) -> Result<Page<DeviceRow>, ApiError> {

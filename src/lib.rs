@@ -5,6 +5,7 @@ pub mod format;
 pub mod listview;
 pub mod pages;
 pub mod shell;
+pub mod widgets;
 
 use leptos::prelude::*;
 use leptos_router::components::{Route, Router, Routes};
@@ -21,7 +22,12 @@ pub struct SummaryResource(pub LocalResource<Result<Summary, api::ApiError>>);
 
 #[component]
 pub fn App() -> impl IntoView {
-    let summary = LocalResource::new(api::summary);
+    // One request at a time: a refresh aborts a stale one; nothing accumulates over a day on a wall.
+    let latest = api::Latest::new();
+    let summary = LocalResource::new(move || {
+        let signal = latest.next();
+        async move { api::summary(signal).await }
+    });
     provide_context(SummaryResource(summary));
     // Live: refresh in the background; Transition keeps the old numbers on screen meanwhile.
     if let Ok(handle) = set_interval_with_handle(move || summary.refetch(), REFRESH) {

@@ -3,7 +3,7 @@
 use crate::api;
 use crate::format::{ago, datetime, http_url, language, severity_tone};
 use crate::pages::devices::verdict_class;
-use crate::pages::overview::Loading;
+use crate::widgets::Loading;
 use leptos::prelude::*;
 use leptos_router::components::A;
 use leptos_router::hooks::use_params_map;

@@ -3,7 +3,7 @@
 
 use crate::api::{self, Latest};
 use crate::listview::{FacetSelect, Pager, SearchBox, SortHeader, UrlState};
-use crate::pages::overview::{ErrorPanel, Loading};
+use crate::widgets::{ErrorPanel, Loading};
 use leptos::prelude::*;
 use leptos_router::components::A;
 use tenantscope_model::api::{encode_component, DeviceRow, ListQuery, DEVICES};

@@ -237,18 +237,6 @@ pub fn devices_facets(conn: &Connection, index: &DeviceIndex) -> Result<Facets> 
     Ok(Facets { fields })
 }
 
-pub fn applications(conn: &Connection, query: &ListQuery) -> Result<Page<ApplicationRow>> {
-    list_page(conn, &APPLICATIONS_TABLE, query)
-}
-
-pub fn collections(conn: &Connection, query: &ListQuery) -> Result<Page<DefenderCollection>> {
-    list_page(conn, &COLLECTIONS_TABLE, query)
-}
-
-pub fn threats(conn: &Connection, query: &ListQuery) -> Result<Page<ThreatDetection>> {
-    list_page(conn, &THREATS_TABLE, query)
-}
-
 pub fn tenant(conn: &Connection) -> Result<TenantInfo> {
     let get = |k: &str| -> Result<String> { Ok(get_meta(conn, k)?.unwrap_or_default()) };
     Ok(TenantInfo {
