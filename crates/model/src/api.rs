@@ -1,8 +1,12 @@
 //! The `/api/v1` contract: response shapes, the list-query convention and which fields each list
 //! route sorts, filters and searches on. The server validates with it; the console builds URLs with it.
 
-use crate::codes::Severity;
-use crate::entities::{Application, ConnectorFacts, DefenderHealth, Device, TelemetryEvent, ThreatDetection};
+use crate::agent::AgentState;
+use crate::codes::{Category, Severity};
+use crate::entities::{
+    Application, ConnectorFacts, DefenderCollection, DefenderHealth, Device, Entity, FieldInfo, TelemetryEvent,
+    ThreatDetection,
+};
 use crate::verdict::HealthVerdict;
 use serde::{Deserialize, Serialize};
 
@@ -46,6 +50,9 @@ pub struct DeviceRow {
     /// The derived Defender health verdict.
     #[serde(rename = "DefenderHealth")]
     pub defender_health: HealthVerdict,
+    /// The antivirus agent state (one per device).
+    #[serde(rename = "AgentState")]
+    pub agent_state: AgentState,
     /// Number of threats on the device that are still active.
     #[serde(rename = "ActiveThreats")]
     pub active_threats: u32,
@@ -163,20 +170,194 @@ impl Summary {
     }
 }
 
-/// Bucket of `threats/timeline`: detections that started in [start, start + bucket) by severity.
+/// A series of a timeline: the code it counts (severity, severity level) and its label.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TimelineSeries {
+    pub code: i64,
+    pub label: String,
+}
+
+/// Bucket of a timeline: items that started in [start, start + bucket), one count per series.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct TimelineBucket {
     pub start: String,
-    pub counts: Vec<SeverityCount>,
+    pub counts: Vec<u64>,
 }
 
+impl TimelineBucket {
+    pub fn total(&self) -> u64 {
+        self.counts.iter().sum()
+    }
+}
+
+/// `threats/timeline` and `connector/timeline`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Timeline {
     /// `day` or `hour`.
     pub bucket: String,
     pub from: String,
     pub to: String,
+    pub series: Vec<TimelineSeries>,
     pub buckets: Vec<TimelineBucket>,
+}
+
+/// The time ranges the console offers (`range=`), each with the bucket size that reads well.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum TimeRange {
+    Day,
+    Week,
+    Month,
+    Quarter,
+}
+
+impl TimeRange {
+    pub const ALL: [TimeRange; 4] = [TimeRange::Day, TimeRange::Week, TimeRange::Month, TimeRange::Quarter];
+
+    pub fn key(self) -> &'static str {
+        match self {
+            TimeRange::Day => "24h",
+            TimeRange::Week => "7d",
+            TimeRange::Month => "30d",
+            TimeRange::Quarter => "90d",
+        }
+    }
+
+    pub fn from_key(key: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|r| r.key() == key)
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            TimeRange::Day => "24 hours",
+            TimeRange::Week => "7 days",
+            TimeRange::Month => "30 days",
+            TimeRange::Quarter => "90 days",
+        }
+    }
+
+    pub fn seconds(self) -> i64 {
+        86_400
+            * match self {
+                TimeRange::Day => 1,
+                TimeRange::Week => 7,
+                TimeRange::Month => 30,
+                TimeRange::Quarter => 90,
+            }
+    }
+
+    /// Bucket width in seconds: hours up to a week, days beyond.
+    pub fn bucket_seconds(self) -> i64 {
+        match self {
+            TimeRange::Day | TimeRange::Week => 3_600,
+            TimeRange::Month | TimeRange::Quarter => 86_400,
+        }
+    }
+}
+
+/// A threat in the per-threat list: its detections (the selected ones) summed up.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ThreatRow {
+    #[serde(rename = "ThreatID")]
+    pub threat_id: i64,
+    #[serde(rename = "ThreatName")]
+    pub threat_name: String,
+    #[serde(rename = "Category")]
+    pub category: Category,
+    #[serde(rename = "Severity")]
+    pub severity: Severity,
+    /// Untrusted text; a link only when it is http(s).
+    #[serde(rename = "URL")]
+    pub url: Option<String>,
+    /// Distinct devices with a detection of this threat.
+    #[serde(rename = "DevicesAffected")]
+    pub devices_affected: u64,
+    /// Devices where it is still active.
+    #[serde(rename = "DevicesActive")]
+    pub devices_active: u64,
+    /// NumberOfDetections summed over the devices.
+    #[serde(rename = "NumberOfDetections")]
+    pub number_of_detections: u64,
+    /// The first InitialDetectionTime.
+    #[serde(rename = "InitialDetectionTime")]
+    pub initial_detection_time: String,
+    /// The last LastThreatStatusChangeTime.
+    #[serde(rename = "LastThreatStatusChangeTime")]
+    pub last_threat_status_change_time: String,
+}
+
+/// A detection (one threat on one device) with the device's name.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DetectionRow {
+    #[serde(flatten)]
+    pub detection: ThreatDetection,
+    /// None when the device is not (or no longer) in the inventory.
+    #[serde(rename = "DeviceName")]
+    pub device_name: Option<String>,
+}
+
+/// A collection with its policy compliance share.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CollectionRow {
+    #[serde(flatten)]
+    pub collection: DefenderCollection,
+    /// CountCompliant ÷ CountTargeted in percent; None when nothing is targeted.
+    #[serde(rename = "CompliancePercent")]
+    pub compliance_percent: Option<f64>,
+}
+
+impl CollectionRow {
+    /// Targeted devices that have not reported compliant, non-compliant or failed yet.
+    pub fn not_yet_reported(&self) -> u64 {
+        let c = &self.collection;
+        c.count_targeted.saturating_sub(c.count_compliant + c.count_non_compliant + c.count_failed)
+    }
+}
+
+/// Devices in one antivirus agent state.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StateCount {
+    pub state: AgentState,
+    pub count: u64,
+}
+
+/// Devices on one version.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct VersionCount {
+    pub version: String,
+    pub count: u64,
+}
+
+/// `GET /api/v1/antivirus`: devices by agent state (every state, in rule order) and the spread of
+/// engine, signature and platform versions (oldest first).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Antivirus {
+    pub total_devices: u64,
+    pub states: Vec<StateCount>,
+    pub engine_versions: Vec<VersionCount>,
+    pub signature_versions: Vec<VersionCount>,
+    pub platform_versions: Vec<VersionCount>,
+}
+
+/// Compares dotted version strings by their numbers ("1.10.0" after "1.9.3"); text parts compare as text.
+pub fn version_cmp(a: &str, b: &str) -> std::cmp::Ordering {
+    let mut x = a.split('.');
+    let mut y = b.split('.');
+    loop {
+        match (x.next(), y.next()) {
+            (None, None) => return std::cmp::Ordering::Equal,
+            (None, Some(_)) => return std::cmp::Ordering::Less,
+            (Some(_), None) => return std::cmp::Ordering::Greater,
+            (Some(p), Some(q)) => {
+                let o = match (p.parse::<u64>(), q.parse::<u64>()) {
+                    (Ok(m), Ok(n)) => m.cmp(&n),
+                    _ => p.cmp(q),
+                };
+                if o != std::cmp::Ordering::Equal {
+                    return o;
+                }
+            }
+        }
+    }
 }
 
 /// `GET /api/v1/connector`: the service connection point's health.
@@ -208,40 +389,58 @@ impl SortOrder {
     }
 }
 
-/// How a filter's value is read.
+/// How a filter's value is read and matched.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum FilterKind {
     /// Exact text match.
     Text,
     /// An integer code.
     Int,
-    /// `true` or `false`.
+    /// `true` or `false`; the filter's `sql` is a condition.
     Bool,
-    /// A health verdict key (`healthy`, `at_risk`, ...).
+    /// A health verdict key (`healthy`, `at_risk`, ...), stored as its code.
     Verdict,
+    /// An antivirus agent state key (`rtp_off`, ...), stored as its code.
+    Agent,
+    /// A CollectionId the device is a member of.
+    Member,
+    /// An RFC 3339 time: rows at or after it.
+    From,
+    /// An RFC 3339 time: rows before it.
+    To,
 }
 
+/// A filter of a list, declared once: its parameter name, how its values are read, and the SQL
+/// expression (over the list's table) it compares. The server's SQL path, the devices index and
+/// the facets are all derived from this.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct FilterSpec {
     pub name: &'static str,
     pub kind: FilterKind,
+    /// SQL expression over the list's row (a column name unless stated); unused for `Member`.
+    pub sql: &'static str,
 }
 
 const fn text(name: &'static str) -> FilterSpec {
-    FilterSpec { name, kind: FilterKind::Text }
+    FilterSpec { name, kind: FilterKind::Text, sql: name }
 }
 const fn int(name: &'static str) -> FilterSpec {
-    FilterSpec { name, kind: FilterKind::Int }
+    FilterSpec { name, kind: FilterKind::Int, sql: name }
 }
-const fn boolean(name: &'static str) -> FilterSpec {
-    FilterSpec { name, kind: FilterKind::Bool }
+const fn filter(name: &'static str, kind: FilterKind, sql: &'static str) -> FilterSpec {
+    FilterSpec { name, kind, sql }
 }
+
+/// The threat states that still need action, as SQL (= `ThreatState::ACTIVE_CODES`, tested).
+pub const ACTIVE_THREAT_SQL: &str = "CurrentStatus IN (0, 1, 2, 3, 4)";
 
 /// What one list route accepts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ListSpec {
     /// Route name under `/api/v1`, also the page and store query name.
     pub name: &'static str,
+    /// The entity whose fields (and the derived fields) name this list's columns.
+    pub entity: Entity,
     pub sortable: &'static [&'static str],
     pub default_sort: (&'static str, SortOrder),
     pub filters: &'static [FilterSpec],
@@ -255,13 +454,32 @@ impl ListSpec {
     pub fn filter(&self, name: &str) -> Option<FilterSpec> {
         self.filters.iter().copied().find(|f| f.name == name)
     }
+
+    /// Metadata of a column or filter of this list (entity fields first, then derived ones;
+    /// device lists also know the Defender health fields).
+    pub fn field(&self, name: &str) -> Option<&'static FieldInfo> {
+        self.entity.field(name).or_else(|| match self.entity {
+            Entity::Device => Entity::DefenderHealth.field(name),
+            _ => None,
+        })
+    }
+
+    /// The label people read for a column or filter (the wire name if it has none).
+    pub fn label(&self, name: &str) -> &'static str {
+        self.field(name).map(|f| f.label).unwrap_or("")
+    }
 }
+
+const HEALTH_ENGINE: &str = "(SELECT h.EngineVersion FROM defender_health h WHERE h.id = devices.id)";
+const HEALTH_SIGNATURE: &str = "(SELECT h.SignatureVersion FROM defender_health h WHERE h.id = devices.id)";
+const HEALTH_PLATFORM: &str = "(SELECT h.DefenderVersion FROM defender_health h WHERE h.id = devices.id)";
 
 pub const DEVICES: ListSpec = ListSpec {
     name: "devices",
+    entity: Entity::Device,
     sortable: &[
         "Name", "DeviceOS", "DeviceOSBuild", "Model", "Manufacturer", "SerialNumber", "DomainNames", "SKU",
-        "AADDeviceID", "AADPrimaryUserID", "SMSID", "AADTenantID", "DefenderHealth", "ActiveThreats",
+        "AADDeviceID", "AADPrimaryUserID", "SMSID", "AADTenantID", "DefenderHealth", "AgentState", "ActiveThreats",
     ],
     default_sort: ("Name", SortOrder::Asc),
     filters: &[
@@ -271,19 +489,24 @@ pub const DEVICES: ListSpec = ListSpec {
         text("Model"),
         text("SKU"),
         text("DomainNames"),
-        FilterSpec { name: "DefenderHealth", kind: FilterKind::Verdict },
-        boolean("HasActiveThreats"),
-        text("CollectionId"),
+        filter("DefenderHealth", FilterKind::Verdict, "DefenderHealth"),
+        filter("AgentState", FilterKind::Agent, "AgentState"),
+        filter("HasActiveThreats", FilterKind::Bool, "ActiveThreats > 0"),
+        filter("CollectionId", FilterKind::Member, ""),
+        filter("EngineVersion", FilterKind::Text, HEALTH_ENGINE),
+        filter("SignatureVersion", FilterKind::Text, HEALTH_SIGNATURE),
+        filter("DefenderVersion", FilterKind::Text, HEALTH_PLATFORM),
     ],
     searchable: &["Name", "SerialNumber", "AADDeviceID", "Model"],
     columns: &[
-        "Name", "DefenderHealth", "ActiveThreats", "DeviceOS", "DeviceOSBuild", "Model", "Manufacturer", "SerialNumber",
-        "DomainNames", "SKU", "AADDeviceID", "AADPrimaryUserID", "SMSID", "AADTenantID",
+        "Name", "DefenderHealth", "AgentState", "ActiveThreats", "DeviceOS", "DeviceOSBuild", "Model", "Manufacturer",
+        "SerialNumber", "DomainNames", "SKU", "AADDeviceID", "AADPrimaryUserID", "SMSID", "AADTenantID",
     ],
 };
 
 pub const APPLICATIONS: ListSpec = ListSpec {
     name: "applications",
+    entity: Entity::Application,
     sortable: &["ProductName", "Publisher", "Version", "ProductLanguage", "ProgramID", "DeviceCount", "ProductDeviceCount"],
     default_sort: ("ProductName", SortOrder::Asc),
     filters: &[text("Publisher"), int("ProductLanguage"), text("ProductName")],
@@ -293,44 +516,70 @@ pub const APPLICATIONS: ListSpec = ListSpec {
 
 pub const COLLECTIONS: ListSpec = ListSpec {
     name: "collections",
+    entity: Entity::DefenderCollection,
     sortable: &[
         "CollectionId", "CollectionName", "CollectionType", "CountTargeted", "CountCompliant", "CountNonCompliant",
-        "CountFailed", "CountActivated", "CountEnforced",
+        "CountFailed", "CountActivated", "CountEnforced", "CompliancePercent",
     ],
     default_sort: ("CollectionId", SortOrder::Asc),
     filters: &[int("CollectionType")],
     searchable: &["CollectionId", "CollectionName"],
     columns: &[
         "CollectionId", "CollectionName", "CollectionType", "CountTargeted", "CountCompliant", "CountNonCompliant",
-        "CountFailed", "CountActivated", "CountEnforced", "TenantId", "HierarchyId",
+        "CountFailed", "CountActivated", "CountEnforced", "CompliancePercent", "TenantId", "HierarchyId",
     ],
 };
 
+/// Filters over detections, shared by the per-threat list (which groups the selected detections)
+/// and the per-device detections list.
+const DETECTION_FILTERS: &[FilterSpec] = &[
+    int("Severity"),
+    int("Category"),
+    int("CurrentStatus"),
+    int("CurrentStatusID"),
+    int("ExecutionStatus"),
+    int("ThreatID"),
+    text("DeviceId"),
+    filter("Active", FilterKind::Bool, ACTIVE_THREAT_SQL),
+    filter("from", FilterKind::From, "InitialDetectionTime"),
+    filter("to", FilterKind::To, "InitialDetectionTime"),
+];
+
+/// One row per threat: the selected detections grouped by ThreatID.
 pub const THREATS: ListSpec = ListSpec {
     name: "threats",
+    entity: Entity::ThreatDetection,
     sortable: &[
-        "InitialDetectionTime", "LastThreatStatusChangeTime", "ThreatName", "ThreatID", "Severity", "Category",
-        "CurrentStatus", "ExecutionStatus", "NumberOfDetections", "DeviceId",
+        "DevicesAffected", "DevicesActive", "NumberOfDetections", "ThreatName", "ThreatID", "Severity", "Category",
+        "InitialDetectionTime", "LastThreatStatusChangeTime",
     ],
-    default_sort: ("InitialDetectionTime", SortOrder::Desc),
-    filters: &[
-        int("Severity"),
-        int("Category"),
-        int("CurrentStatus"),
-        int("CurrentStatusID"),
-        int("ExecutionStatus"),
-        int("ThreatID"),
-        text("DeviceId"),
-        boolean("Active"),
-    ],
+    default_sort: ("DevicesAffected", SortOrder::Desc),
+    filters: DETECTION_FILTERS,
     searchable: &["ThreatName"],
     columns: &[
-        "ThreatID", "ThreatName", "Category", "Severity", "URL", "CurrentStatus", "CurrentStatusID", "ExecutionStatus",
-        "LastThreatStatusChangeTime", "InitialDetectionTime", "NumberOfDetections", "DeviceId",
+        "ThreatName", "Severity", "Category", "DevicesAffected", "DevicesActive", "NumberOfDetections",
+        "InitialDetectionTime", "LastThreatStatusChangeTime", "ThreatID", "URL",
     ],
 };
 
-pub const LISTS: [ListSpec; 4] = [DEVICES, APPLICATIONS, COLLECTIONS, THREATS];
+/// One row per threat per device.
+pub const DETECTIONS: ListSpec = ListSpec {
+    name: "detections",
+    entity: Entity::ThreatDetection,
+    sortable: &[
+        "InitialDetectionTime", "LastThreatStatusChangeTime", "ThreatName", "ThreatID", "Severity", "Category",
+        "CurrentStatus", "ExecutionStatus", "NumberOfDetections", "DeviceName", "DeviceId",
+    ],
+    default_sort: ("InitialDetectionTime", SortOrder::Desc),
+    filters: DETECTION_FILTERS,
+    searchable: &["ThreatName", "DeviceName"],
+    columns: &[
+        "ThreatName", "DeviceName", "Severity", "Category", "CurrentStatus", "CurrentStatusID", "ExecutionStatus",
+        "InitialDetectionTime", "LastThreatStatusChangeTime", "NumberOfDetections", "ThreatID", "DeviceId", "URL",
+    ],
+};
+
+pub const LISTS: [ListSpec; 5] = [DEVICES, APPLICATIONS, COLLECTIONS, THREATS, DETECTIONS];
 
 /// A list query in the API's convention, validated against a `ListSpec`.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -505,22 +754,29 @@ impl ListQuery {
 
 fn check_filter_value(filter: FilterSpec, value: &str) -> Result<(), ParamError> {
     let ok = match filter.kind {
-        FilterKind::Text => !value.is_empty() && value.len() <= 256,
+        FilterKind::Text | FilterKind::Member => !value.is_empty() && value.len() <= 256,
         FilterKind::Int => value.parse::<i64>().is_ok(),
         FilterKind::Bool => value == "true" || value == "false",
         FilterKind::Verdict => HealthVerdict::from_key(value).is_some(),
+        FilterKind::Agent => AgentState::from_key(value).is_some(),
+        FilterKind::From | FilterKind::To => crate::time::parse_rfc3339(value).is_some(),
     };
     if ok {
         return Ok(());
     }
     let expected = match filter.kind {
-        FilterKind::Text => "a non-empty value of at most 256 bytes".to_string(),
+        FilterKind::Text | FilterKind::Member => "a non-empty value of at most 256 bytes".to_string(),
         FilterKind::Int => "an integer code".to_string(),
         FilterKind::Bool => "true or false".to_string(),
         FilterKind::Verdict => {
             let keys: Vec<_> = HealthVerdict::ALL.iter().map(|v| v.key()).collect();
             format!("one of {}", keys.join(", "))
         }
+        FilterKind::Agent => {
+            let keys: Vec<_> = AgentState::ALL.iter().map(|v| v.key()).collect();
+            format!("one of {}", keys.join(", "))
+        }
+        FilterKind::From | FilterKind::To => "an RFC 3339 time such as 2026-11-24T00:00:00Z".to_string(),
     };
     Err(bad(filter.name, format!("must be {expected}, got {value:?}")))
 }
@@ -683,6 +939,59 @@ mod tests {
                 assert!(spec.filter(reserved).is_none());
             }
         }
+    }
+
+    #[test]
+    fn every_list_name_resolves_to_a_labelled_field() {
+        for spec in LISTS {
+            let names = spec
+                .columns
+                .iter()
+                .chain(spec.sortable)
+                .chain(spec.searchable)
+                .copied()
+                .chain(spec.filters.iter().map(|f| f.name));
+            for name in names {
+                let field = spec.field(name).unwrap_or_else(|| panic!("{}: {name} is no field", spec.name));
+                assert!(!field.label.is_empty(), "{}: {name} has no label", spec.name);
+            }
+        }
+        assert_eq!(DEVICES.label("DeviceOS"), "OS");
+        assert_eq!(DEVICES.label("EngineVersion"), "Engine version");
+        assert_eq!(COLLECTIONS.field("CompliancePercent").unwrap().unit, "%");
+    }
+
+    #[test]
+    fn active_threat_sql_matches_the_codes() {
+        let codes: Vec<String> = crate::ThreatState::ACTIVE_CODES.iter().map(|c| c.to_string()).collect();
+        assert_eq!(ACTIVE_THREAT_SQL, format!("CurrentStatus IN ({})", codes.join(", ")));
+    }
+
+    #[test]
+    fn new_filter_kinds_validate() {
+        assert!(ListQuery::parse(&DEVICES, &pairs(&[("AgentState", "rtp_off")])).is_ok());
+        assert_eq!(ListQuery::parse(&DEVICES, &pairs(&[("AgentState", "off")])).unwrap_err().param, "AgentState");
+        assert!(ListQuery::parse(&THREATS, &pairs(&[("from", "2026-11-20T00:00:00Z")])).is_ok());
+        assert_eq!(ListQuery::parse(&DETECTIONS, &pairs(&[("to", "yesterday")])).unwrap_err().param, "to");
+    }
+
+    #[test]
+    fn versions_compare_by_number() {
+        use std::cmp::Ordering::*;
+        assert_eq!(version_cmp("1.1.24090.11", "1.1.9.0"), Greater);
+        assert_eq!(version_cmp("1.421.123.0", "1.421.123.0"), Equal);
+        assert_eq!(version_cmp("4.18", "4.18.1"), Less);
+        let mut v = vec!["1.10.0", "1.9.3", "1.2"];
+        v.sort_by(|a, b| version_cmp(a, b));
+        assert_eq!(v, ["1.2", "1.9.3", "1.10.0"]);
+    }
+
+    #[test]
+    fn ranges_pick_their_buckets() {
+        assert_eq!(TimeRange::from_key("7d"), Some(TimeRange::Week));
+        assert_eq!(TimeRange::Week.bucket_seconds(), 3_600);
+        assert_eq!(TimeRange::Quarter.seconds() / TimeRange::Quarter.bucket_seconds(), 90);
+        assert_eq!(TimeRange::from_key("1y"), None);
     }
 
     #[test]

@@ -16,15 +16,41 @@ pub enum DataClass {
     Aggregated,
 }
 
-/// A field of an entity: its wire name and data class.
+/// A field of an entity: its wire name, data class and the label people read.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct FieldInfo {
     pub name: &'static str,
     pub class: DataClass,
+    /// Sentence-case label for column headers, filters and CSV exports for people.
+    pub label: &'static str,
+    /// Unit of a number ("%", "devices"), empty when none.
+    pub unit: &'static str,
 }
 
+const fn derived(name: &'static str, class: DataClass, label: &'static str, unit: &'static str) -> FieldInfo {
+    FieldInfo { name, class, label, unit }
+}
+
+/// Fields the server derives for lists (not uploaded by the site), and the lists' filter-only names.
+pub const DERIVED_FIELDS: &[FieldInfo] = &[
+    derived("DefenderHealth", DataClass::Pseudonymized, "Defender health", ""),
+    derived("ActiveThreats", DataClass::Aggregated, "Active threats", ""),
+    derived("HasActiveThreats", DataClass::Aggregated, "Active threats", ""),
+    derived("AgentState", DataClass::Pseudonymized, "Antivirus state", ""),
+    derived("DeviceCount", DataClass::Aggregated, "Targeted devices", "devices"),
+    derived("ProductDeviceCount", DataClass::Aggregated, "Devices reached by the product", "devices"),
+    derived("CompliancePercent", DataClass::Aggregated, "Compliance", "%"),
+    derived("DevicesAffected", DataClass::Aggregated, "Devices affected", "devices"),
+    derived("DevicesActive", DataClass::Aggregated, "Devices still active", "devices"),
+    derived("DeviceName", DataClass::Identified, "Device", ""),
+    derived("CollectionId", DataClass::Pseudonymized, "Collection", ""),
+    derived("Active", DataClass::Pseudonymized, "Still active", ""),
+    derived("from", DataClass::Aggregated, "Detected from", ""),
+    derived("to", DataClass::Aggregated, "Detected before", ""),
+];
+
 macro_rules! entity {
-    ($(#[$meta:meta])* $name:ident { $($(#[$fmeta:meta])* $field:ident : $ty:ty = $json:literal / $class:ident,)* }) => {
+    ($(#[$meta:meta])* $name:ident { $($(#[$fmeta:meta])* $field:ident : $ty:ty = $json:literal / $class:ident / $label:literal,)* }) => {
         $(#[$meta])*
         #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
         pub struct $name {
@@ -33,7 +59,7 @@ macro_rules! entity {
 
         impl $name {
             /// Every field with its wire name and data class, in upload order.
-            pub const FIELDS: &'static [FieldInfo] = &[$(FieldInfo { name: $json, class: DataClass::$class },)*];
+            pub const FIELDS: &'static [FieldInfo] = &[$(FieldInfo { name: $json, class: DataClass::$class, label: $label, unit: "" },)*];
         }
     };
 }
@@ -41,122 +67,122 @@ macro_rules! entity {
 entity! {
     /// One managed device (device sync).
     Device {
-        smsid: String = "SMSID" / Pseudonymized,
-        aad_tenant_id: String = "AADTenantID" / Pseudonymized,
-        aad_device_id: String = "AADDeviceID" / Identified,
-        name: String = "Name" / Identified,
-        device_os: String = "DeviceOS" / Identified,
-        device_os_build: String = "DeviceOSBuild" / Identified,
-        aad_primary_user_id: Option<String> = "AADPrimaryUserID" / Identified,
-        model: String = "Model" / Identified,
-        manufacturer: String = "Manufacturer" / Identified,
-        serial_number: String = "SerialNumber" / Identified,
-        domain_names: String = "DomainNames" / Identified,
-        sku: String = "SKU" / Identified,
+        smsid: String = "SMSID" / Pseudonymized / "SMS ID",
+        aad_tenant_id: String = "AADTenantID" / Pseudonymized / "Tenant ID",
+        aad_device_id: String = "AADDeviceID" / Identified / "Entra device ID",
+        name: String = "Name" / Identified / "Name",
+        device_os: String = "DeviceOS" / Identified / "OS",
+        device_os_build: String = "DeviceOSBuild" / Identified / "OS build",
+        aad_primary_user_id: Option<String> = "AADPrimaryUserID" / Identified / "Primary user ID",
+        model: String = "Model" / Identified / "Model",
+        manufacturer: String = "Manufacturer" / Identified / "Manufacturer",
+        serial_number: String = "SerialNumber" / Identified / "Serial number",
+        domain_names: String = "DomainNames" / Identified / "Domain",
+        sku: String = "SKU" / Identified / "SKU",
     }
 }
 
 entity! {
     /// One Windows Installer (MSI) deployment type.
     Application {
-        product_name: String = "ProductName" / Identified,
-        publisher: String = "Publisher" / Identified,
-        version: String = "Version" / Identified,
+        product_name: String = "ProductName" / Identified / "Product",
+        publisher: String = "Publisher" / Identified / "Publisher",
+        version: String = "Version" / Identified / "Version",
         /// A Windows LCID; 0 is language neutral.
-        product_language: u32 = "ProductLanguage" / Identified,
-        program_id: String = "ProgramID" / Pseudonymized,
+        product_language: u32 = "ProductLanguage" / Identified / "Language",
+        program_id: String = "ProgramID" / Pseudonymized / "Deployment type (ProgramID)",
     }
 }
 
 entity! {
     /// One collection targeted by Endpoint protection policy, with its compliance counts.
     DefenderCollection {
-        collection_id: String = "CollectionId" / Pseudonymized,
-        collection_name: String = "CollectionName" / Identified,
-        collection_type: CollectionType = "CollectionType" / Pseudonymized,
-        count_targeted: u64 = "CountTargeted" / Aggregated,
-        count_compliant: u64 = "CountCompliant" / Aggregated,
-        count_non_compliant: u64 = "CountNonCompliant" / Aggregated,
-        count_failed: u64 = "CountFailed" / Aggregated,
-        count_activated: u64 = "CountActivated" / Aggregated,
-        count_enforced: u64 = "CountEnforced" / Aggregated,
-        tenant_id: String = "TenantId" / Pseudonymized,
-        hierarchy_id: String = "HierarchyId" / Pseudonymized,
+        collection_id: String = "CollectionId" / Pseudonymized / "Collection ID",
+        collection_name: String = "CollectionName" / Identified / "Collection",
+        collection_type: CollectionType = "CollectionType" / Pseudonymized / "Type",
+        count_targeted: u64 = "CountTargeted" / Aggregated / "Targeted",
+        count_compliant: u64 = "CountCompliant" / Aggregated / "Compliant",
+        count_non_compliant: u64 = "CountNonCompliant" / Aggregated / "Non-compliant",
+        count_failed: u64 = "CountFailed" / Aggregated / "Failed",
+        count_activated: u64 = "CountActivated" / Aggregated / "Activated",
+        count_enforced: u64 = "CountEnforced" / Aggregated / "Enforced",
+        tenant_id: String = "TenantId" / Pseudonymized / "Tenant ID",
+        hierarchy_id: String = "HierarchyId" / Pseudonymized / "Hierarchy ID",
     }
 }
 
 entity! {
     /// Defender health of one device (keyed by DeviceId = AADDeviceID).
     DefenderHealth {
-        device_id: String = "DeviceId" / Identified,
-        product_status: ProductStatus = "ProductStatus" / Pseudonymized,
-        computer_state: ComputerState = "ComputerState" / Pseudonymized,
-        defender_enabled: bool = "DefenderEnabled" / Pseudonymized,
-        rtp_enabled: bool = "RtpEnabled" / Pseudonymized,
-        nis_enabled: bool = "NisEnabled" / Pseudonymized,
-        quick_scan_overdue: bool = "QuickScanOverdue" / Pseudonymized,
-        full_scan_overdue: bool = "FullScanOverdue" / Pseudonymized,
-        signature_out_of_date: bool = "SignatureOutOfDate" / Pseudonymized,
-        reboot_required: bool = "RebootRequired" / Pseudonymized,
-        full_scan_required: bool = "FullScanRequired" / Pseudonymized,
-        tamper_protection_enabled: bool = "TamperProtectionEnabled" / Pseudonymized,
-        is_mde_sense_running: bool = "IsMdeSenseRunning" / Pseudonymized,
-        is_virtual_machine: bool = "IsVirtualMachine" / Pseudonymized,
-        mde_onboarding_state: MdeOnboardingState = "MdeOnboardingState" / Pseudonymized,
-        engine_version: String = "EngineVersion" / Pseudonymized,
-        signature_version: String = "SignatureVersion" / Pseudonymized,
-        defender_version: String = "DefenderVersion" / Pseudonymized,
-        quick_scan_time: Option<String> = "QuickScanTime" / Pseudonymized,
-        full_scan_time: Option<String> = "FullScanTime" / Pseudonymized,
-        quick_scan_sig_version: Option<String> = "QuickScanSigVersion" / Pseudonymized,
-        full_scan_sig_version: Option<String> = "FullScanSigVersion" / Pseudonymized,
+        device_id: String = "DeviceId" / Identified / "Entra device ID",
+        product_status: ProductStatus = "ProductStatus" / Pseudonymized / "Product status",
+        computer_state: ComputerState = "ComputerState" / Pseudonymized / "Computer state",
+        defender_enabled: bool = "DefenderEnabled" / Pseudonymized / "Defender enabled",
+        rtp_enabled: bool = "RtpEnabled" / Pseudonymized / "Real-time protection",
+        nis_enabled: bool = "NisEnabled" / Pseudonymized / "Network protection",
+        quick_scan_overdue: bool = "QuickScanOverdue" / Pseudonymized / "Quick scan overdue",
+        full_scan_overdue: bool = "FullScanOverdue" / Pseudonymized / "Full scan overdue",
+        signature_out_of_date: bool = "SignatureOutOfDate" / Pseudonymized / "Signatures out of date",
+        reboot_required: bool = "RebootRequired" / Pseudonymized / "Reboot required",
+        full_scan_required: bool = "FullScanRequired" / Pseudonymized / "Full scan required",
+        tamper_protection_enabled: bool = "TamperProtectionEnabled" / Pseudonymized / "Tamper protection",
+        is_mde_sense_running: bool = "IsMdeSenseRunning" / Pseudonymized / "Defender for Endpoint sensor running",
+        is_virtual_machine: bool = "IsVirtualMachine" / Pseudonymized / "Virtual machine",
+        mde_onboarding_state: MdeOnboardingState = "MdeOnboardingState" / Pseudonymized / "Defender for Endpoint onboarding",
+        engine_version: String = "EngineVersion" / Pseudonymized / "Engine version",
+        signature_version: String = "SignatureVersion" / Pseudonymized / "Signature version",
+        defender_version: String = "DefenderVersion" / Pseudonymized / "Platform version",
+        quick_scan_time: Option<String> = "QuickScanTime" / Pseudonymized / "Last quick scan",
+        full_scan_time: Option<String> = "FullScanTime" / Pseudonymized / "Last full scan",
+        quick_scan_sig_version: Option<String> = "QuickScanSigVersion" / Pseudonymized / "Quick scan signature version",
+        full_scan_sig_version: Option<String> = "FullScanSigVersion" / Pseudonymized / "Full scan signature version",
         /// Last signature update.
-        last_update_time: Option<String> = "LastUpdateTime" / Pseudonymized,
+        last_update_time: Option<String> = "LastUpdateTime" / Pseudonymized / "Last signature update",
     }
 }
 
 entity! {
     /// One threat detected on one device.
     ThreatDetection {
-        threat_id: i64 = "ThreatID" / Pseudonymized,
-        threat_name: String = "ThreatName" / Identified,
-        category: Category = "Category" / Pseudonymized,
-        severity: Severity = "Severity" / Pseudonymized,
+        threat_id: i64 = "ThreatID" / Pseudonymized / "Threat ID",
+        threat_name: String = "ThreatName" / Identified / "Threat",
+        category: Category = "Category" / Pseudonymized / "Category",
+        severity: Severity = "Severity" / Pseudonymized / "Severity",
         /// More information; untrusted text. Only ever rendered as a link when it is http(s).
-        url: Option<String> = "URL" / Pseudonymized,
-        current_status: ThreatState = "CurrentStatus" / Pseudonymized,
-        current_status_id: DetectionStatus = "CurrentStatusID" / Pseudonymized,
-        execution_status: ExecutionStatus = "ExecutionStatus" / Pseudonymized,
-        last_threat_status_change_time: String = "LastThreatStatusChangeTime" / Pseudonymized,
-        initial_detection_time: String = "InitialDetectionTime" / Pseudonymized,
-        number_of_detections: u32 = "NumberOfDetections" / Aggregated,
-        device_id: String = "DeviceId" / Identified,
+        url: Option<String> = "URL" / Pseudonymized / "More information",
+        current_status: ThreatState = "CurrentStatus" / Pseudonymized / "Status",
+        current_status_id: DetectionStatus = "CurrentStatusID" / Pseudonymized / "Detection status",
+        execution_status: ExecutionStatus = "ExecutionStatus" / Pseudonymized / "Execution",
+        last_threat_status_change_time: String = "LastThreatStatusChangeTime" / Pseudonymized / "Last status change",
+        initial_detection_time: String = "InitialDetectionTime" / Pseudonymized / "First detected",
+        number_of_detections: u32 = "NumberOfDetections" / Aggregated / "Detections",
+        device_id: String = "DeviceId" / Identified / "Entra device ID",
     }
 }
 
 entity! {
     /// Facts the service connection point reports about itself (Application Insights context).
     ConnectorFacts {
-        os_version: String = "OSVersion" / Pseudonymized,
-        site_version: String = "SiteVersion" / Pseudonymized,
+        os_version: String = "OSVersion" / Pseudonymized / "OS version",
+        site_version: String = "SiteVersion" / Pseudonymized / "Site version",
         /// Site support id = hierarchy id.
-        site_support_id: String = "SiteSupportID" / Pseudonymized,
-        language: String = "Language" / Pseudonymized,
-        azure_tenant_id: String = "AzureTenantID" / Pseudonymized,
-        aad_client_id: String = "AADClientID" / Pseudonymized,
-        last_upload_time: Option<String> = "LastUploadTime" / Aggregated,
+        site_support_id: String = "SiteSupportID" / Pseudonymized / "Hierarchy ID (site support ID)",
+        language: String = "Language" / Pseudonymized / "Language",
+        azure_tenant_id: String = "AzureTenantID" / Pseudonymized / "Tenant ID",
+        aad_client_id: String = "AADClientID" / Pseudonymized / "Client (app) ID",
+        last_upload_time: Option<String> = "LastUploadTime" / Aggregated / "Last upload",
     }
 }
 
 entity! {
     /// One telemetry item the service connection point sent: a status event, exception, request or trace.
     TelemetryEvent {
-        time: String = "Time" / Aggregated,
+        time: String = "Time" / Aggregated / "Time",
         /// The SDK call: TrackEvent, TrackException, TrackRequest or TrackTrace.
-        kind: String = "Kind" / Pseudonymized,
-        name: String = "Name" / Pseudonymized,
-        severity_level: TelemetrySeverity = "SeverityLevel" / Pseudonymized,
-        message: String = "Message" / Pseudonymized,
+        kind: String = "Kind" / Pseudonymized / "Kind",
+        name: String = "Name" / Pseudonymized / "Name",
+        severity_level: TelemetrySeverity = "SeverityLevel" / Pseudonymized / "Severity",
+        message: String = "Message" / Pseudonymized / "Message",
     }
 }
 
@@ -201,6 +227,11 @@ impl Entity {
     /// The data class of a field by its wire name, or None if the entity has no such field.
     pub fn data_class(self, field: &str) -> Option<DataClass> {
         self.fields().iter().find(|f| f.name == field).map(|f| f.class)
+    }
+
+    /// A field of this entity, or a derived list field, by wire name.
+    pub fn field(self, name: &str) -> Option<&'static FieldInfo> {
+        self.fields().iter().chain(DERIVED_FIELDS).find(|f| f.name == name)
     }
 }
 

@@ -2,6 +2,7 @@
 //! of every field, the derived health verdict and the `/api/v1` contract. No UI, no I/O: it compiles
 //! for the browser (wasm32) and the server alike.
 
+pub mod agent;
 pub mod api;
 pub mod codes;
 pub mod entities;
@@ -12,6 +13,7 @@ pub mod verdict;
 pub use codes::*;
 pub use entities::*;
 pub use flags::*;
+pub use agent::AgentState;
 pub use verdict::HealthVerdict;
 
 #[cfg(test)]
@@ -71,10 +73,11 @@ mod round_trip {
 
     #[test]
     fn device_row_adds_derived_fields() {
-        let row = DeviceRow { device: device(), defender_health: HealthVerdict::AtRisk, active_threats: 2 };
+        let row = DeviceRow { device: device(), defender_health: HealthVerdict::AtRisk, agent_state: AgentState::RtpOff, active_threats: 2 };
         let json = round_trip(&row);
         assert_eq!(json["DefenderHealth"], "at_risk");
         assert_eq!(json["ActiveThreats"], 2);
+        assert_eq!(json["AgentState"], "rtp_off");
         assert_eq!(json["Name"], "WKS-LON-0042");
     }
 

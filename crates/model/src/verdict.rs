@@ -95,7 +95,7 @@ impl HealthVerdict {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::flags::{ComputerState, ProductStatus, PRODUCT_STATUS_HEALTHY};
 

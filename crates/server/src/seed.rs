@@ -405,8 +405,8 @@ fn generate(conn: &Connection, opts: &DemoOptions) -> Result<()> {
     {
         let mut insert = conn.prepare(
             "INSERT INTO devices (id, SMSID, AADTenantID, AADDeviceID, Name, DeviceOS, DeviceOSBuild, AADPrimaryUserID, \
-             Model, Manufacturer, SerialNumber, DomainNames, SKU, DefenderHealth, ActiveThreats) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, 0)",
+             Model, Manufacturer, SerialNumber, DomainNames, SKU, DefenderHealth, AgentState, ActiveThreats) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, 0)",
         )?;
         for i in 0..opts.devices {
             let kind = *rng.weighted(&KINDS);
@@ -439,6 +439,7 @@ fn generate(conn: &Connection, opts: &DemoOptions) -> Result<()> {
             let is_vm = style >= 4;
             let health = (!rng.chance(0.035)).then(|| gen_health(&mut rng, &guid, is_vm, anchor));
             let verdict = HealthVerdict::of(health.as_ref());
+            let agent = AgentState::of(health.as_ref());
             insert.execute(params![
                 i as i64 + 1,
                 smsid,
@@ -453,7 +454,8 @@ fn generate(conn: &Connection, opts: &DemoOptions) -> Result<()> {
                 serial,
                 domain,
                 sku,
-                verdict.code()
+                verdict.code(),
+                agent.code()
             ])?;
             if let Some(h) = &health {
                 // The device row above already carries this record's verdict.

@@ -234,8 +234,9 @@ async fn every_list_route_answers_a_page() {
     }
     let apps: Page<Application> = typed("/api/v1/applications?page_size=500").await;
     assert!(apps.total >= 100, "a few hundred deployment types: {}", apps.total);
-    let colls: Page<DefenderCollection> = typed("/api/v1/collections?page_size=500").await;
+    let colls: Page<CollectionRow> = typed("/api/v1/collections?page_size=500").await;
     assert!((100..=250).contains(&colls.total), "{}", colls.total);
+    let colls = Page { items: colls.items.into_iter().map(|c| c.collection).collect::<Vec<_>>(), total: colls.total, page: 1, page_size: 500 };
     for c in &colls.items {
         assert!(c.count_compliant + c.count_non_compliant + c.count_failed <= c.count_targeted, "{c:?}");
         assert!(c.count_enforced <= c.count_activated && c.count_activated <= c.count_targeted, "{c:?}");
@@ -248,8 +249,9 @@ async fn every_list_route_answers_a_page() {
             typed(&format!("/api/v1/devices?CollectionId={}&DefenderHealth=healthy&page_size=1", c.collection_id)).await;
         assert_eq!(healthy.total, c.count_compliant, "{}", c.collection_id);
     }
-    let severe: Page<ThreatDetection> = typed("/api/v1/threats?Severity=5&Active=true&page_size=500").await;
-    assert!(severe.items.iter().all(|t| t.severity == Severity::Severe && t.current_status.is_active()));
+    let severe: Page<DetectionRow> = typed("/api/v1/detections?Severity=5&Active=true&page_size=500").await;
+    assert!(severe.items.iter().all(|t| t.detection.severity == Severity::Severe && t.detection.current_status.is_active()));
+    assert!(severe.items.iter().all(|t| t.device_name.is_some()));
 }
 
 /// The devices list comes from the in-memory index; the same query run as plain SQL is the oracle.
@@ -342,28 +344,185 @@ async fn csv_columns_and_formula_safety() {
     bad_request("/api/v1/devices?format=csv&columns=Name,Secret", "columns").await;
 }
 
-#[tokio::test]
-async fn timeline_buckets_add_up() {
-    let t: Timeline = typed("/api/v1/threats/timeline").await;
-    assert_eq!(t.bucket, "day");
-    assert!((90..=92).contains(&t.buckets.len()), "{}", t.buckets.len());
-    let total: u64 = t.buckets.iter().flat_map(|b| &b.counts).map(|c| c.count).sum();
-    let all: Page<ThreatDetection> = typed("/api/v1/threats?page_size=1").await;
-    let in_window: u64 = fixture()
+/// Every detection of the store, read plainly: (ThreatID, name, severity, status, device, detections, first, last change).
+fn all_detections() -> Vec<(i64, String, i64, i64, String, i64, String, String)> {
+    fixture()
         .store
         .with(|c| {
-            Ok(c.query_row(
-                "SELECT COUNT(*) FROM threats WHERE InitialDetectionTime >= ?1",
-                [time::format_rfc3339(time::parse_rfc3339(&t.from).unwrap() / 86_400 * 86_400)],
-                |r| r.get::<_, i64>(0),
-            )? as u64)
+            let v = c
+                .prepare(
+                    "SELECT ThreatID, ThreatName, Severity, CurrentStatus, DeviceId, NumberOfDetections, \
+                     InitialDetectionTime, LastThreatStatusChangeTime FROM threats",
+                )?
+                .query_map([], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?))
+                })?
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(v)
         })
-        .unwrap();
-    assert_eq!(total, in_window);
-    assert!(total <= all.total && total > 0);
+        .unwrap()
+}
+
+#[tokio::test]
+async fn timeline_buckets_equal_an_independent_count_at_every_range() {
+    let detections = all_detections();
+    for range in TimeRange::ALL {
+        let t: Timeline = typed(&format!("/api/v1/threats/timeline?range={}", range.key())).await;
+        assert_eq!(t.buckets.len() as i64, range.seconds() / range.bucket_seconds(), "{}", range.key());
+        assert_eq!(t.series.len(), Severity::ALL.len());
+        let width = range.bucket_seconds();
+        assert_eq!(t.bucket, if width == 3_600 { "hour" } else { "day" });
+        // The window ends with the bucket holding the last upload.
+        let to = time::parse_rfc3339(&t.to).unwrap();
+        assert!(to > ANCHOR - 4 * 60 && to - width <= ANCHOR - 4 * 60, "{}", t.to);
+        for b in &t.buckets {
+            let start = time::parse_rfc3339(&b.start).unwrap();
+            for (i, series) in t.series.iter().enumerate() {
+                let expected = detections
+                    .iter()
+                    .filter(|d| d.2 == series.code)
+                    .filter(|d| (start..start + width).contains(&time::parse_rfc3339(&d.6).unwrap()))
+                    .count() as u64;
+                assert_eq!(b.counts[i], expected, "{} {} {}", range.key(), b.start, series.label);
+            }
+            // The bucket opens the detections list of exactly its window.
+            if b.total() > 0 && start % (7 * 3_600) == 0 {
+                let end = time::format_rfc3339(start + width);
+                let list: Page<DetectionRow> = typed(&format!("/api/v1/detections?from={}&to={}&page_size=1", b.start, end)).await;
+                assert_eq!(list.total, b.total(), "{}", b.start);
+            }
+        }
+    }
+    let week: Timeline = typed("/api/v1/threats/timeline?range=7d").await;
+    assert!(week.buckets.iter().map(TimelineBucket::total).sum::<u64>() > 0);
     let hourly: Timeline = typed("/api/v1/threats/timeline?bucket=hour&from=2026-11-20T00:00:00Z&to=2026-11-21T00:00:00Z").await;
     assert_eq!(hourly.buckets.len(), 24);
     assert_eq!(hourly.buckets[0].start, "2026-11-20T00:00:00Z");
+    // One threat's own timeline counts only its detections.
+    let id = detections[0].0;
+    let own: Timeline = typed(&format!("/api/v1/threats/timeline?range=90d&ThreatID={id}")).await;
+    let from = time::parse_rfc3339(&own.from).unwrap();
+    let expected = detections.iter().filter(|d| d.0 == id && time::parse_rfc3339(&d.6).unwrap() >= from).count() as u64;
+    assert_eq!(own.buckets.iter().map(TimelineBucket::total).sum::<u64>(), expected);
+    bad_request("/api/v1/threats/timeline?range=1y", "range").await;
+    bad_request("/api/v1/threats/timeline?range=7d&from=2026-11-20T00:00:00Z", "from").await;
+    let c: Timeline = typed("/api/v1/connector/timeline?range=7d").await;
+    assert_eq!(c.series.len(), TelemetrySeverity::ALL.len());
+    assert!(c.buckets.iter().map(TimelineBucket::total).sum::<u64>() > 0);
+}
+
+#[tokio::test]
+async fn threats_group_detections_like_an_independent_computation() {
+    let detections = all_detections();
+    let from = time::format_rfc3339(ANCHOR - 7 * 86_400);
+    // Top threats: most devices affected in the last 7 days.
+    let top: Page<ThreatRow> =
+        typed(&format!("/api/v1/threats?from={from}&sort=DevicesAffected&order=desc&page_size=5")).await;
+    let mut expected: HashMap<i64, (u64, u64, u64, String, String)> = HashMap::new();
+    for d in detections.iter().filter(|d| d.6 >= from) {
+        let e = expected.entry(d.0).or_insert((0, 0, 0, d.6.clone(), d.7.clone()));
+        e.0 += 1;
+        e.1 += ThreatState::from_code(d.3).is_active() as u64;
+        e.2 += d.5 as u64;
+        e.3 = e.3.clone().min(d.6.clone());
+        e.4 = e.4.clone().max(d.7.clone());
+    }
+    assert_eq!(top.total, expected.len() as u64);
+    assert!(!top.items.is_empty());
+    let mut best: Vec<(u64, i64)> = expected.iter().map(|(id, e)| (e.0, *id)).collect();
+    best.sort_by(|a, b| b.cmp(a));
+    for (row, (devices, id)) in top.items.iter().zip(&best) {
+        assert_eq!((row.devices_affected, row.threat_id), (*devices, *id));
+        let e = &expected[id];
+        assert_eq!((row.devices_active, row.number_of_detections), (e.1, e.2), "{}", row.threat_name);
+        assert_eq!((&row.initial_detection_time, &row.last_threat_status_change_time), (&e.3, &e.4));
+        // The per-device detections of a threat add up to its row.
+        let list: Page<DetectionRow> =
+            typed(&format!("/api/v1/detections?ThreatID={}&from={from}&page_size=1", row.threat_id)).await;
+        assert_eq!(list.total, row.devices_affected);
+    }
+    // All time, and the detail route.
+    let all: Page<ThreatRow> = typed("/api/v1/threats?page_size=500").await;
+    let distinct: std::collections::HashSet<i64> = detections.iter().map(|d| d.0).collect();
+    assert_eq!(all.total, distinct.len() as u64);
+    let one: ThreatRow = typed(&format!("/api/v1/threats/{}", all.items[0].threat_id)).await;
+    assert_eq!(one, all.items[0]);
+    let (status, _, _) = get("/api/v1/threats/123").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    bad_request("/api/v1/threats/abc", "ThreatID").await;
+    let active: Page<ThreatRow> = typed("/api/v1/threats?Active=true&page_size=500").await;
+    assert!(active.items.iter().all(|t| t.devices_active == t.devices_affected && t.devices_active > 0));
+    let (status, ctype, body) = get("/api/v1/threats?format=csv&columns=ThreatName,DevicesAffected").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(ctype.starts_with("text/csv"));
+    assert_eq!(String::from_utf8(body).unwrap().split("\r\n").filter(|l| !l.is_empty()).count() as u64, all.total + 1);
+}
+
+#[tokio::test]
+async fn agent_states_partition_the_devices_and_open_their_lists() {
+    let av: Antivirus = typed("/api/v1/antivirus").await;
+    assert_eq!(av.total_devices, DEVICES_N);
+    assert_eq!(av.states.iter().map(|s| s.state).collect::<Vec<_>>(), AgentState::ALL.to_vec());
+    // Independent: the model's rule over every health record read from the store.
+    let mut expected: HashMap<AgentState, u64> = HashMap::new();
+    let reporting = fixture()
+        .store
+        .with(|c| {
+            let ids: Vec<String> = c.prepare("SELECT DeviceId FROM defender_health")?.query_map([], |r| r.get(0))?.collect::<Result<_, _>>()?;
+            for id in &ids {
+                let h = tenantscope_server::store::health_of(c, id)?;
+                *expected.entry(AgentState::of(h.as_ref())).or_default() += 1;
+            }
+            Ok(ids.len() as u64)
+        })
+        .unwrap();
+    *expected.entry(AgentState::NotReporting).or_default() += DEVICES_N - reporting;
+    for s in &av.states {
+        assert_eq!(s.count, expected.get(&s.state).copied().unwrap_or(0), "{:?}", s.state);
+        let q = [("AgentState", s.state.key()), ("page_size", "20"), ("sort", "Name")];
+        let api = api_devices(&q).await;
+        assert_eq!(api.total, s.count, "{:?}", s.state);
+        assert_eq!(api, sql_devices(&q), "{:?}", s.state);
+        assert!(api.items.iter().all(|d| d.agent_state == s.state));
+    }
+    assert!(av.states.iter().filter(|s| s.count > 0).count() >= 6, "{:?}", av.states);
+    // Version spreads: oldest first, every device with a record counted once, each opens its list.
+    for versions in [&av.engine_versions, &av.signature_versions, &av.platform_versions] {
+        assert_eq!(versions.iter().map(|v| v.count).sum::<u64>(), reporting);
+        assert!(versions.windows(2).all(|w| version_cmp(&w[0].version, &w[1].version).is_lt()));
+    }
+    for (field, v) in [("EngineVersion", &av.engine_versions[0]), ("SignatureVersion", &av.signature_versions[0]), ("DefenderVersion", &av.platform_versions[0])] {
+        let q = [(field, v.version.as_str()), ("page_size", "10")];
+        let api = api_devices(&q).await;
+        assert_eq!(api.total, v.count, "{field}");
+        assert_eq!(api, sql_devices(&q), "{field}");
+    }
+}
+
+#[tokio::test]
+async fn collections_carry_their_compliance_share() {
+    let worst: Page<CollectionRow> = typed("/api/v1/collections?sort=CompliancePercent&order=asc&page_size=500").await;
+    for c in &worst.items {
+        let k = &c.collection;
+        let expected = (k.count_targeted > 0).then(|| k.count_compliant as f64 * 100.0 / k.count_targeted as f64);
+        match (c.compliance_percent, expected) {
+            (Some(got), Some(want)) => assert!((got - want).abs() < 1e-9, "{}: {got} vs {want}", k.collection_id),
+            (got, want) => assert_eq!(got, want, "{}", k.collection_id),
+        }
+        assert_eq!(
+            c.not_yet_reported() + k.count_compliant + k.count_non_compliant + k.count_failed,
+            k.count_targeted
+        );
+    }
+    let shares: Vec<f64> = worst.items.iter().filter_map(|c| c.compliance_percent).collect();
+    assert!(shares.windows(2).all(|w| w[0] <= w[1]), "worst first");
+    let first = &worst.items[0];
+    let one: CollectionRow = typed(&format!("/api/v1/collections/{}", first.collection.collection_id)).await;
+    assert_eq!(&one, first);
+    let (status, _, _) = get("/api/v1/collections/XYZ99999").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let devices: Page<CollectionRow> = typed("/api/v1/collections?CollectionType=2&q=All&page_size=500").await;
+    assert!(devices.total > 0 && devices.items.iter().all(|c| c.collection.collection_type == CollectionType::Device));
 }
 
 #[tokio::test]

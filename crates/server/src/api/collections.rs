@@ -1,15 +1,30 @@
-use super::{list, ApiContext};
-use crate::error::Result;
-use crate::store::COLLECTIONS_TABLE;
-use axum::extract::{RawQuery, State};
+//! `collections` (Defender policy compliance per collection) and `collections/{CollectionId}`.
+
+use super::{list, only_params, query_pairs, ApiContext};
+use crate::error::{Error, Result};
+use crate::store::{self, COLLECTIONS_TABLE};
+use axum::extract::{Path, RawQuery, State};
 use axum::response::Response;
 use axum::routing::get;
-use axum::Router;
+use axum::{Json, Router};
+use tenantscope_model::api::CollectionRow;
 
 pub fn router() -> Router<ApiContext> {
-    Router::new().route("/collections", get(collections))
+    Router::new().route("/collections", get(collections)).route("/collections/{id}", get(collection))
 }
 
 async fn collections(State(ctx): State<ApiContext>, raw: RawQuery) -> Result<Response> {
     list(&ctx, &COLLECTIONS_TABLE, raw).await
+}
+
+async fn collection(State(ctx): State<ApiContext>, Path(id): Path<String>, raw: RawQuery) -> Result<Json<CollectionRow>> {
+    only_params(&query_pairs(&raw.0), &[])?;
+    if id.is_empty() || id.len() > 64 {
+        return Err(Error::param("id", "must be a CollectionId"));
+    }
+    let lookup = id.clone();
+    match ctx.store.run(move |conn| store::collection_by_id(conn, &lookup)).await? {
+        Some(c) => Ok(Json(c)),
+        None => Err(Error::NotFound(format!("no collection {id:?}"))),
+    }
 }

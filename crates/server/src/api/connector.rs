@@ -4,10 +4,10 @@ use crate::store;
 use axum::extract::{RawQuery, State};
 use axum::routing::get;
 use axum::{Json, Router};
-use tenantscope_model::api::Connector;
+use tenantscope_model::api::{Connector, Timeline};
 
 pub fn router() -> Router<ApiContext> {
-    Router::new().route("/connector", get(connector))
+    Router::new().route("/connector", get(connector)).route("/connector/timeline", get(connector_timeline))
 }
 
 async fn connector(State(ctx): State<ApiContext>, raw: RawQuery) -> Result<Json<Connector>> {
@@ -22,4 +22,19 @@ async fn connector(State(ctx): State<ApiContext>, raw: RawQuery) -> Result<Json<
             .ok_or_else(|| Error::param("events", format!("must be a whole number from 1 to 500, got {v:?}")))?;
     }
     Ok(Json(ctx.store.run(move |conn| store::connector(conn, events)).await?))
+}
+
+/// Status events, exceptions, requests and traces over time by severity level.
+async fn connector_timeline(State(ctx): State<ApiContext>, raw: RawQuery) -> Result<Json<Timeline>> {
+    let pairs = query_pairs(&raw.0);
+    let timeline = ctx
+        .store
+        .run(move |conn| {
+            let now = super::threats::tenant_now(conn)?;
+            Ok(super::threats::timeline_params(&pairs, now, &[]).map(|(from, to, bucket)| {
+                store::timeline(conn, &store::TimelineSource::connector(), from, to, bucket.seconds())
+            }))
+        })
+        .await?;
+    Ok(Json(timeline??))
 }

@@ -1,8 +1,10 @@
 //! `/api/v1`: one module per resource, each with its own `router()`, sharing one `ApiContext`.
 
+mod antivirus;
 mod applications;
 mod collections;
 mod connector;
+mod detections;
 mod devices;
 pub mod openapi;
 mod summary;
@@ -29,6 +31,8 @@ pub fn router(ctx: ApiContext) -> Router {
         .merge(applications::router())
         .merge(collections::router())
         .merge(threats::router())
+        .merge(detections::router())
+        .merge(antivirus::router())
         .merge(connector::router())
         .merge(openapi::router())
         .fallback(|| async { Error::NotFound("no such API route".into()) })

@@ -4,10 +4,10 @@ use super::ApiContext;
 use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::{json, Value};
-use tenantscope_model::api::{FilterKind, ListSpec, APPLICATIONS, COLLECTIONS, DEVICES, MAX_PAGE_SIZE, THREATS};
+use tenantscope_model::api::{FilterKind, ListSpec, APPLICATIONS, COLLECTIONS, DETECTIONS, DEVICES, MAX_PAGE_SIZE, THREATS};
 
 /// Every route under `/api/v1`, as OpenAPI paths. Tests check this against the router.
-pub const PATHS: [&str; 11] = [
+pub const PATHS: [&str; 16] = [
     "/summary",
     "/devices",
     "/devices/facets",
@@ -15,9 +15,14 @@ pub const PATHS: [&str; 11] = [
     "/applications",
     "/applications/facets",
     "/collections",
+    "/collections/{id}",
     "/threats",
+    "/threats/{id}",
     "/threats/timeline",
+    "/detections",
+    "/antivirus",
     "/connector",
+    "/connector/timeline",
     "/openapi.json",
 ];
 
@@ -41,10 +46,14 @@ fn list_params(spec: &ListSpec) -> Vec<Value> {
     ];
     for f in spec.filters {
         let schema = match f.kind {
-            FilterKind::Text => json!({ "type": "string" }),
+            FilterKind::Text | FilterKind::Member => json!({ "type": "string", "minLength": 1, "maxLength": 256 }),
             FilterKind::Int => json!({ "type": "integer" }),
             FilterKind::Bool => json!({ "type": "boolean" }),
-            FilterKind::Verdict => json!({ "type": "string", "enum": ["healthy", "at_risk", "unhealthy", "not_reporting"] }),
+            FilterKind::Verdict => {
+                json!({ "type": "string", "enum": tenantscope_model::HealthVerdict::ALL.map(|v| v.key()) })
+            }
+            FilterKind::Agent => json!({ "type": "string", "enum": tenantscope_model::AgentState::ALL.map(|v| v.key()) }),
+            FilterKind::From | FilterKind::To => json!({ "type": "string", "format": "date-time" }),
         };
         let mut p = param(f.name, "Filter; repeat the parameter to match any of several values.", json!({ "type": "array", "items": schema }));
         p["style"] = json!("form");
@@ -101,19 +110,41 @@ pub fn document() -> Value {
         "/applications/facets".into(),
         op("applications_facets", "Values of every applications filter with counts (filter choices).", json!([])),
     );
-    paths.insert("/collections".into(), list_op(&COLLECTIONS, "Collections targeted by Endpoint protection policy."));
-    paths.insert("/threats".into(), list_op(&THREATS, "Threat detections, one per threat per device."));
+    let path_param = |name: &str, description: &str, schema: Value| {
+        json!([{ "name": name, "in": "path", "required": true, "description": description, "schema": schema }])
+    };
+    let window = |extra: Vec<Value>| {
+        let mut params = vec![
+            param("range", "Time range ending now: 24h and 7d in hours, 30d and 90d in days. Excludes bucket/from/to.", json!({ "type": "string", "enum": ["24h", "7d", "30d", "90d"] })),
+            param("bucket", "Bucket width.", json!({ "type": "string", "enum": ["day", "hour"], "default": "day" })),
+            param("from", "Start (RFC 3339); default 90 days (day) or 48 hours (hour) before `to`.", json!({ "type": "string", "format": "date-time" })),
+            param("to", "End (RFC 3339); default the last upload.", json!({ "type": "string", "format": "date-time" })),
+        ];
+        params.extend(extra);
+        Value::Array(params)
+    };
+    paths.insert("/collections".into(), list_op(&COLLECTIONS, "Defender policy compliance per collection."));
+    paths.insert(
+        "/collections/{id}".into(),
+        op("collection", "One collection with its policy counts.", path_param("id", "The CollectionId.", json!({ "type": "string" }))),
+    );
+    paths.insert("/threats".into(), list_op(&THREATS, "Threats: the selected detections grouped by ThreatID."));
+    paths.insert(
+        "/threats/{id}".into(),
+        op("threat", "One threat over all its detections.", path_param("id", "The ThreatID.", json!({ "type": "integer" }))),
+    );
     paths.insert(
         "/threats/timeline".into(),
         op(
             "threats_timeline",
             "Detections per time bucket and severity.",
-            json!([
-                param("bucket", "Bucket width.", json!({ "type": "string", "enum": ["day", "hour"], "default": "day" })),
-                param("from", "Start (RFC 3339); default 90 days (day) or 48 hours (hour) before `to`.", json!({ "type": "string", "format": "date-time" })),
-                param("to", "End (RFC 3339); default the last upload.", json!({ "type": "string", "format": "date-time" }))
-            ]),
+            window(vec![param("ThreatID", "Only this threat.", json!({ "type": "integer" }))]),
         ),
+    );
+    paths.insert("/detections".into(), list_op(&DETECTIONS, "Detections, one per threat per device."));
+    paths.insert(
+        "/antivirus".into(),
+        op("antivirus", "Devices by antivirus agent state, and engine, signature and platform versions.", json!([])),
     );
     paths.insert(
         "/connector".into(),
@@ -122,6 +153,10 @@ pub fn document() -> Value {
             "Service connection point facts and telemetry.",
             json!([param("events", "Newest telemetry items to return.", json!({ "type": "integer", "minimum": 1, "maximum": 500, "default": 100 }))]),
         ),
+    );
+    paths.insert(
+        "/connector/timeline".into(),
+        op("connector_timeline", "Service connection point telemetry per time bucket and severity level.", window(vec![])),
     );
     paths.insert("/openapi.json".into(), op("openapi", "This document.", json!([])));
     json!({

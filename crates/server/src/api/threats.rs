@@ -1,25 +1,69 @@
-use super::{list, only_params, query_pairs, ApiContext};
+//! `threats` (one row per threat), `threats/{ThreatID}`, `threats/timeline`.
+
+use super::{only_params, query_pairs, ApiContext};
 use crate::error::{Error, Result};
-use crate::store::{self, Bucket, THREATS_TABLE};
-use axum::extract::{RawQuery, State};
-use axum::response::Response;
+use crate::store::{self, Bucket, TimelineSource};
+use axum::extract::{Path, RawQuery, State};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use tenantscope_model::api::Timeline;
+use rusqlite::Connection;
+use tenantscope_model::api::{ListQuery, ThreatRow, TimeRange, Timeline, THREATS};
 use tenantscope_model::time;
 
 pub fn router() -> Router<ApiContext> {
-    Router::new().route("/threats", get(threats)).route("/threats/timeline", get(threats_timeline))
+    Router::new()
+        .route("/threats", get(threats))
+        .route("/threats/timeline", get(threats_timeline))
+        .route("/threats/{id}", get(threat))
 }
 
 async fn threats(State(ctx): State<ApiContext>, raw: RawQuery) -> Result<Response> {
-    list(&ctx, &THREATS_TABLE, raw).await
+    let query = ListQuery::parse(&THREATS, &query_pairs(&raw.0))?;
+    if query.csv {
+        let columns = crate::csv::columns(&THREATS, &query);
+        return Ok(crate::csv::stream(&ctx.store, THREATS.name, columns, move |store, sink| {
+            store.with(|conn| store::threats_each(conn, &query, sink))
+        }));
+    }
+    let page = ctx.store.run(move |conn| store::threats(conn, &query)).await?;
+    Ok(Json(page).into_response())
 }
 
-/// Validated timeline window: `bucket` (day|hour), `from` and `to` (RFC 3339).
-pub fn timeline_params(pairs: &[(String, String)], now: i64) -> Result<(i64, i64, Bucket)> {
-    only_params(pairs, &["bucket", "from", "to"])?;
+async fn threat(State(ctx): State<ApiContext>, Path(id): Path<String>, raw: RawQuery) -> Result<Json<ThreatRow>> {
+    only_params(&query_pairs(&raw.0), &[])?;
+    let threat_id: i64 = id.parse().map_err(|_| Error::param("ThreatID", format!("must be an integer, got {id:?}")))?;
+    match ctx.store.run(move |conn| store::threat_by_id(conn, threat_id)).await? {
+        Some(t) => Ok(Json(t)),
+        None => Err(Error::NotFound(format!("no detection of threat {threat_id}"))),
+    }
+}
+
+/// The tenant's "now": its last upload (so that a demo tenant looks the same whenever it is viewed).
+pub fn tenant_now(conn: &Connection) -> store::Result<i64> {
+    Ok(store::get_meta(conn, "last_upload")?.as_deref().and_then(time::parse_rfc3339).unwrap_or(0) + 1)
+}
+
+/// Validated timeline window: `range` (24h|7d|30d|90d, ending with the bucket holding `now`), or
+/// `bucket` (day|hour) with `from` and `to` (RFC 3339). `extra` names the route's other parameters.
+pub fn timeline_params(pairs: &[(String, String)], now: i64, extra: &[&str]) -> Result<(i64, i64, Bucket)> {
+    let mut known = vec!["range", "bucket", "from", "to"];
+    known.extend_from_slice(extra);
+    only_params(pairs, &known)?;
     let get = |k: &str| pairs.iter().rev().find(|(key, _)| key == k).map(|(_, v)| v.as_str());
+    if let Some(r) = get("range") {
+        let range = TimeRange::from_key(r).ok_or_else(|| {
+            let keys: Vec<_> = TimeRange::ALL.iter().map(|r| r.key()).collect();
+            Error::param("range", format!("must be one of {}, got {r:?}", keys.join(", ")))
+        })?;
+        if let Some((k, _)) = pairs.iter().find(|(k, _)| ["bucket", "from", "to"].contains(&k.as_str())) {
+            return Err(Error::param(k, "give either `range` or `bucket`/`from`/`to`"));
+        }
+        let width = range.bucket_seconds();
+        let to = (now + width - 1).div_euclid(width) * width;
+        let bucket = if width == 3_600 { Bucket::Hour } else { Bucket::Day };
+        return Ok((to - range.seconds(), to, bucket));
+    }
     let bucket = match get("bucket").unwrap_or("day") {
         "day" => Bucket::Day,
         "hour" => Bucket::Hour,
@@ -48,15 +92,17 @@ pub fn timeline_params(pairs: &[(String, String)], now: i64) -> Result<(i64, i64
 
 async fn threats_timeline(State(ctx): State<ApiContext>, raw: RawQuery) -> Result<Json<Timeline>> {
     let pairs = query_pairs(&raw.0);
+    let mut threat = None;
+    for (_, v) in pairs.iter().filter(|(k, _)| k == "ThreatID") {
+        threat = Some(v.parse::<i64>().map_err(|_| Error::param("ThreatID", format!("must be an integer, got {v:?}")))?);
+    }
     let timeline = ctx
         .store
         .run(move |conn| {
-            // The window ends at the tenant's last upload, so a demo tenant looks the same whenever it is viewed.
-            let now = store::get_meta(conn, "last_upload")?
-                .as_deref()
-                .and_then(time::parse_rfc3339)
-                .unwrap_or(0);
-            Ok(timeline_params(&pairs, now + 1).map(|(from, to, bucket)| store::threats_timeline(conn, from, to, bucket)))
+            let now = tenant_now(conn)?;
+            Ok(timeline_params(&pairs, now, &["ThreatID"]).map(|(from, to, bucket)| {
+                store::timeline(conn, &TimelineSource::threats(threat), from, to, bucket.seconds())
+            }))
         })
         .await?;
     Ok(Json(timeline??))

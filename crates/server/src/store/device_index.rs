@@ -8,17 +8,48 @@
 use super::Result;
 use rusqlite::Connection;
 use std::collections::HashMap;
-use tenantscope_model::api::{FilterKind, ListQuery, SortOrder, DEVICES};
-use tenantscope_model::HealthVerdict;
-
-/// Device fields that are filtered by exact value (dictionary-encoded here).
-pub const TEXT_FACETS: [&str; 6] = ["DeviceOS", "DeviceOSBuild", "Manufacturer", "Model", "SKU", "DomainNames"];
+use rusqlite::types::ValueRef;
+use tenantscope_model::api::{FilterKind, FilterSpec, ListQuery, SortOrder, DEVICES};
+use tenantscope_model::{AgentState, HealthVerdict};
 
 struct TextColumn {
     dict: Vec<String>,
     lookup: HashMap<String, u32>,
     codes: Vec<u32>,
     counts: Vec<u64>,
+}
+
+impl TextColumn {
+    fn push(&mut self, v: &str) {
+        let code = match self.lookup.get(v) {
+            Some(c) => *c,
+            None => {
+                let c = self.dict.len() as u32;
+                self.dict.push(v.to_string());
+                self.lookup.insert(v.to_string(), c);
+                self.counts.push(0);
+                c
+            }
+        };
+        self.codes.push(code);
+        self.counts[code as usize] += 1;
+    }
+}
+
+/// The filter value (wire form) of a SQL value read for `filter`: text as it is, codes as keys,
+/// conditions as true/false; NULL as "" (which no filter value equals).
+fn wire_value(filter: FilterSpec, v: ValueRef<'_>) -> String {
+    let int = match v {
+        ValueRef::Integer(i) => Some(i),
+        _ => None,
+    };
+    match (filter.kind, int) {
+        (FilterKind::Verdict, Some(i)) => HealthVerdict::from_code(i).map(|v| v.key().to_string()).unwrap_or_default(),
+        (FilterKind::Agent, Some(i)) => AgentState::from_code(i).map(|v| v.key().to_string()).unwrap_or_default(),
+        (FilterKind::Bool, Some(i)) => (if i != 0 { "true" } else { "false" }).to_string(),
+        (_, Some(i)) => i.to_string(),
+        _ => v.as_str().unwrap_or_default().to_string(),
+    }
 }
 
 /// A set of row positions.
@@ -60,14 +91,13 @@ impl Bits {
 pub struct DeviceIndex {
     /// Position → devices.id, ascending.
     rowids: Vec<i64>,
-    text: HashMap<&'static str, TextColumn>,
-    verdict: Vec<u8>,
-    active: Vec<u32>,
+    /// Filter name → its dictionary-encoded values (every devices filter but collection membership).
+    columns: HashMap<&'static str, TextColumn>,
     /// CollectionId → positions of its members (ascending).
     members: HashMap<String, Vec<u32>>,
     /// Sortable field → positions in ascending (field, id) order.
     orders: HashMap<&'static str, Vec<u32>>,
-    /// Lower-case `Name \0 SerialNumber \0 AADDeviceID \0 Model \n` of every device, in position order.
+    /// Lower-case searchable fields (`\0`-separated) of every device, `\n`-terminated, in position order.
     haystack: Vec<u8>,
     starts: Vec<u32>,
 }
@@ -77,6 +107,16 @@ pub struct DeviceIndex {
 pub struct FacetValue {
     pub value: String,
     pub count: u64,
+}
+
+/// The filters held as dictionary columns: all but membership.
+fn column_filters() -> impl Iterator<Item = FilterSpec> {
+    DEVICES.filters.iter().copied().filter(|f| f.kind != FilterKind::Member)
+}
+
+/// A sortable field whose order comes from its dictionary column (few distinct values).
+fn dictionary_sorted(field: &str) -> bool {
+    column_filters().any(|f| f.kind == FilterKind::Text && f.sql == field)
 }
 
 impl DeviceIndex {
@@ -92,13 +132,11 @@ impl DeviceIndex {
         })
     }
 
-    /// Sortable text fields whose order is read from the store's indexes (ids in ascending order).
+    /// Sortable fields whose order is read from the store's indexes (ids in ascending order).
     fn sql_orders(conn: &Connection) -> Result<Vec<(&'static str, Vec<i64>)>> {
         let mut out = Vec::new();
-        for field in DEVICES.sortable {
-            if TEXT_FACETS.contains(field) || *field == "DefenderHealth" || *field == "ActiveThreats" {
-                continue;
-            }
+        for field in DEVICES.sortable.iter().filter(|f| !dictionary_sorted(f)) {
+            // `field` is a column name of the devices table (a sortable field of the spec).
             let mut stmt = conn.prepare(&format!("SELECT id FROM devices ORDER BY {field}, id"))?;
             let ids = stmt.query_map([], |r| r.get::<_, i64>(0))?.collect::<rusqlite::Result<Vec<_>>>()?;
             out.push((*field, ids));
@@ -107,46 +145,31 @@ impl DeviceIndex {
     }
 
     fn build_with(conn: &Connection, sql_orders: Vec<(&'static str, Vec<i64>)>) -> Result<DeviceIndex> {
+        let filters: Vec<FilterSpec> = column_filters().collect();
         let mut rowids = Vec::new();
-        let mut verdict = Vec::new();
-        let mut active = Vec::new();
-        let mut text: Vec<(&'static str, TextColumn)> = TEXT_FACETS
+        let mut columns: Vec<TextColumn> = filters
             .iter()
-            .map(|f| (*f, TextColumn { dict: Vec::new(), lookup: HashMap::new(), codes: Vec::new(), counts: Vec::new() }))
+            .map(|_| TextColumn { dict: Vec::new(), lookup: HashMap::new(), codes: Vec::new(), counts: Vec::new() })
             .collect();
         let mut haystack = Vec::new();
         let mut starts = Vec::new();
         {
-            let mut stmt = conn.prepare(
-                "SELECT id, DefenderHealth, ActiveThreats, DeviceOS, DeviceOSBuild, Manufacturer, Model, SKU, DomainNames, \
-                 Name, SerialNumber, AADDeviceID FROM devices ORDER BY id",
-            )?;
+            // Expressions come from the spec (column names or fixed subqueries), never from a request.
+            let exprs: Vec<&str> = filters.iter().map(|f| f.sql).chain(DEVICES.searchable.iter().copied()).collect();
+            let mut stmt = conn.prepare(&format!("SELECT id, {} FROM devices ORDER BY id", exprs.join(", ")))?;
             let mut rows = stmt.query([])?;
+            let searchable = filters.len() + 1..exprs.len() + 1;
             while let Some(r) = rows.next()? {
                 rowids.push(r.get::<_, i64>(0)?);
-                verdict.push(r.get::<_, i64>(1)? as u8);
-                active.push(r.get::<_, i64>(2)? as u32);
-                for (i, (_, col)) in text.iter_mut().enumerate() {
-                    let v = r.get_ref(3 + i)?.as_str().unwrap_or_default();
-                    let code = match col.lookup.get(v) {
-                        Some(c) => *c,
-                        None => {
-                            let c = col.dict.len() as u32;
-                            col.dict.push(v.to_string());
-                            col.lookup.insert(v.to_string(), c);
-                            col.counts.push(0);
-                            c
-                        }
-                    };
-                    col.codes.push(code);
-                    col.counts[code as usize] += 1;
+                for (i, (col, filter)) in columns.iter_mut().zip(&filters).enumerate() {
+                    col.push(&wire_value(*filter, r.get_ref(1 + i)?));
                 }
                 starts.push(haystack.len() as u32);
-                for (i, idx) in [9, 10, 11, 6].iter().enumerate() {
-                    if i > 0 {
+                for i in searchable.clone() {
+                    if i > filters.len() + 1 {
                         haystack.push(0);
                     }
-                    let v = r.get_ref(*idx)?.as_str().unwrap_or_default();
+                    let v = r.get_ref(i)?.as_str().unwrap_or_default();
                     haystack.extend(v.bytes().map(|b| b.to_ascii_lowercase()));
                 }
                 haystack.push(b'\n');
@@ -189,9 +212,10 @@ impl DeviceIndex {
             }
         }
 
+        let columns: HashMap<&'static str, TextColumn> = filters.iter().map(|f| f.name).zip(columns).collect();
         let mut orders: HashMap<&'static str, Vec<u32>> = HashMap::new();
         for field in DEVICES.sortable {
-            let order: Vec<u32> = if let Some((_, col)) = text.iter().find(|(f, _)| f == field) {
+            let order: Vec<u32> = if let Some(col) = columns.get(field).filter(|_| dictionary_sorted(field)) {
                 // Dictionary column: rank the (few) distinct values, then order positions by (rank, id).
                 let mut ranked: Vec<u32> = (0..col.dict.len() as u32).collect();
                 ranked.sort_by(|a, b| col.dict[*a as usize].as_bytes().cmp(col.dict[*b as usize].as_bytes()));
@@ -202,22 +226,14 @@ impl DeviceIndex {
                 let mut order: Vec<u32> = (0..n as u32).collect();
                 order.sort_by_key(|p| rank[col.codes[*p as usize] as usize]); // stable: ties stay in id order
                 order
-            } else if *field == "DefenderHealth" {
-                let mut order: Vec<u32> = (0..n as u32).collect();
-                order.sort_by_key(|p| verdict[*p as usize]);
-                order
-            } else if *field == "ActiveThreats" {
-                let mut order: Vec<u32> = (0..n as u32).collect();
-                order.sort_by_key(|p| active[*p as usize]);
-                order
             } else {
-                // Unique-ish text: the store's index already has the order.
+                // The store's index already has the order.
                 let ids = sql_orders.iter().find(|(f, _)| f == field).map(|(_, ids)| ids.as_slice()).unwrap_or_default();
                 ids.iter().filter_map(|id| position(*id)).collect()
             };
             orders.insert(field, order);
         }
-        Ok(DeviceIndex { rowids, text: text.into_iter().collect(), verdict, active, members, orders, haystack, starts })
+        Ok(DeviceIndex { rowids, columns, members, orders, haystack, starts })
     }
 
     pub fn len(&self) -> usize {
@@ -244,27 +260,18 @@ impl DeviceIndex {
         }
         for field in fields {
             let values: Vec<&str> = query.filters.iter().filter(|(f, _)| f == field).map(|(_, v)| v.as_str()).collect();
-            let Some(spec) = DEVICES.filter(field) else { continue };
-            if let Some(col) = self.text.get(field) {
+            if let Some(col) = self.columns.get(field) {
                 let mut wanted = vec![false; col.dict.len()];
                 for v in &values {
                     if let Some(c) = col.lookup.get(*v) {
                         wanted[*c as usize] = true;
                     }
                 }
-                intersect(Bits::from_fn(n, |p| wanted[col.codes[p] as usize]));
-            } else if spec.kind == FilterKind::Verdict {
-                let mut wanted = [false; 256];
-                for v in values.iter().filter_map(|v| HealthVerdict::from_key(v)) {
-                    wanted[v.code() as usize] = true;
+                // Every value wanted (e.g. true and false): no condition, as in SQL.
+                if !wanted.iter().all(|w| *w) {
+                    intersect(Bits::from_fn(n, |p| wanted[col.codes[p] as usize]));
                 }
-                intersect(Bits::from_fn(n, |p| wanted[self.verdict[p] as usize]));
-            } else if field == "HasActiveThreats" {
-                let (yes, no) = (values.contains(&"true"), values.contains(&"false"));
-                if yes != no {
-                    intersect(Bits::from_fn(n, |p| (self.active[p] > 0) == yes));
-                }
-            } else if field == "CollectionId" {
+            } else if DEVICES.filter(field).is_some_and(|f| f.kind == FilterKind::Member) {
                 let mut bits = Bits::empty(n);
                 for v in &values {
                     for p in self.members.get(*v).map(Vec::as_slice).unwrap_or_default() {
@@ -363,21 +370,9 @@ impl DeviceIndex {
 
     /// Values of a filterable field with their device counts (most devices first).
     pub fn facet(&self, field: &str) -> Vec<FacetValue> {
-        let mut out: Vec<FacetValue> = if let Some(col) = self.text.get(field) {
+        let mut out: Vec<FacetValue> = if let Some(col) = self.columns.get(field) {
             col.dict.iter().zip(&col.counts).map(|(v, c)| FacetValue { value: v.clone(), count: *c }).collect()
-        } else if field == "DefenderHealth" {
-            let mut counts = [0u64; 4];
-            for v in &self.verdict {
-                counts[(*v as usize).min(3)] += 1;
-            }
-            HealthVerdict::ALL.iter().map(|v| FacetValue { value: v.key().into(), count: counts[v.code() as usize] }).collect()
-        } else if field == "HasActiveThreats" {
-            let with = self.active.iter().filter(|a| **a > 0).count() as u64;
-            vec![
-                FacetValue { value: "true".into(), count: with },
-                FacetValue { value: "false".into(), count: self.len() as u64 - with },
-            ]
-        } else if field == "CollectionId" {
+        } else if DEVICES.filter(field).is_some_and(|f| f.kind == FilterKind::Member) {
             self.members.iter().map(|(k, v)| FacetValue { value: k.clone(), count: v.len() as u64 }).collect()
         } else {
             Vec::new()

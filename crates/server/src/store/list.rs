@@ -3,8 +3,8 @@
 //! column; values are always bound, never spliced.
 
 use rusqlite::types::Value;
-use tenantscope_model::api::{FilterKind, ListQuery, ListSpec, SortOrder};
-use tenantscope_model::{HealthVerdict, ThreatState};
+use tenantscope_model::api::{FilterKind, FilterSpec, ListQuery, ListSpec, SortOrder};
+use tenantscope_model::{time, AgentState, HealthVerdict};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListSql {
@@ -35,6 +35,66 @@ fn placeholders(n: usize) -> String {
     vec!["?"; n].join(", ")
 }
 
+/// The SQL value a filter value is compared as (codes for keys, 0/1 for booleans), or None if it
+/// cannot match anything.
+pub fn filter_value(filter: FilterSpec, value: &str) -> Option<Value> {
+    Some(match filter.kind {
+        FilterKind::Text | FilterKind::Member => Value::Text(value.to_string()),
+        FilterKind::Int => Value::Integer(value.parse().ok()?),
+        FilterKind::Bool => Value::Integer(match value {
+            "true" => 1,
+            "false" => 0,
+            _ => return None,
+        }),
+        FilterKind::Verdict => Value::Integer(HealthVerdict::from_key(value)?.code()),
+        FilterKind::Agent => Value::Integer(AgentState::from_key(value)?.code()),
+        FilterKind::From | FilterKind::To => Value::Text(time::format_rfc3339(time::parse_rfc3339(value)?)),
+    })
+}
+
+/// One filter with its values (any of them) as a condition and its bound parameters; None when the
+/// values select everything (true and false together).
+pub fn filter_sql(filter: FilterSpec, values: &[&str]) -> Option<(String, Vec<Value>)> {
+    let mut bound: Vec<Value> = values.iter().filter_map(|v| filter_value(filter, v)).collect();
+    bound.dedup();
+    let expr = filter.sql;
+    match filter.kind {
+        FilterKind::Bool => {
+            let (yes, no) = (bound.contains(&Value::Integer(1)), bound.contains(&Value::Integer(0)));
+            if yes == no {
+                return None;
+            }
+            Some((if yes { format!("({expr})") } else { format!("NOT ({expr})") }, Vec::new()))
+        }
+        FilterKind::Member => Some((
+            format!(
+                "id IN (SELECT m.device FROM collection_members m JOIN collections c ON c.id = m.collection \
+                 WHERE c.CollectionId IN ({}))",
+                placeholders(bound.len())
+            ),
+            bound,
+        )),
+        // Several bounds: the latest `from`, the earliest `to`.
+        FilterKind::From => {
+            let latest = bound.into_iter().max_by(|a, b| text_of(a).cmp(text_of(b)))?;
+            Some((format!("{expr} >= ?"), vec![latest]))
+        }
+        FilterKind::To => {
+            let earliest = bound.into_iter().min_by(|a, b| text_of(a).cmp(text_of(b)))?;
+            Some((format!("{expr} < ?"), vec![earliest]))
+        }
+        _ if bound.is_empty() => Some(("0".to_string(), Vec::new())),
+        _ => Some((format!("{expr} IN ({})", placeholders(bound.len())), bound)),
+    }
+}
+
+fn text_of(v: &Value) -> &str {
+    match v {
+        Value::Text(t) => t,
+        _ => "",
+    }
+}
+
 pub fn build_list(spec: &ListSpec, query: &ListQuery) -> ListSql {
     let mut conditions: Vec<String> = Vec::new();
     let mut params: Vec<Value> = Vec::new();
@@ -50,50 +110,9 @@ pub fn build_list(spec: &ListSpec, query: &ListQuery) -> ListSql {
         let Some(filter) = spec.filter(field) else { continue };
         let values: Vec<&str> =
             query.filters.iter().filter(|(f, _)| f == field).map(|(_, v)| v.as_str()).collect();
-        match (spec.name, field, filter.kind) {
-            ("devices", "HasActiveThreats", _) | ("threats", "Active", _) => {
-                // Contradicting values (true and false) select everything.
-                let want_true = values.contains(&"true");
-                let want_false = values.contains(&"false");
-                if want_true != want_false {
-                    let active = if spec.name == "devices" {
-                        "ActiveThreats > 0".to_string()
-                    } else {
-                        let codes: Vec<String> = ThreatState::ACTIVE_CODES.iter().map(|c| c.to_string()).collect();
-                        format!("CurrentStatus IN ({})", codes.join(", "))
-                    };
-                    conditions.push(if want_true { active } else { format!("NOT ({active})") });
-                }
-            }
-            ("devices", "CollectionId", _) => {
-                conditions.push(format!(
-                    "id IN (SELECT m.device FROM collection_members m JOIN collections c ON c.id = m.collection \
-                     WHERE c.CollectionId IN ({}))",
-                    placeholders(values.len())
-                ));
-                params.extend(values.iter().map(|v| Value::Text(v.to_string())));
-            }
-            (_, _, FilterKind::Verdict) => {
-                conditions.push(format!("{field} IN ({})", placeholders(values.len())));
-                params.extend(
-                    values.iter().filter_map(|v| HealthVerdict::from_key(v)).map(|v| Value::Integer(v.code())),
-                );
-            }
-            (_, _, FilterKind::Int) => {
-                conditions.push(format!("{field} IN ({})", placeholders(values.len())));
-                params.extend(values.iter().filter_map(|v| v.parse::<i64>().ok()).map(Value::Integer));
-            }
-            (_, _, FilterKind::Bool) => {
-                let want_true = values.contains(&"true");
-                let want_false = values.contains(&"false");
-                if want_true != want_false {
-                    conditions.push(format!("{field} = {}", i64::from(want_true)));
-                }
-            }
-            (_, _, FilterKind::Text) => {
-                conditions.push(format!("{field} IN ({})", placeholders(values.len())));
-                params.extend(values.iter().map(|v| Value::Text(v.to_string())));
-            }
+        if let Some((condition, values)) = filter_sql(filter, &values) {
+            conditions.push(condition);
+            params.extend(values);
         }
     }
 
@@ -156,7 +175,7 @@ mod tests {
         );
         assert_eq!(
             sql.where_clause,
-            "WHERE DeviceOS IN (?, ?) AND DefenderHealth IN (?) AND ActiveThreats > 0 AND \
+            "WHERE DeviceOS IN (?, ?) AND DefenderHealth IN (?) AND (ActiveThreats > 0) AND \
              (Name LIKE ? ESCAPE '\\' OR SerialNumber LIKE ? ESCAPE '\\' OR AADDeviceID LIKE ? ESCAPE '\\' OR Model LIKE ? ESCAPE '\\')"
         );
         assert_eq!(sql.params[0], Value::Text("A".into()));
@@ -174,6 +193,15 @@ mod tests {
         assert_eq!(sql.where_clause, "WHERE NOT (CurrentStatus IN (0, 1, 2, 3, 4)) AND Severity IN (?)");
         let both = build_list(&THREATS, &q(&THREATS, &[("Active", "false"), ("Active", "true")]));
         assert_eq!(both.where_clause, "");
+        let window = build_list(
+            &THREATS,
+            &q(&THREATS, &[("from", "2026-11-20T00:00:00Z"), ("to", "2026-11-21T00:00:00+00:00"), ("from", "2026-11-19T00:00:00Z")]),
+        );
+        assert_eq!(window.where_clause, "WHERE InitialDetectionTime >= ? AND InitialDetectionTime < ?");
+        assert_eq!(window.params, vec![Value::Text("2026-11-20T00:00:00Z".into()), Value::Text("2026-11-21T00:00:00Z".into())]);
+        let agent = build_list(&DEVICES, &q(&DEVICES, &[("AgentState", "rtp_off"), ("HasActiveThreats", "true")]));
+        assert_eq!(agent.where_clause, "WHERE AgentState IN (?) AND (ActiveThreats > 0)");
+        assert_eq!(agent.params, vec![Value::Integer(AgentState::RtpOff.code())]);
         let sql = build_list(&DEVICES, &q(&DEVICES, &[("CollectionId", "ABC00014")]));
         assert!(sql.where_clause.contains("c.CollectionId IN (?)"));
     }

@@ -5,7 +5,7 @@ mod device_index;
 mod list;
 mod queries;
 
-pub use device_index::{DeviceIndex, FacetValue, TEXT_FACETS};
+pub use device_index::{DeviceIndex, FacetValue};
 pub use list::{build_list, ListSql};
 pub use queries::*;
 
@@ -143,6 +143,23 @@ const MIGRATIONS: &[&str] = &[
         Message TEXT NOT NULL
     );
     "#,
+    // 2: the antivirus agent state of a device (derived on write by the model's rule, like the
+    // verdict; existing rows are filled in by `fill_agent_states`), and the list views.
+    r#"
+    ALTER TABLE devices ADD COLUMN AgentState INTEGER NOT NULL DEFAULT 0;
+
+    CREATE VIEW collection_rows AS
+        SELECT id, CollectionId, CollectionName, CollectionType, CountTargeted, CountCompliant, CountNonCompliant,
+               CountFailed, CountActivated, CountEnforced, TenantId, HierarchyId,
+               CASE WHEN CountTargeted > 0 THEN CountCompliant * 100.0 / CountTargeted END AS CompliancePercent
+        FROM collections;
+
+    CREATE VIEW detection_rows AS
+        SELECT t.id, t.ThreatID, t.ThreatName, t.Category, t.Severity, t.URL, t.CurrentStatus, t.CurrentStatusID,
+               t.ExecutionStatus, t.LastThreatStatusChangeTime, t.InitialDetectionTime, t.NumberOfDetections,
+               t.DeviceId, d.Name AS DeviceName
+        FROM threats t LEFT JOIN devices d ON d.AADDeviceID = t.DeviceId;
+    "#,
 ];
 
 /// Indexes for the API's queries. Created after a bulk load (building them once is much faster than
@@ -163,6 +180,7 @@ pub const INDEXES: &str = r#"
     CREATE INDEX IF NOT EXISTS devices_tenant ON devices (AADTenantID, id);
     CREATE INDEX IF NOT EXISTS devices_health ON devices (DefenderHealth, id);
     CREATE INDEX IF NOT EXISTS devices_active ON devices (ActiveThreats, id);
+    CREATE INDEX IF NOT EXISTS devices_agent ON devices (AgentState, id);
     CREATE INDEX IF NOT EXISTS health_sig ON defender_health (SignatureOutOfDate);
     CREATE INDEX IF NOT EXISTS health_scans ON defender_health (QuickScanOverdue, FullScanOverdue);
     CREATE INDEX IF NOT EXISTS health_reboot ON defender_health (RebootRequired);
@@ -170,6 +188,7 @@ pub const INDEXES: &str = r#"
     CREATE INDEX IF NOT EXISTS threats_initial ON threats (InitialDetectionTime, Severity);
     CREATE INDEX IF NOT EXISTS threats_status ON threats (CurrentStatus, Severity);
     CREATE INDEX IF NOT EXISTS threats_name ON threats (ThreatName);
+    CREATE INDEX IF NOT EXISTS threats_threat ON threats (ThreatID, InitialDetectionTime);
     CREATE INDEX IF NOT EXISTS members_device ON collection_members (device, collection);
     CREATE INDEX IF NOT EXISTS applications_name ON applications (ProductName, Version);
     CREATE INDEX IF NOT EXISTS applications_publisher ON applications (Publisher);
@@ -288,8 +307,25 @@ fn migrate(conn: &mut Connection) -> Result<()> {
     for (i, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
         let tx = conn.transaction()?;
         tx.execute_batch(sql)?;
+        if i == 1 {
+            fill_agent_states(&tx)?;
+        }
         tx.execute("INSERT INTO schema_version (version) VALUES (?1)", [i as i64 + 1])?;
         tx.commit()?;
+    }
+    Ok(())
+}
+
+/// Derives the agent state of every device that has a health record (stores made before it existed).
+fn fill_agent_states(conn: &Connection) -> Result<()> {
+    let ids: Vec<(i64, String)> = conn
+        .prepare("SELECT id, DeviceId FROM defender_health")?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut update = conn.prepare("UPDATE devices SET AgentState = ?1 WHERE id = ?2")?;
+    for (id, device) in ids {
+        let health = queries::health_of(conn, &device)?;
+        update.execute([tenantscope_model::AgentState::of(health.as_ref()).code(), id])?;
     }
     Ok(())
 }

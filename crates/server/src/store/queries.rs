@@ -14,7 +14,9 @@ pub struct Table<T> {
 }
 
 const DEVICE_COLUMNS: &str = "SMSID, AADTenantID, AADDeviceID, Name, DeviceOS, DeviceOSBuild, AADPrimaryUserID, \
-     Model, Manufacturer, SerialNumber, DomainNames, SKU, DefenderHealth, ActiveThreats";
+     Model, Manufacturer, SerialNumber, DomainNames, SKU, DefenderHealth, ActiveThreats, AgentState";
+/// Position of the row id after DEVICE_COLUMNS.
+const DEVICE_ID_AT: usize = 15;
 
 fn device_row(r: &Row) -> rusqlite::Result<DeviceRow> {
     Ok(DeviceRow {
@@ -34,6 +36,7 @@ fn device_row(r: &Row) -> rusqlite::Result<DeviceRow> {
         },
         defender_health: HealthVerdict::from_code(r.get(12)?).unwrap_or(HealthVerdict::NotReporting),
         active_threats: r.get(13)?,
+        agent_state: AgentState::from_code(r.get(14)?).unwrap_or(AgentState::NotReporting),
     })
 }
 
@@ -114,13 +117,23 @@ fn collection(r: &Row) -> rusqlite::Result<DefenderCollection> {
     })
 }
 
-pub const COLLECTIONS_TABLE: Table<DefenderCollection> = Table {
-    spec: COLLECTIONS,
-    from: "collections",
-    columns: "CollectionId, CollectionName, CollectionType, CountTargeted, CountCompliant, CountNonCompliant, \
-              CountFailed, CountActivated, CountEnforced, TenantId, HierarchyId",
-    map: collection,
-};
+fn collection_row(r: &Row) -> rusqlite::Result<CollectionRow> {
+    Ok(CollectionRow { collection: collection(r)?, compliance_percent: r.get(11)? })
+}
+
+const COLLECTION_COLUMNS: &str = "CollectionId, CollectionName, CollectionType, CountTargeted, CountCompliant, \
+     CountNonCompliant, CountFailed, CountActivated, CountEnforced, TenantId, HierarchyId, CompliancePercent";
+
+pub const COLLECTIONS_TABLE: Table<CollectionRow> =
+    Table { spec: COLLECTIONS, from: "collection_rows", columns: COLLECTION_COLUMNS, map: collection_row };
+
+/// One collection by its CollectionId.
+pub fn collection_by_id(conn: &Connection, id: &str) -> Result<Option<CollectionRow>> {
+    Ok(conn
+        .prepare_cached(&format!("SELECT {COLLECTION_COLUMNS} FROM collection_rows WHERE CollectionId = ?1"))?
+        .query_row([id], collection_row)
+        .optional()?)
+}
 
 const THREAT_COLUMNS: &str = "ThreatID, ThreatName, Category, Severity, URL, CurrentStatus, CurrentStatusID, \
      ExecutionStatus, LastThreatStatusChangeTime, InitialDetectionTime, NumberOfDetections, DeviceId";
@@ -142,8 +155,88 @@ fn threat(r: &Row) -> rusqlite::Result<ThreatDetection> {
     })
 }
 
-pub const THREATS_TABLE: Table<ThreatDetection> =
-    Table { spec: THREATS, from: "threats", columns: THREAT_COLUMNS, map: threat };
+fn detection_row(r: &Row) -> rusqlite::Result<DetectionRow> {
+    Ok(DetectionRow { detection: threat(r)?, device_name: r.get(12)? })
+}
+
+pub const DETECTIONS_TABLE: Table<DetectionRow> = Table {
+    spec: DETECTIONS,
+    from: "detection_rows",
+    columns: "ThreatID, ThreatName, Category, Severity, URL, CurrentStatus, CurrentStatusID, ExecutionStatus, \
+              LastThreatStatusChangeTime, InitialDetectionTime, NumberOfDetections, DeviceId, DeviceName",
+    map: detection_row,
+};
+
+/// The selected detections grouped by threat, as SQL with its parameters (ordered, not paged).
+fn threats_sql(query: &ListQuery) -> (String, Vec<rusqlite::types::Value>) {
+    let sql = build_list(&THREATS, query);
+    let dir = match query.order {
+        SortOrder::Asc => "ASC",
+        SortOrder::Desc => "DESC",
+    };
+    let select = format!(
+        "SELECT ThreatID, MAX(ThreatName) AS ThreatName, MAX(Category) AS Category, MAX(Severity) AS Severity, \
+         MAX(URL) AS URL, COUNT(DISTINCT DeviceId) AS DevicesAffected, \
+         COUNT(DISTINCT CASE WHEN {ACTIVE_THREAT_SQL} THEN DeviceId END) AS DevicesActive, \
+         SUM(NumberOfDetections) AS NumberOfDetections, MIN(InitialDetectionTime) AS InitialDetectionTime, \
+         MAX(LastThreatStatusChangeTime) AS LastThreatStatusChangeTime \
+         FROM threats {w} GROUP BY ThreatID ORDER BY {sort} {dir}, ThreatID {dir}",
+        w = sql.where_clause,
+        // `sort` passed validation against THREATS.sortable: one of the selected names.
+        sort = query.sort,
+    );
+    (select, sql.params)
+}
+
+fn threat_row(r: &Row) -> rusqlite::Result<ThreatRow> {
+    Ok(ThreatRow {
+        threat_id: r.get(0)?,
+        threat_name: r.get(1)?,
+        category: Category::from_code(r.get(2)?),
+        severity: Severity::from_code(r.get(3)?),
+        url: r.get(4)?,
+        devices_affected: r.get::<_, i64>(5)? as u64,
+        devices_active: r.get::<_, i64>(6)? as u64,
+        number_of_detections: r.get::<_, i64>(7)? as u64,
+        initial_detection_time: r.get(8)?,
+        last_threat_status_change_time: r.get(9)?,
+    })
+}
+
+/// One page of threats (the selected detections grouped by ThreatID).
+pub fn threats(conn: &Connection, query: &ListQuery) -> Result<Page<ThreatRow>> {
+    let (select, params) = threats_sql(query);
+    let limit = query.page_size as i64;
+    let offset = (query.page as i64 - 1) * limit;
+    let total: i64 = conn
+        .prepare_cached(&format!("SELECT COUNT(*) FROM ({select})"))?
+        .query_row(params_from_iter(params.iter()), |r| r.get(0))?;
+    let items = conn
+        .prepare_cached(&format!("{select} LIMIT {limit} OFFSET {offset}"))?
+        .query_map(params_from_iter(params.iter()), threat_row)?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(Page { items, total: total as u64, page: query.page, page_size: query.page_size })
+}
+
+/// Every threat of the selection in order (for exports), until `each` returns false.
+pub fn threats_each(conn: &Connection, query: &ListQuery, mut each: impl FnMut(ThreatRow) -> bool) -> Result<()> {
+    let (select, params) = threats_sql(query);
+    let mut stmt = conn.prepare(&select)?;
+    let mut rows = stmt.query(params_from_iter(params.iter()))?;
+    while let Some(row) = rows.next()? {
+        if !each(threat_row(row)?) {
+            break;
+        }
+    }
+    Ok(())
+}
+
+/// One threat over all its detections; None if no device has it.
+pub fn threat_by_id(conn: &Connection, id: i64) -> Result<Option<ThreatRow>> {
+    let mut query = ListQuery::new(&THREATS);
+    query.filters.push(("ThreatID".into(), id.to_string()));
+    Ok(threats(conn, &query)?.items.into_iter().next())
+}
 
 /// One page of a list route, with the total count of the whole selection.
 pub fn list_page<T>(conn: &Connection, table: &Table<T>, query: &ListQuery) -> Result<Page<T>> {
@@ -203,38 +296,83 @@ pub fn devices_by_id(conn: &Connection, ids: &[i64]) -> Result<Vec<DeviceRow>> {
     let sql = format!("SELECT {DEVICE_COLUMNS}, id FROM devices WHERE id IN ({})", vec!["?"; ids.len()].join(", "));
     let mut stmt = conn.prepare_cached(&sql)?;
     let mut by_id: std::collections::HashMap<i64, DeviceRow> = stmt
-        .query_map(params_from_iter(ids.iter()), |r| Ok((r.get::<_, i64>(14)?, device_row(r)?)))?
+        .query_map(params_from_iter(ids.iter()), |r| Ok((r.get::<_, i64>(DEVICE_ID_AT)?, device_row(r)?)))?
         .collect::<rusqlite::Result<_>>()?;
     Ok(ids.iter().filter_map(|id| by_id.remove(id)).collect())
 }
 
-/// Values with device counts of every filterable devices field.
+/// Values with device counts of every devices filter, from the index (labels for codes and ids).
 pub fn devices_facets(conn: &Connection, index: &DeviceIndex) -> Result<Facets> {
+    let mut names: Option<std::collections::HashMap<String, String>> = None;
     let mut fields = Vec::new();
     for f in DEVICES.filters {
         let mut values: Vec<FacetCount> = index
             .facet(f.name)
             .into_iter()
+            .filter(|v| !v.value.is_empty())
             .map(|v| FacetCount { value: v.value, label: None, count: v.count })
             .collect();
-        if f.name == "CollectionId" {
-            let names: std::collections::HashMap<String, String> = conn
-                .prepare_cached("SELECT CollectionId, CollectionName FROM collections")?
-                .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
-                .collect::<rusqlite::Result<_>>()?;
-            for v in &mut values {
-                v.label = names.get(&v.value).map(|name| format!("{name} ({})", v.value));
+        match f.kind {
+            FilterKind::Member => {
+                let names = match &mut names {
+                    Some(n) => n,
+                    None => names.insert(
+                        conn.prepare_cached("SELECT CollectionId, CollectionName FROM collections")?
+                            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+                            .collect::<rusqlite::Result<_>>()?,
+                    ),
+                };
+                for v in &mut values {
+                    v.label = names.get(&v.value).map(|name| format!("{name} ({})", v.value));
+                }
+                values.sort_by(|a, b| a.label.cmp(&b.label));
             }
-            values.sort_by(|a, b| a.label.cmp(&b.label));
-        }
-        if f.name == "DefenderHealth" {
-            for v in &mut values {
-                v.label = HealthVerdict::from_key(&v.value).map(|h| h.label().to_string());
+            FilterKind::Verdict => {
+                for v in &mut values {
+                    v.label = HealthVerdict::from_key(&v.value).map(|h| h.label().to_string());
+                }
             }
+            FilterKind::Agent => {
+                for v in &mut values {
+                    v.label = AgentState::from_key(&v.value).map(|s| s.label().to_string());
+                }
+                values.sort_by_key(|v| AgentState::from_key(&v.value).map(AgentState::code));
+            }
+            _ if f.name.ends_with("Version") => values.sort_by(|a, b| version_cmp(&a.value, &b.value)),
+            _ => {}
         }
         fields.push(Facet { field: f.name.to_string(), values });
     }
     Ok(Facets { fields })
+}
+
+/// Devices by antivirus agent state and the spread of Defender versions (oldest first), from the index.
+pub fn antivirus(index: &DeviceIndex) -> Antivirus {
+    let counts = index.facet("AgentState");
+    let states = AgentState::ALL
+        .iter()
+        .map(|s| StateCount {
+            state: *s,
+            count: counts.iter().find(|v| v.value == s.key()).map_or(0, |v| v.count),
+        })
+        .collect();
+    let versions = |field: &str| -> Vec<VersionCount> {
+        let mut out: Vec<VersionCount> = index
+            .facet(field)
+            .into_iter()
+            .filter(|v| !v.value.is_empty())
+            .map(|v| VersionCount { version: v.value, count: v.count })
+            .collect();
+        out.sort_by(|a, b| version_cmp(&a.version, &b.version));
+        out
+    };
+    Antivirus {
+        total_devices: index.len() as u64,
+        states,
+        engine_versions: versions("EngineVersion"),
+        signature_versions: versions("SignatureVersion"),
+        platform_versions: versions("DefenderVersion"),
+    }
 }
 
 pub fn tenant(conn: &Connection) -> Result<TenantInfo> {
@@ -333,6 +471,14 @@ fn health(r: &Row) -> rusqlite::Result<DefenderHealth> {
     })
 }
 
+/// The health record of a device by its AADDeviceID.
+pub fn health_of(conn: &Connection, device_id: &str) -> Result<Option<DefenderHealth>> {
+    Ok(conn
+        .prepare_cached(&format!("SELECT {HEALTH_COLUMNS} FROM defender_health WHERE DeviceId = ?1"))?
+        .query_row([device_id], health)
+        .optional()?)
+}
+
 /// Writes the health record of the device with row id `device`; the caller keeps the device's
 /// DefenderHealth verdict in step.
 pub fn insert_health(conn: &Connection, device: i64, h: &DefenderHealth) -> Result<()> {
@@ -373,13 +519,10 @@ pub fn insert_health(conn: &Connection, device: i64, h: &DefenderHealth) -> Resu
 pub fn device(conn: &Connection, id: &str) -> Result<Option<DeviceDetail>> {
     let row = conn
         .prepare_cached(&format!("SELECT {DEVICE_COLUMNS}, id FROM devices WHERE AADDeviceID = ?1"))?
-        .query_row([id], |r| Ok((device_row(r)?, r.get::<_, i64>(14)?)))
+        .query_row([id], |r| Ok((device_row(r)?, r.get::<_, i64>(DEVICE_ID_AT)?)))
         .optional()?;
     let Some((device, rowid)) = row else { return Ok(None) };
-    let health = conn
-        .prepare_cached(&format!("SELECT {HEALTH_COLUMNS} FROM defender_health WHERE DeviceId = ?1"))?
-        .query_row([id], health)
-        .optional()?;
+    let health = health_of(conn, id)?;
     let threats = conn
         .prepare_cached(&format!(
             "SELECT {THREAT_COLUMNS} FROM threats WHERE DeviceId = ?1 ORDER BY LastThreatStatusChangeTime DESC, id DESC"
@@ -426,42 +569,84 @@ impl Bucket {
     }
 }
 
-/// Detections that started in [from, to), counted per bucket and severity, empty buckets included.
-pub fn threats_timeline(conn: &Connection, from: i64, to: i64, bucket: Bucket) -> Result<Timeline> {
-    let width = bucket.seconds();
+/// What a timeline counts: rows of `table` by their `time` column, split by the integer `key` column.
+pub struct TimelineSource {
+    pub table: &'static str,
+    pub time: &'static str,
+    pub key: &'static str,
+    /// The series in stack order: (code, label).
+    pub series: Vec<(i64, String)>,
+    /// Extra condition with its parameter (e.g. one threat), or None.
+    pub only: Option<(&'static str, i64)>,
+}
+
+impl TimelineSource {
+    /// Detections by severity (optionally of one threat).
+    pub fn threats(threat: Option<i64>) -> Self {
+        TimelineSource {
+            table: "threats",
+            time: "InitialDetectionTime",
+            key: "Severity",
+            series: Severity::ALL.iter().map(|s| (s.code(), s.label().into_owned())).collect(),
+            only: threat.map(|t| ("ThreatID", t)),
+        }
+    }
+
+    /// Service connection point telemetry by severity level.
+    pub fn connector() -> Self {
+        TimelineSource {
+            table: "telemetry",
+            time: "Time",
+            key: "SeverityLevel",
+            series: TelemetrySeverity::ALL.iter().map(|s| (s.code(), s.label().into_owned())).collect(),
+            only: None,
+        }
+    }
+}
+
+/// Rows whose time is in [from, to), counted per bucket (`width` seconds: an hour or a day) and
+/// series, empty buckets included. Times are RFC 3339 UTC text, so a bucket is a text prefix.
+pub fn timeline(conn: &Connection, source: &TimelineSource, from: i64, to: i64, width: i64) -> Result<Timeline> {
     let start = from.div_euclid(width) * width;
     let n = ((to - start) + width - 1).div_euclid(width).max(0) as usize;
     let mut buckets: Vec<TimelineBucket> = (0..n)
         .map(|i| TimelineBucket {
             start: time::format_rfc3339(start + i as i64 * width),
-            counts: Severity::ALL.iter().map(|s| SeverityCount { severity: *s, count: 0 }).collect(),
+            counts: vec![0; source.series.len()],
         })
         .collect();
-    let mut stmt = conn.prepare_cached(
-        "SELECT InitialDetectionTime, Severity, COUNT(*) FROM threats \
-         WHERE InitialDetectionTime >= ?1 AND InitialDetectionTime < ?2 GROUP BY 1, 2",
-    )?;
-    let mut rows = stmt.query([time::format_rfc3339(start), time::format_rfc3339(to)])?;
+    let prefix = if width == 3_600 { 13 } else { 10 };
+    let only = source.only.map(|(col, _)| format!(" AND {col} = ?3")).unwrap_or_default();
+    let sql = format!(
+        "SELECT substr({t}, 1, {prefix}), {k}, COUNT(*) FROM {table} WHERE {t} >= ?1 AND {t} < ?2{only} GROUP BY 1, 2",
+        t = source.time,
+        k = source.key,
+        table = source.table,
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let bounds = [time::format_rfc3339(from), time::format_rfc3339(to)];
+    let mut rows = match source.only {
+        Some((_, v)) => stmt.query(rusqlite::params![bounds[0], bounds[1], v])?,
+        None => stmt.query(rusqlite::params![bounds[0], bounds[1]])?,
+    };
     while let Some(row) = rows.next()? {
-        let at: String = row.get(0)?;
+        let head: String = row.get(0)?;
+        let at = if prefix == 13 { format!("{head}:00:00Z") } else { format!("{head}T00:00:00Z") };
         let Some(secs) = time::parse_rfc3339(&at) else { continue };
-        if secs < from {
-            continue;
-        }
-        let index = ((secs - start) / width) as usize;
-        let severity = Severity::from_code(row.get(1)?);
+        let code: i64 = row.get(1)?;
         let count = row.get::<_, i64>(2)? as u64;
-        if let Some(b) = buckets.get_mut(index) {
-            match b.counts.iter_mut().find(|c| c.severity == severity) {
-                Some(c) => c.count += count,
-                None => b.counts.push(SeverityCount { severity, count }),
-            }
-        }
+        let (Some(b), Some(series)) =
+            (buckets.get_mut(((secs - start) / width) as usize), source.series.iter().position(|(c, _)| *c == code))
+        else {
+            continue;
+        };
+        b.counts[series] += count;
     }
     Ok(Timeline {
-        bucket: bucket.name().into(),
+        bucket: if width == 3_600 { "hour" } else { "day" }.into(),
         from: time::format_rfc3339(from),
         to: time::format_rfc3339(to),
+        series: source.series.iter().map(|(code, label)| TimelineSeries { code: *code, label: label.clone() }).collect(),
         buckets,
     })
 }

@@ -1,0 +1,19 @@
+//! `antivirus`: devices by antivirus agent state and the spread of Defender versions.
+
+use super::{only_params, query_pairs, ApiContext};
+use crate::error::Result;
+use crate::store;
+use axum::extract::{RawQuery, State};
+use axum::routing::get;
+use axum::{Json, Router};
+use tenantscope_model::api::Antivirus;
+
+pub fn router() -> Router<ApiContext> {
+    Router::new().route("/antivirus", get(antivirus))
+}
+
+async fn antivirus(State(ctx): State<ApiContext>, raw: RawQuery) -> Result<Json<Antivirus>> {
+    only_params(&query_pairs(&raw.0), &[])?;
+    let store = ctx.store.clone();
+    Ok(Json(ctx.store.run(move |_| Ok(store::antivirus(&*store.device_index()?))).await?))
+}
