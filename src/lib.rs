@@ -1,6 +1,7 @@
 //! Tenantscope console: a Leptos CSR app. `main.rs` only mounts `App`; everything lives here.
 
 pub mod api;
+pub mod charts;
 pub mod format;
 pub mod listview;
 pub mod pages;

@@ -450,6 +450,15 @@ async fn threats_group_detections_like_an_independent_computation() {
     let (status, _, _) = get("/api/v1/threats/123").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     bad_request("/api/v1/threats/abc", "ThreatID").await;
+    for (list, facets) in [("threats", typed::<Facets>("/api/v1/threats/facets").await), ("detections", typed::<Facets>("/api/v1/detections/facets").await)] {
+        for facet in &facets.fields {
+            assert!(facet.values.iter().all(|v| v.label.is_some()), "{list} {}", facet.field);
+            for v in facet.values.iter().take(3) {
+                let page: Value = json(&format!("/api/v1/{list}?{}={}&page_size=1", facet.field, v.value)).await;
+                assert_eq!(page["total"].as_u64(), Some(v.count), "{list} {}={}", facet.field, v.value);
+            }
+        }
+    }
     let active: Page<ThreatRow> = typed("/api/v1/threats?Active=true&page_size=500").await;
     assert!(active.items.iter().all(|t| t.devices_active == t.devices_affected && t.devices_active > 0));
     let (status, ctype, body) = get("/api/v1/threats?format=csv&columns=ThreatName,DevicesAffected").await;

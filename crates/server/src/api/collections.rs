@@ -7,10 +7,13 @@ use axum::extract::{Path, RawQuery, State};
 use axum::response::Response;
 use axum::routing::get;
 use axum::{Json, Router};
-use tenantscope_model::api::CollectionRow;
+use tenantscope_model::api::{CollectionRow, Facets};
 
 pub fn router() -> Router<ApiContext> {
-    Router::new().route("/collections", get(collections)).route("/collections/{id}", get(collection))
+    Router::new()
+        .route("/collections", get(collections))
+        .route("/collections/facets", get(collections_facets))
+        .route("/collections/{id}", get(collection))
 }
 
 async fn collections(State(ctx): State<ApiContext>, raw: RawQuery) -> Result<Response> {
@@ -27,4 +30,9 @@ async fn collection(State(ctx): State<ApiContext>, Path(id): Path<String>, raw: 
         Some(c) => Ok(Json(c)),
         None => Err(Error::NotFound(format!("no collection {id:?}"))),
     }
+}
+
+async fn collections_facets(State(ctx): State<ApiContext>, raw: RawQuery) -> Result<Json<Facets>> {
+    only_params(&query_pairs(&raw.0), &[])?;
+    Ok(Json(ctx.store.run(|conn| store::collections_facets(conn)).await?))
 }

@@ -1,17 +1,24 @@
 //! `detections`: one row per threat per device.
 
-use super::{list, ApiContext};
+use super::{list, only_params, query_pairs, ApiContext};
 use crate::error::Result;
-use crate::store::DETECTIONS_TABLE;
+use crate::store::{self, DETECTIONS_TABLE};
+use axum::Json;
+use tenantscope_model::api::Facets;
 use axum::extract::{RawQuery, State};
 use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
 
 pub fn router() -> Router<ApiContext> {
-    Router::new().route("/detections", get(detections))
+    Router::new().route("/detections", get(detections)).route("/detections/facets", get(detections_facets))
 }
 
 async fn detections(State(ctx): State<ApiContext>, raw: RawQuery) -> Result<Response> {
     list(&ctx, &DETECTIONS_TABLE, raw).await
+}
+
+async fn detections_facets(State(ctx): State<ApiContext>, raw: RawQuery) -> Result<Json<Facets>> {
+    only_params(&query_pairs(&raw.0), &[])?;
+    Ok(Json(ctx.store.run(|conn| store::detections_facets(conn)).await?))
 }

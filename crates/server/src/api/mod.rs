@@ -8,7 +8,7 @@ mod detections;
 mod devices;
 pub mod openapi;
 mod summary;
-mod threats;
+pub mod threats;
 
 use crate::error::{Error, Result};
 use crate::store::{list_each, list_page, Store, Table};

@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 use tenantscope_model::api::{FilterKind, ListSpec, APPLICATIONS, COLLECTIONS, DETECTIONS, DEVICES, MAX_PAGE_SIZE, THREATS};
 
 /// Every route under `/api/v1`, as OpenAPI paths. Tests check this against the router.
-pub const PATHS: [&str; 16] = [
+pub const PATHS: [&str; 19] = [
     "/summary",
     "/devices",
     "/devices/facets",
@@ -16,6 +16,9 @@ pub const PATHS: [&str; 16] = [
     "/applications/facets",
     "/collections",
     "/collections/{id}",
+    "/collections/facets",
+    "/threats/facets",
+    "/detections/facets",
     "/threats",
     "/threats/{id}",
     "/threats/timeline",
@@ -158,6 +161,12 @@ pub fn document() -> Value {
         "/connector/timeline".into(),
         op("connector_timeline", "Service connection point telemetry per time bucket and severity level.", window(vec![])),
     );
+    for list in ["collections", "threats", "detections"] {
+        paths.insert(
+            format!("/{list}/facets"),
+            op(&format!("{list}_facets"), &format!("Values of the {list} filters with counts (filter choices)."), json!([])),
+        );
+    }
     paths.insert("/openapi.json".into(), op("openapi", "This document.", json!([])));
     json!({
         "openapi": "3.0.3",

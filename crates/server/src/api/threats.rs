@@ -8,13 +8,14 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use rusqlite::Connection;
-use tenantscope_model::api::{ListQuery, ThreatRow, TimeRange, Timeline, THREATS};
+use tenantscope_model::api::{Facets, ListQuery, ThreatRow, TimeRange, Timeline, THREATS};
 use tenantscope_model::time;
 
 pub fn router() -> Router<ApiContext> {
     Router::new()
         .route("/threats", get(threats))
         .route("/threats/timeline", get(threats_timeline))
+        .route("/threats/facets", get(threats_facets))
         .route("/threats/{id}", get(threat))
 }
 
@@ -28,6 +29,11 @@ async fn threats(State(ctx): State<ApiContext>, raw: RawQuery) -> Result<Respons
     }
     let page = ctx.store.run(move |conn| store::threats(conn, &query)).await?;
     Ok(Json(page).into_response())
+}
+
+async fn threats_facets(State(ctx): State<ApiContext>, raw: RawQuery) -> Result<Json<Facets>> {
+    only_params(&query_pairs(&raw.0), &[])?;
+    Ok(Json(ctx.store.run(|conn| store::threats_facets(conn)).await?))
 }
 
 async fn threat(State(ctx): State<ApiContext>, Path(id): Path<String>, raw: RawQuery) -> Result<Json<ThreatRow>> {

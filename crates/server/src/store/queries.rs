@@ -68,14 +68,29 @@ pub const APPLICATIONS_TABLE: Table<ApplicationRow> = Table {
     map: application_row,
 };
 
-/// Values with row counts of every applications filter.
-pub fn applications_facets(conn: &Connection) -> Result<Facets> {
-    let mut fields = Vec::new();
-    for f in APPLICATIONS.filters {
-        // f.name is a validated column name of the spec.
+/// A label for a coded filter value (language, severity, category, status names).
+fn code_label(field: &str, value: &str) -> Option<String> {
+    let code: i64 = value.parse().ok()?;
+    Some(match field {
+        "ProductLanguage" => language_name(code as u32).map(|n| format!("{n} · {code}"))?,
+        "Severity" => Severity::from_code(code).label().into_owned(),
+        "Category" => Category::from_code(code).label().into_owned(),
+        "CurrentStatus" => ThreatState::from_code(code).label().into_owned(),
+        "CurrentStatusID" => DetectionStatus::from_code(code).label().into_owned(),
+        "ExecutionStatus" => ExecutionStatus::from_code(code).label().into_owned(),
+        "CollectionType" => CollectionType::from_code(code).label().into_owned(),
+        _ => return None,
+    })
+}
+
+/// Filter choices of a list from its table: each value of `fields` with the number of `count` it
+/// holds (rows, or distinct threats), most first.
+pub fn table_facets(conn: &Connection, table: &str, count: &str, fields: &[&str]) -> Result<Facets> {
+    let mut out = Vec::new();
+    for field in fields {
+        // Table, count expression and fields are the caller's constants, never request input.
         let mut stmt = conn.prepare_cached(&format!(
-            "SELECT {0}, COUNT(*) FROM applications GROUP BY {0} ORDER BY COUNT(*) DESC, {0}",
-            f.name
+            "SELECT {field}, {count} FROM {table} GROUP BY {field} ORDER BY 2 DESC, {field}"
         ))?;
         let values = stmt
             .query_map([], |r| {
@@ -83,22 +98,32 @@ pub fn applications_facets(conn: &Connection) -> Result<Facets> {
                     rusqlite::types::ValueRef::Integer(i) => i.to_string(),
                     v => v.as_str().unwrap_or_default().to_string(),
                 };
-                Ok(FacetCount { value, label: None, count: r.get::<_, i64>(1)? as u64 })
+                Ok(FacetCount { label: code_label(field, &value), value, count: r.get::<_, i64>(1)? as u64 })
             })?
             .collect::<rusqlite::Result<Vec<_>>>()?;
-        let values = values
-            .into_iter()
-            .map(|mut v| {
-                if f.name == "ProductLanguage" {
-                    let lcid = v.value.parse().unwrap_or(u32::MAX);
-                    v.label = language_name(lcid).map(|n| format!("{n} · {lcid}"));
-                }
-                v
-            })
-            .collect();
-        fields.push(Facet { field: f.name.to_string(), values });
+        out.push(Facet { field: field.to_string(), values });
     }
-    Ok(Facets { fields })
+    Ok(Facets { fields: out })
+}
+
+/// Values with row counts of every applications filter.
+pub fn applications_facets(conn: &Connection) -> Result<Facets> {
+    table_facets(conn, "applications", "COUNT(*)", &["Publisher", "ProductLanguage", "ProductName"])
+}
+
+/// Filter choices of the per-threat list: how many threats have a detection with each value.
+pub fn threats_facets(conn: &Connection) -> Result<Facets> {
+    table_facets(conn, "threats", "COUNT(DISTINCT ThreatID)", &["Severity", "Category", "CurrentStatus"])
+}
+
+/// Filter choices of the detections list.
+pub fn detections_facets(conn: &Connection) -> Result<Facets> {
+    table_facets(conn, "threats", "COUNT(*)", &["Severity", "Category", "CurrentStatus", "ExecutionStatus"])
+}
+
+/// Filter choices of the collections list.
+pub fn collections_facets(conn: &Connection) -> Result<Facets> {
+    table_facets(conn, "collections", "COUNT(*)", &["CollectionType"])
 }
 
 fn collection(r: &Row) -> rusqlite::Result<DefenderCollection> {
