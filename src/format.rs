@@ -1,5 +1,6 @@
 //! Number and time formatting for people. Pure functions, unit-tested natively.
 
+use crate::charts::Tone;
 use tenantscope_model::time;
 
 /// 1234567 → "1,234,567".
@@ -62,27 +63,64 @@ pub fn language(lcid: u32) -> String {
     }
 }
 
-/// Colour tone (a CSS class) of a health verdict.
-pub fn verdict_tone(v: tenantscope_model::HealthVerdict) -> &'static str {
+/// Colour of a health verdict (its CSS class is `tone.css_name()`).
+pub fn verdict_tone(v: tenantscope_model::HealthVerdict) -> Tone {
     use tenantscope_model::HealthVerdict::*;
     match v {
-        Healthy => "good",
-        AtRisk => "warn",
-        Unhealthy => "bad",
-        NotReporting => "idle",
+        Healthy => Tone::Good,
+        AtRisk => Tone::Warn,
+        Unhealthy => Tone::Bad,
+        NotReporting => Tone::Idle,
     }
 }
 
-/// Colour tone (a CSS class) of a threat severity.
-pub fn severity_tone(s: tenantscope_model::Severity) -> &'static str {
+/// Colour of a threat severity (Defender's order: severe, high, moderate, low, unknown).
+pub fn severity_tone(s: tenantscope_model::Severity) -> Tone {
     use tenantscope_model::Severity::*;
     match s {
-        Severe => "bad",
-        High => "bad-2",
-        Moderate => "warn",
-        Low => "info",
-        _ => "idle",
+        Severe => Tone::Severe,
+        High => Tone::High,
+        Moderate => Tone::Moderate,
+        Low => Tone::Low,
+        _ => Tone::Unknown,
     }
+}
+
+/// Colour of an antivirus agent state.
+pub fn agent_tone(s: tenantscope_model::AgentState) -> Tone {
+    use tenantscope_model::AgentState::*;
+    match s {
+        Healthy => Tone::Good,
+        NotReporting => Tone::Idle,
+        RtpOff => Tone::Bad,
+        SignaturesOutOfDate | FullScanRequired | RebootRequired => Tone::Moderate,
+        QuickScanOverdue | FullScanOverdue | TamperProtectionOff | NotOnboarded => Tone::Warn,
+    }
+}
+
+/// Colour of a service connection point telemetry severity level.
+pub fn telemetry_tone(s: tenantscope_model::TelemetrySeverity) -> Tone {
+    match s.code() {
+        0 => Tone::Idle,
+        1 => Tone::Info,
+        2 => Tone::Warn,
+        3 => Tone::High,
+        _ => Tone::Severe,
+    }
+}
+
+/// A threat state: still needing action is a problem, anything else is done.
+pub fn threat_state_tone(s: tenantscope_model::ThreatState) -> Tone {
+    if s.is_active() {
+        Tone::Bad
+    } else {
+        Tone::Good
+    }
+}
+
+/// "87.5 %" of a compliance share, "–" when nothing is targeted.
+pub fn share(p: Option<f64>) -> String {
+    p.map(percent).unwrap_or_else(|| "–".into())
 }
 
 #[cfg(test)]

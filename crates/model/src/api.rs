@@ -245,6 +245,13 @@ impl TimeRange {
             }
     }
 
+    /// The range's window ending with the bucket that holds `now`: (from, to).
+    pub fn window(self, now: i64) -> (i64, i64) {
+        let width = self.bucket_seconds();
+        let to = (now + width - 1).div_euclid(width) * width;
+        (to - self.seconds(), to)
+    }
+
     /// Bucket width in seconds: hours up to a week, days beyond.
     pub fn bucket_seconds(self) -> i64 {
         match self {
@@ -408,6 +415,9 @@ pub enum FilterKind {
     From,
     /// An RFC 3339 time: rows before it.
     To,
+    /// A `TimeRange` key (`7d`): rows in that range up to the tenant's last upload. The server turns
+    /// it into a `From` bound (aligned to the range's buckets, as the timeline is).
+    Range,
 }
 
 /// A filter of a list, declared once: its parameter name, how its values are read, and the SQL
@@ -543,6 +553,7 @@ const DETECTION_FILTERS: &[FilterSpec] = &[
     filter("Active", FilterKind::Bool, ACTIVE_THREAT_SQL),
     filter("from", FilterKind::From, "InitialDetectionTime"),
     filter("to", FilterKind::To, "InitialDetectionTime"),
+    filter("range", FilterKind::Range, "InitialDetectionTime"),
 ];
 
 /// One row per threat: the selected detections grouped by ThreatID.
@@ -760,6 +771,7 @@ fn check_filter_value(filter: FilterSpec, value: &str) -> Result<(), ParamError>
         FilterKind::Verdict => HealthVerdict::from_key(value).is_some(),
         FilterKind::Agent => AgentState::from_key(value).is_some(),
         FilterKind::From | FilterKind::To => crate::time::parse_rfc3339(value).is_some(),
+        FilterKind::Range => TimeRange::from_key(value).is_some(),
     };
     if ok {
         return Ok(());
@@ -777,6 +789,10 @@ fn check_filter_value(filter: FilterSpec, value: &str) -> Result<(), ParamError>
             format!("one of {}", keys.join(", "))
         }
         FilterKind::From | FilterKind::To => "an RFC 3339 time such as 2026-11-24T00:00:00Z".to_string(),
+        FilterKind::Range => {
+            let keys: Vec<_> = TimeRange::ALL.iter().map(|r| r.key()).collect();
+            format!("one of {}", keys.join(", "))
+        }
     };
     Err(bad(filter.name, format!("must be {expected}, got {value:?}")))
 }

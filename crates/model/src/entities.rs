@@ -47,6 +47,7 @@ pub const DERIVED_FIELDS: &[FieldInfo] = &[
     derived("Active", DataClass::Pseudonymized, "Still active", ""),
     derived("from", DataClass::Aggregated, "Detected from", ""),
     derived("to", DataClass::Aggregated, "Detected before", ""),
+    derived("range", DataClass::Aggregated, "Time range", ""),
 ];
 
 macro_rules! entity {

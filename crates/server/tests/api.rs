@@ -405,6 +405,13 @@ async fn timeline_buckets_equal_an_independent_count_at_every_range() {
     let expected = detections.iter().filter(|d| d.0 == id && time::parse_rfc3339(&d.6).unwrap() >= from).count() as u64;
     assert_eq!(own.buckets.iter().map(TimelineBucket::total).sum::<u64>(), expected);
     bad_request("/api/v1/threats/timeline?range=1y", "range").await;
+    bad_request("/api/v1/detections?range=1y", "range").await;
+    // A range on the lists selects what the timeline of that range counts.
+    for range in TimeRange::ALL {
+        let t: Timeline = typed(&format!("/api/v1/threats/timeline?range={}", range.key())).await;
+        let list: Page<DetectionRow> = typed(&format!("/api/v1/detections?range={}&page_size=1", range.key())).await;
+        assert_eq!(list.total, t.buckets.iter().map(TimelineBucket::total).sum::<u64>(), "{}", range.key());
+    }
     bad_request("/api/v1/threats/timeline?range=7d&from=2026-11-20T00:00:00Z", "from").await;
     let c: Timeline = typed("/api/v1/connector/timeline?range=7d").await;
     assert_eq!(c.series.len(), TelemetrySeverity::ALL.len());

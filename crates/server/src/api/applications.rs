@@ -18,5 +18,5 @@ async fn applications_facets(State(ctx): State<ApiContext>, raw: RawQuery) -> Re
 }
 
 async fn applications(State(ctx): State<ApiContext>, raw: RawQuery) -> Result<Response> {
-    list(&ctx, &APPLICATIONS_TABLE, raw).await
+    list(&ctx, &APPLICATIONS_TABLE, raw, |_| ()).await
 }

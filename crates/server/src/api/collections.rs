@@ -17,7 +17,7 @@ pub fn router() -> Router<ApiContext> {
 }
 
 async fn collections(State(ctx): State<ApiContext>, raw: RawQuery) -> Result<Response> {
-    list(&ctx, &COLLECTIONS_TABLE, raw).await
+    list(&ctx, &COLLECTIONS_TABLE, raw, |_| ()).await
 }
 
 async fn collection(State(ctx): State<ApiContext>, Path(id): Path<String>, raw: RawQuery) -> Result<Json<CollectionRow>> {

@@ -4,7 +4,7 @@ use super::{list, only_params, query_pairs, ApiContext};
 use crate::error::Result;
 use crate::store::{self, DETECTIONS_TABLE};
 use axum::Json;
-use tenantscope_model::api::Facets;
+use tenantscope_model::api::{Facets, DETECTIONS};
 use axum::extract::{RawQuery, State};
 use axum::response::Response;
 use axum::routing::get;
@@ -15,7 +15,8 @@ pub fn router() -> Router<ApiContext> {
 }
 
 async fn detections(State(ctx): State<ApiContext>, raw: RawQuery) -> Result<Response> {
-    list(&ctx, &DETECTIONS_TABLE, raw).await
+    let now = ctx.store.run(super::threats::tenant_now).await?;
+    list(&ctx, &DETECTIONS_TABLE, raw, move |q| store::resolve_ranges(&DETECTIONS, q, now)).await
 }
 
 async fn detections_facets(State(ctx): State<ApiContext>, raw: RawQuery) -> Result<Json<Facets>> {

@@ -60,8 +60,10 @@ pub async fn list<T: Serialize + Send + 'static>(
     ctx: &ApiContext,
     table: &'static Table<T>,
     raw: RawQuery,
+    adjust: impl FnOnce(&mut ListQuery),
 ) -> Result<Response> {
-    let query = ListQuery::parse(&table.spec, &query_pairs(&raw.0))?;
+    let mut query = ListQuery::parse(&table.spec, &query_pairs(&raw.0))?;
+    adjust(&mut query);
     if query.csv {
         let columns = crate::csv::columns(&table.spec, &query);
         return Ok(crate::csv::stream(&ctx.store, table.spec.name, columns, move |store, sink| {

@@ -57,6 +57,7 @@ fn list_params(spec: &ListSpec) -> Vec<Value> {
             }
             FilterKind::Agent => json!({ "type": "string", "enum": tenantscope_model::AgentState::ALL.map(|v| v.key()) }),
             FilterKind::From | FilterKind::To => json!({ "type": "string", "format": "date-time" }),
+            FilterKind::Range => json!({ "type": "string", "enum": tenantscope_model::api::TimeRange::ALL.map(|r| r.key()) }),
         };
         let mut p = param(f.name, "Filter; repeat the parameter to match any of several values.", json!({ "type": "array", "items": schema }));
         p["style"] = json!("form");

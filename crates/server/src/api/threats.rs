@@ -20,7 +20,9 @@ pub fn router() -> Router<ApiContext> {
 }
 
 async fn threats(State(ctx): State<ApiContext>, raw: RawQuery) -> Result<Response> {
-    let query = ListQuery::parse(&THREATS, &query_pairs(&raw.0))?;
+    let mut query = ListQuery::parse(&THREATS, &query_pairs(&raw.0))?;
+    let now = ctx.store.run(tenant_now).await?;
+    store::resolve_ranges(&THREATS, &mut query, now);
     if query.csv {
         let columns = crate::csv::columns(&THREATS, &query);
         return Ok(crate::csv::stream(&ctx.store, THREATS.name, columns, move |store, sink| {
@@ -46,7 +48,7 @@ async fn threat(State(ctx): State<ApiContext>, Path(id): Path<String>, raw: RawQ
 }
 
 /// The tenant's "now": its last upload (so that a demo tenant looks the same whenever it is viewed).
-pub fn tenant_now(conn: &Connection) -> store::Result<i64> {
+pub fn tenant_now(conn: &mut Connection) -> store::Result<i64> {
     Ok(store::get_meta(conn, "last_upload")?.as_deref().and_then(time::parse_rfc3339).unwrap_or(0) + 1)
 }
 
@@ -65,10 +67,9 @@ pub fn timeline_params(pairs: &[(String, String)], now: i64, extra: &[&str]) -> 
         if let Some((k, _)) = pairs.iter().find(|(k, _)| ["bucket", "from", "to"].contains(&k.as_str())) {
             return Err(Error::param(k, "give either `range` or `bucket`/`from`/`to`"));
         }
-        let width = range.bucket_seconds();
-        let to = (now + width - 1).div_euclid(width) * width;
-        let bucket = if width == 3_600 { Bucket::Hour } else { Bucket::Day };
-        return Ok((to - range.seconds(), to, bucket));
+        let (from, to) = range.window(now);
+        let bucket = if range.bucket_seconds() == 3_600 { Bucket::Hour } else { Bucket::Day };
+        return Ok((from, to, bucket));
     }
     let bucket = match get("bucket").unwrap_or("day") {
         "day" => Bucket::Day,

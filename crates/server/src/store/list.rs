@@ -49,6 +49,7 @@ pub fn filter_value(filter: FilterSpec, value: &str) -> Option<Value> {
         FilterKind::Verdict => Value::Integer(HealthVerdict::from_key(value)?.code()),
         FilterKind::Agent => Value::Integer(AgentState::from_key(value)?.code()),
         FilterKind::From | FilterKind::To => Value::Text(time::format_rfc3339(time::parse_rfc3339(value)?)),
+        FilterKind::Range => return None,
     })
 }
 
@@ -74,6 +75,8 @@ pub fn filter_sql(filter: FilterSpec, values: &[&str]) -> Option<(String, Vec<Va
             ),
             bound,
         )),
+        // Resolved into a `from` bound by the route (`resolve_ranges`) before the query gets here.
+        FilterKind::Range => None,
         // Several bounds: the latest `from`, the earliest `to`.
         FilterKind::From => {
             let latest = bound.into_iter().max_by(|a, b| text_of(a).cmp(text_of(b)))?;
@@ -92,6 +95,23 @@ fn text_of(v: &Value) -> &str {
     match v {
         Value::Text(t) => t,
         _ => "",
+    }
+}
+
+/// Replaces `range` filters with the `from` bound of the range's window ending at `now`.
+pub fn resolve_ranges(spec: &ListSpec, query: &mut ListQuery, now: i64) {
+    let ranges: Vec<(String, String)> = query
+        .filters
+        .iter()
+        .filter(|(f, _)| spec.filter(f).is_some_and(|s| s.kind == FilterKind::Range))
+        .cloned()
+        .collect();
+    for (field, value) in ranges {
+        if let Some(range) = tenantscope_model::api::TimeRange::from_key(&value) {
+            let from = spec.filters.iter().find(|f| f.kind == FilterKind::From).map(|f| f.name).unwrap_or("from");
+            query.filters.push((from.to_string(), time::format_rfc3339(range.window(now).0)));
+        }
+        let _ = field;
     }
 }
 

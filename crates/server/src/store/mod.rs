@@ -6,7 +6,7 @@ mod list;
 mod queries;
 
 pub use device_index::{DeviceIndex, FacetValue};
-pub use list::{build_list, ListSql};
+pub use list::{build_list, resolve_ranges, ListSql};
 pub use queries::*;
 
 use rusqlite::{Connection, OpenFlags};

@@ -1,4 +1,4 @@
-//! Pieces shared by the server-paged list pages: the view state lives in the URL query string
+//! Pieces of the server-paged list page: the view state lives in the URL query string
 //! (the same parameters as the API), a pager, sortable column headers and a debounced search box.
 
 use crate::format::count;
@@ -20,17 +20,32 @@ type Navigate = Box<dyn Fn(&str, NavigateOptions)>;
 pub struct UrlState {
     pub spec: &'static ListSpec,
     pub query: Memo<Result<ListQuery, ParamError>>,
-    path: &'static str,
+    path: StoredValue<String>,
+    /// Filters the page sets itself (a collection's members, a threat's devices): sent to the API,
+    /// never shown or cleared.
+    fixed: StoredValue<Vec<(String, String)>>,
     navigate: StoredValue<Navigate, LocalStorage>,
 }
 
 impl UrlState {
-    pub fn new(spec: &'static ListSpec, path: &'static str) -> Self {
+    pub fn new(spec: &'static ListSpec, path: String, fixed: Vec<(String, String)>) -> Self {
         let search = use_location().search;
         let query = Memo::new(move |_| ListQuery::parse(spec, &decode_query(&search.get())));
         let navigate = use_navigate();
         let navigate: Navigate = Box::new(move |href, opts| navigate(href, opts));
-        UrlState { spec, query, path, navigate: StoredValue::new_local(navigate) }
+        UrlState {
+            spec,
+            query,
+            path: StoredValue::new(path),
+            fixed: StoredValue::new(fixed),
+            navigate: StoredValue::new_local(navigate),
+        }
+    }
+
+    /// The query sent to the API: the view plus the page's fixed filters.
+    fn with_fixed(&self, mut q: ListQuery) -> ListQuery {
+        self.fixed.with_value(|f| q.filters.extend(f.iter().cloned()));
+        q
     }
 
     /// The current state, or the default one if the URL's is invalid.
@@ -40,10 +55,11 @@ impl UrlState {
 
     pub fn href(&self, query: &ListQuery) -> String {
         let qs = query.to_query_string(self.spec);
+        let path = self.path.get_value();
         if qs.is_empty() {
-            self.path.to_string()
+            path
         } else {
-            format!("{}?{qs}", self.path)
+            format!("{path}?{qs}")
         }
     }
 
@@ -64,7 +80,7 @@ impl UrlState {
     /// The API query string of the current view (tracked). A URL the API would reject is reported
     /// like the API's own 400, naming the parameter.
     pub fn api_query(&self) -> Result<String, ApiError> {
-        self.query.get().map(|q| q.to_query_string(self.spec)).map_err(|e| ApiError::Status {
+        self.query.get().map(|q| self.with_fixed(q).to_query_string(self.spec)).map_err(|e| ApiError::Status {
             status: 400,
             error: "bad_request".into(),
             detail: e.to_string(),
@@ -79,6 +95,7 @@ impl UrlState {
         q.page_size = DEFAULT_PAGE_SIZE;
         q.csv = true;
         q.columns = columns;
+        let q = self.with_fixed(q);
         format!("{}/{}?{}", crate::api::BASE, self.spec.name, q.to_query_string(self.spec))
     }
 
@@ -145,7 +162,8 @@ pub fn Pager(state: UrlState, total: u64, page: u32, page_size: u32) -> impl Int
 
 /// A column header that sorts by its field; shows and announces the current order.
 #[component]
-pub fn SortHeader(state: UrlState, field: &'static str, label: &'static str) -> impl IntoView {
+pub fn SortHeader(state: UrlState, field: &'static str) -> impl IntoView {
+    let label = state.spec.label(field);
     let order = move || {
         state.query.get().ok().and_then(|q| (q.sort == field).then_some(q.order))
     };
@@ -236,17 +254,18 @@ pub fn SearchBox(state: UrlState, placeholder: &'static str) -> impl IntoView {
 
 /// A filter whose choices come from the data: every value with its count.
 #[component]
-pub fn FacetSelect(state: UrlState, facet: Facet, label: &'static str) -> impl IntoView {
+pub fn FacetSelect(state: UrlState, facet: Facet) -> impl IntoView {
     let Some(field) = state.spec.filters.iter().find(|f| f.name == facet.field).map(|f| f.name) else {
         return ().into_any();
     };
+    let label = state.spec.label(field);
     let current = move || state.filter_values(field).into_iter().next().unwrap_or_default();
     let known: Vec<String> = facet.values.iter().map(|v| v.value.clone()).collect();
     // A value from a shared link that the data does not have (any more) is still shown as selected.
     let unknown = move || {
         let c = current();
         (!c.is_empty() && !known.contains(&c)).then(|| {
-            let text = format!("{c} · no devices");
+            let text = format!("{c} · none");
             view! { <option value=c selected=true>{text}</option> }
         })
     };

@@ -1,0 +1,217 @@
+//! Places a chart drawn by `charts` (an SVG string plus the geometry of its parts): sized by its
+//! container and redrawn on resize, hover tooltips and clicks from the same hit regions, a focusable
+//! link per part, a text description for screen readers and a "show as table" alternative.
+
+use crate::charts::{hit, Chart, Palette, Region, Shape};
+use crate::contexts::theme::use_palette;
+use crate::format::count;
+use leptos::prelude::*;
+use leptos_router::hooks::use_navigate;
+use std::sync::Arc;
+
+pub type Draw = Arc<dyn Fn(u32, &Palette) -> Chart + Send + Sync>;
+pub type Link = Arc<dyn Fn(&Region) -> Option<String> + Send + Sync>;
+
+/// Region geometry in percent of the chart's size (so the overlay scales with the SVG).
+fn percent_box(shape: &Shape, w: f64, h: f64) -> String {
+    match *shape {
+        Shape::Rect { x, y, w: rw, h: rh } => format!(
+            "left:{:.3}%;top:{:.3}%;width:{:.3}%;height:{:.3}%",
+            x * 100.0 / w,
+            y * 100.0 / h,
+            rw * 100.0 / w,
+            rh * 100.0 / h
+        ),
+        Shape::Arc { .. } => {
+            let (ax, ay) = shape.anchor();
+            format!("left:{:.3}%;top:{:.3}%", ax * 100.0 / w, ay * 100.0 / h)
+        }
+    }
+}
+
+fn svg_size(svg: &str) -> (f64, f64) {
+    let num = |attr: &str| -> Option<f64> {
+        let at = svg.find(&format!("{attr}=\""))? + attr.len() + 2;
+        svg[at..].split('"').next()?.parse().ok()
+    };
+    (num("width").unwrap_or(1.0).max(1.0), num("height").unwrap_or(1.0).max(1.0))
+}
+
+fn region_text(r: &Region) -> String {
+    let values: Vec<String> = r.values.iter().map(|(k, v)| format!("{k}: {}", count(*v))).collect();
+    format!("{} — {}", r.title, values.join(", "))
+}
+
+#[component]
+pub fn ChartView(
+    /// Names the chart for assistive technology and the table toggle.
+    title: String,
+    draw: Draw,
+    /// Where a part of the chart leads (None: it is not a link).
+    link: Link,
+    #[prop(optional)] testid: &'static str,
+    /// Height of the placeholder before the first measure (no jump when the chart appears).
+    #[prop(default = 220)]
+    min_height: u32,
+) -> impl IntoView {
+    let palette = use_palette();
+    let container = NodeRef::<leptos::html::Div>::new();
+    let width = RwSignal::new(0u32);
+    let measure = move || {
+        if let Some(el) = container.get_untracked() {
+            let w = el.client_width().max(0) as u32;
+            if w > 0 && w != width.get_untracked() {
+                width.set(w);
+            }
+        }
+    };
+    Effect::new(move |_| {
+        if container.get().is_some() {
+            request_animation_frame(measure);
+        }
+    });
+    let listener = window_event_listener(leptos::ev::resize, move |_| measure());
+    on_cleanup(move || listener.remove());
+
+    let draw_for = draw.clone();
+    let chart = Memo::new(move |_| {
+        let w = width.get();
+        (w > 0).then(|| palette.with(|p| draw_for(w, p)))
+    });
+    let tooltip = RwSignal::new(None::<(String, f64, f64)>);
+    let show_table = RwSignal::new(false);
+    let navigate = use_navigate();
+    let link_for_click = link.clone();
+
+    // Pointer position in chart coordinates.
+    let to_chart = move |ev: &web_sys::MouseEvent| -> Option<(f64, f64, f64, f64)> {
+        let el = container.get_untracked()?;
+        let rect = el.get_bounding_client_rect();
+        let c = chart.get_untracked()??;
+        let (w, h) = svg_size(&c.svg);
+        let (px, py) = (ev.client_x() as f64 - rect.left(), ev.client_y() as f64 - rect.top());
+        Some((px * w / rect.width().max(1.0), py * h / rect.height().max(1.0), px, py))
+    };
+    let on_move = move |ev: web_sys::MouseEvent| {
+        let found = to_chart(&ev).and_then(|(x, y, px, py)| {
+            let c = chart.get_untracked()??;
+            hit(&c.regions, x, y).map(|r| (region_text(r), px, py))
+        });
+        tooltip.set(found);
+    };
+    let on_click = move |ev: web_sys::MouseEvent| {
+        // Clicks on a part's own link are handled by the link.
+        let on_link = ev
+            .target()
+            .and_then(|t| wasm_bindgen::JsCast::dyn_into::<web_sys::Element>(t).ok())
+            .is_some_and(|el| el.closest("a").ok().flatten().is_some());
+        if on_link {
+            return;
+        }
+        let target = to_chart(&ev).and_then(|(x, y, _, _)| {
+            let c = chart.get_untracked()??;
+            hit(&c.regions, x, y).and_then(|r| link_for_click(r))
+        });
+        if let Some(href) = target {
+            navigate(&href, Default::default());
+        }
+    };
+
+    let link_for_overlay = link.clone();
+    let overlay = move || {
+        chart.get().map(|c| {
+            let (w, h) = svg_size(&c.svg);
+            c.regions
+                .iter()
+                .map(|r| {
+                    let style = percent_box(&r.shape, w, h);
+                    let class = match r.shape {
+                        Shape::Rect { .. } => "hit",
+                        Shape::Arc { .. } => "hit point",
+                    };
+                    let total: u64 = r.values.iter().map(|(_, v)| v).sum();
+                    let label = region_text(r);
+                    match link_for_overlay(r) {
+                        Some(href) => view! {
+                            <a class=class style=style href=href aria-label=label data-key=r.key.clone() data-total=total.to_string()></a>
+                        }
+                        .into_any(),
+                        None => view! { <span class=class style=style data-key=r.key.clone() data-total=total.to_string()></span> }.into_any(),
+                    }
+                })
+                .collect_view()
+        })
+    };
+    let link_for_table = link;
+    let table = move || {
+        chart.get().map(|c| {
+            let series: Vec<String> = c.regions.first().map(|r| r.values.iter().map(|(k, _)| k.clone()).collect()).unwrap_or_default();
+            let mut seen: Vec<String> = Vec::new();
+            let rows = c
+                .regions
+                .iter()
+                .filter(|r| {
+                    // Stacked bars have a region per segment, each carrying the whole row: one line per row.
+                    let row = r.key.split('|').next().unwrap_or_default().to_string();
+                    if seen.contains(&row) {
+                        false
+                    } else {
+                        seen.push(row);
+                        true
+                    }
+                })
+                .map(|r| {
+                    let href = link_for_table(r);
+                    let cells = series
+                        .iter()
+                        .map(|s| {
+                            let v = r.values.iter().find(|(k, _)| k == s).map(|(_, v)| *v).unwrap_or(0);
+                            view! { <td class="num">{count(v)}</td> }
+                        })
+                        .collect_view();
+                    let name = match href {
+                        Some(href) => view! { <a href=href>{r.title.clone()}</a> }.into_any(),
+                        None => view! { <span>{r.title.clone()}</span> }.into_any(),
+                    };
+                    view! { <tr><th scope="row">{name}</th>{cells}</tr> }
+                })
+                .collect_view();
+            view! {
+                <table class="grid compact chart-table">
+                    <thead><tr><th></th>{series.iter().map(|s| view! { <th scope="col">{s.clone()}</th> }).collect_view()}</tr></thead>
+                    <tbody>{rows}</tbody>
+                </table>
+            }
+        })
+    };
+    let description = move || chart.get().map(|c| c.description).unwrap_or_default();
+    let title_for_toggle = title.clone();
+    view! {
+        <figure class="chart" data-testid=testid>
+            <div
+                class="chart-box"
+                node_ref=container
+                style=format!("min-height:{min_height}px")
+                role="img"
+                aria-label=move || format!("{title}. {}", description())
+                on:mousemove=on_move
+                on:mouseleave=move |_| tooltip.set(None)
+                on:click=on_click
+            >
+                {move || chart.get().map(|c| view! { <div class="chart-svg" aria-hidden="true" inner_html=c.svg></div> })}
+                <div class="chart-overlay">{overlay}</div>
+                {move || tooltip.get().map(|(text, x, y)| view! {
+                    <div class="chart-tooltip" role="tooltip" data-testid="chart-tooltip" style=format!("left:{x:.0}px;top:{y:.0}px")>{text}</div>
+                })}
+            </div>
+            <figcaption class="chart-actions">
+                <button class="button ghost small" aria-pressed=move || show_table.get().to_string()
+                    aria-label=format!("Show {title_for_toggle} as a table")
+                    on:click=move |_| show_table.update(|s| *s = !*s)>
+                    {move || if show_table.get() { "Hide table" } else { "Show as table" }}
+                </button>
+            </figcaption>
+            {move || show_table.get().then(table)}
+        </figure>
+    }
+}

@@ -1,0 +1,10 @@
+//! Pieces shared by pages: the list page every list is a configuration of, charts, KPI tiles,
+//! chips, copy buttons, loading and error states.
+
+pub mod chart;
+pub mod chips;
+pub mod copy_button;
+pub mod kpi;
+pub mod list_page;
+pub mod status;
+pub mod threat_timeline;

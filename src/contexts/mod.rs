@@ -1,0 +1,4 @@
+//! App-wide state, provided once by `App` and read with `expect_context` (or the helpers here).
+
+pub mod summary;
+pub mod theme;
