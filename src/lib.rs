@@ -2,38 +2,21 @@
 
 pub mod api;
 pub mod charts;
+pub mod components;
+pub mod contexts;
 pub mod format;
-pub mod listview;
 pub mod pages;
+pub mod routes;
 pub mod shell;
-pub mod widgets;
 
 use leptos::prelude::*;
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::path;
-use std::time::Duration;
-use tenantscope_model::api::Summary;
-
-/// How often the console refreshes what it shows (the site uploads every 15 minutes).
-pub const REFRESH: Duration = Duration::from_secs(60);
-
-/// The tenant's summary, shared by the header and the Overview so it is fetched once.
-#[derive(Clone, Copy)]
-pub struct SummaryResource(pub LocalResource<Result<Summary, api::ApiError>>);
 
 #[component]
 pub fn App() -> impl IntoView {
-    // One request at a time: a refresh aborts a stale one; nothing accumulates over a day on a wall.
-    let latest = api::Latest::new();
-    let summary = LocalResource::new(move || {
-        let signal = latest.next();
-        async move { api::summary(signal).await }
-    });
-    provide_context(SummaryResource(summary));
-    // Live: refresh in the background; Transition keeps the old numbers on screen meanwhile.
-    if let Ok(handle) = set_interval_with_handle(move || summary.refetch(), REFRESH) {
-        on_cleanup(move || handle.clear());
-    }
+    contexts::theme::provide_theme();
+    contexts::summary::provide_summary();
     view! {
         <Router>
             <shell::Shell>
@@ -42,9 +25,12 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/devices") view=pages::devices::Devices />
                     <Route path=path!("/devices/:id") view=pages::device::Device />
                     <Route path=path!("/applications") view=pages::applications::Applications />
-                    <Route path=path!("/endpoint-security") view=|| pages::coming::coming("endpoint-security") />
-                    <Route path=path!("/threats") view=|| pages::coming::coming("threats") />
-                    <Route path=path!("/connector") view=|| pages::coming::coming("connector") />
+                    <Route path=path!("/endpoint-security") view=pages::endpoint_security::EndpointSecurity />
+                    <Route path=path!("/collections/:id") view=pages::collection::Collection />
+                    <Route path=path!("/threats") view=pages::threats::Threats />
+                    <Route path=path!("/threats/:id") view=pages::threat::Threat />
+                    <Route path=path!("/detections") view=pages::threats::Detections />
+                    <Route path=path!("/connector") view=pages::connector::Connector />
                 </Routes>
             </shell::Shell>
         </Router>

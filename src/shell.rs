@@ -1,11 +1,11 @@
 //! The console frame: left navigation, header with tenant and hierarchy, breadcrumb, content area.
 
-use crate::SummaryResource;
+use crate::contexts::summary::use_summary;
 use leptos::prelude::*;
 use leptos_router::components::A;
 use leptos_router::hooks::use_location;
 
-/// A section of the console: its path, name, and the API route it reads.
+/// A section of the console: its path, name, the API route it reads, and the other paths it owns.
 pub struct Section {
     pub path: &'static str,
     pub key: &'static str,
@@ -13,21 +13,23 @@ pub struct Section {
     pub icon: &'static str,
     pub api: &'static str,
     pub blurb: &'static str,
+    /// Other paths under this section (a collection belongs to Endpoint security).
+    pub also: &'static [&'static str],
 }
 
 pub const SECTIONS: [Section; 6] = [
     Section { path: "/", key: "overview", title: "Overview", icon: "◉", api: "/api/v1/summary",
-        blurb: "Security posture of the tenant-attached estate at a glance." },
+        blurb: "Security posture of the tenant-attached estate at a glance.", also: &[] },
     Section { path: "/devices", key: "devices", title: "Devices", icon: "▣", api: "/api/v1/devices",
-        blurb: "Every device the site uploads, with Defender health and active threats: server-side paging, filters, search, column picker and CSV export." },
+        blurb: "Every device the site uploads, with Defender health and active threats: server-side paging, filters, search, column picker and CSV export.", also: &[] },
     Section { path: "/applications", key: "applications", title: "Applications", icon: "▤", api: "/api/v1/applications",
-        blurb: "MSI deployment types grouped by product, with versions, languages and device counts." },
+        blurb: "MSI deployment types grouped by product, with versions, languages and device counts.", also: &[] },
     Section { path: "/endpoint-security", key: "endpoint-security", title: "Endpoint security", icon: "◈", api: "/api/v1/collections",
-        blurb: "Defender policy compliance per collection: targeted, compliant, non-compliant, failed, activated and enforced." },
+        blurb: "Defender policy compliance per collection: targeted, compliant, non-compliant, failed, activated and enforced.", also: &["/collections"] },
     Section { path: "/threats", key: "threats", title: "Threats", icon: "⚠", api: "/api/v1/threats",
-        blurb: "Threat detections with their severity, category and state, and a timeline by severity." },
+        blurb: "Threat detections with their severity, category and state, and a timeline by severity.", also: &["/detections"] },
     Section { path: "/connector", key: "connector", title: "Connector", icon: "⇄", api: "/api/v1/connector",
-        blurb: "Health of the service connection point: uploads, status events and exceptions." },
+        blurb: "Health of the service connection point: uploads, status events and exceptions.", also: &[] },
 ];
 
 pub fn section(key: &str) -> &'static Section {
@@ -40,16 +42,35 @@ pub fn section_for_path(path: &str) -> Option<&'static Section> {
         if s.path == "/" {
             path == "/" || path.is_empty()
         } else {
-            path == s.path || path.starts_with(&format!("{}/", s.path))
+            std::iter::once(s.path)
+                .chain(s.also.iter().copied())
+                .any(|p| path == p || path.starts_with(&format!("{p}/")))
         }
     })
+}
+
+/// The breadcrumb after the section: the object's id, or the name of a view the section also owns.
+pub fn crumb_tail(section: &Section, path: &str) -> Option<String> {
+    let prefix = std::iter::once(section.path)
+        .chain(section.also.iter().copied())
+        .find(|p| path == *p || path.starts_with(&format!("{p}/")))?;
+    let rest = path[prefix.len()..].trim_matches('/');
+    if !rest.is_empty() {
+        Some(rest.to_string())
+    } else if prefix != section.path {
+        let name = prefix.trim_start_matches('/');
+        let mut chars = name.chars();
+        chars.next().map(|c| c.to_uppercase().chain(chars).collect())
+    } else {
+        None
+    }
 }
 
 #[component]
 pub fn Shell(children: Children) -> impl IntoView {
     let location = use_location();
     let pathname = location.pathname;
-    let summary = expect_context::<SummaryResource>().0;
+    let summary = use_summary();
     let tenant = move || {
         summary.get().and_then(|r| r.ok()).map(|s| s.tenant)
     };
@@ -59,9 +80,8 @@ pub fn Shell(children: Children) -> impl IntoView {
         match section_for_path(&path) {
             Some(s) if s.path != "/" => {
                 out.push((s.title.to_string(), Some(s.path.to_string())));
-                let rest = path[s.path.len()..].trim_matches('/');
-                if !rest.is_empty() {
-                    out.push((rest.to_string(), None));
+                if let Some(tail) = crumb_tail(s, &path) {
+                    out.push((tail, None));
                 }
             }
             Some(s) => out.push((s.title.to_string(), None)),
@@ -119,5 +139,21 @@ pub fn Shell(children: Children) -> impl IntoView {
                 {children()}
             </main>
         </div>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sections_own_their_detail_paths() {
+        assert_eq!(section_for_path("/collections/ABC00014").map(|s| s.key), Some("endpoint-security"));
+        assert_eq!(section_for_path("/detections").map(|s| s.key), Some("threats"));
+        assert!(section_for_path("/nope").is_none());
+        let es = section("endpoint-security");
+        assert_eq!(crumb_tail(es, "/collections/ABC00014").as_deref(), Some("ABC00014"));
+        assert_eq!(crumb_tail(section("threats"), "/detections").as_deref(), Some("Detections"));
+        assert_eq!(crumb_tail(section("threats"), "/threats"), None);
     }
 }

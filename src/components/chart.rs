@@ -86,15 +86,16 @@ pub fn ChartView(
     // Pointer position in chart coordinates.
     let to_chart = move |ev: &web_sys::MouseEvent| -> Option<(f64, f64, f64, f64)> {
         let el = container.get_untracked()?;
+        let el: &web_sys::Element = &el;
         let rect = el.get_bounding_client_rect();
-        let c = chart.get_untracked()??;
+        let c = chart.get_untracked()?;
         let (w, h) = svg_size(&c.svg);
         let (px, py) = (ev.client_x() as f64 - rect.left(), ev.client_y() as f64 - rect.top());
         Some((px * w / rect.width().max(1.0), py * h / rect.height().max(1.0), px, py))
     };
     let on_move = move |ev: web_sys::MouseEvent| {
         let found = to_chart(&ev).and_then(|(x, y, px, py)| {
-            let c = chart.get_untracked()??;
+            let c = chart.get_untracked()?;
             hit(&c.regions, x, y).map(|r| (region_text(r), px, py))
         });
         tooltip.set(found);
@@ -109,7 +110,7 @@ pub fn ChartView(
             return;
         }
         let target = to_chart(&ev).and_then(|(x, y, _, _)| {
-            let c = chart.get_untracked()??;
+            let c = chart.get_untracked()?;
             hit(&c.regions, x, y).and_then(|r| link_for_click(r))
         });
         if let Some(href) = target {
@@ -211,7 +212,7 @@ pub fn ChartView(
                     {move || if show_table.get() { "Hide table" } else { "Show as table" }}
                 </button>
             </figcaption>
-            {move || show_table.get().then(table)}
+            {move || show_table.get().then(&table)}
         </figure>
     }
 }

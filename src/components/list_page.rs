@@ -29,6 +29,12 @@ pub fn text(s: impl Into<String>) -> AnyView {
     view! { <span>{s}</span> }.into_any()
 }
 
+/// A link cell (the router handles the click; the text is rendered as text).
+pub fn link(href: String, label: impl Into<String>) -> AnyView {
+    let label: String = label.into();
+    view! { <a href=href>{label}</a> }.into_any()
+}
+
 /// Rows grouped under a header (consecutive rows with the same key).
 pub struct Group<T> {
     pub key: fn(&T) -> String,

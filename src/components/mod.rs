@@ -6,5 +6,6 @@ pub mod chips;
 pub mod copy_button;
 pub mod kpi;
 pub mod list_page;
+pub mod list_parts;
 pub mod status;
 pub mod threat_timeline;

@@ -1,14 +1,15 @@
 //! Device detail (`/devices/{AADDeviceID}`): identity, Defender health, threats, collections, apps.
 
 use crate::api;
-use crate::format::{ago, datetime, http_url, language, severity_tone};
-use crate::pages::devices::verdict_class;
-use crate::widgets::Loading;
+use crate::components::chips::{severity_chip, state_chip, verdict_chip};
+use crate::components::copy_button::CopyButton;
+use crate::components::status::Loading;
+use crate::format::{ago, datetime, http_url, language};
+use crate::routes;
 use leptos::prelude::*;
 use leptos_router::components::A;
 use leptos_router::hooks::use_params_map;
-use std::time::Duration;
-use tenantscope_model::api::{encode_component, DeviceDetail};
+use tenantscope_model::api::DeviceDetail;
 use tenantscope_model::{Application, DefenderHealth, Flag, FlagSeverity, ThreatDetection};
 
 #[component]
@@ -51,23 +52,6 @@ fn now_ms() -> f64 {
     js_sys::Date::now()
 }
 
-/// Copies `text` to the clipboard and says so for a moment.
-#[component]
-fn CopyButton(text: String, what: &'static str) -> impl IntoView {
-    let copied = RwSignal::new(false);
-    view! {
-        <button class="copy" title=format!("Copy {what}") aria-label=format!("Copy {what}") on:click=move |_| {
-            if let Some(w) = web_sys::window() {
-                let _ = w.navigator().clipboard().write_text(&text);
-                copied.set(true);
-                set_timeout(move || copied.set(false), Duration::from_millis(1500));
-            }
-        }>
-            {move || if copied.get() { "Copied" } else { "Copy" }}
-        </button>
-    }
-}
-
 /// A time as absolute and relative text, highlighted when it is overdue.
 fn when(value: &Option<String>, overdue: bool) -> AnyView {
     match value {
@@ -76,7 +60,7 @@ fn when(value: &Option<String>, overdue: bool) -> AnyView {
             view! {
                 <span class:overdue=overdue>
                     {datetime(t)} <span class="muted">" (" {rel} ")"</span>
-                    {overdue.then(|| view! { <span class="badge bad">"Overdue"</span> })}
+                    {overdue.then(|| view! { <span class="badge tone-bad">"Overdue"</span> })}
                 </span>
             }
             .into_any()
@@ -90,9 +74,9 @@ fn flag_chips(flags: Vec<Flag>) -> impl IntoView {
         .into_iter()
         .map(|f| {
             let class = match f.severity {
-                FlagSeverity::Info => "badge good",
-                FlagSeverity::Warning => "badge warn",
-                FlagSeverity::Critical => "badge bad",
+                FlagSeverity::Info => "badge tone-good",
+                FlagSeverity::Warning => "badge tone-warn",
+                FlagSeverity::Critical => "badge tone-bad",
             };
             view! { <span class=class title=format!("flag value {}", f.value)>{f.label}</span> }
         })
@@ -100,7 +84,7 @@ fn flag_chips(flags: Vec<Flag>) -> impl IntoView {
 }
 
 fn on_off(value: bool, good_when: bool) -> impl IntoView {
-    let class = if value == good_when { "badge good" } else { "badge bad" };
+    let class = if value == good_when { "badge tone-good" } else { "badge tone-bad" };
     view! { <span class=class>{if value { "Yes" } else { "No" }}</span> }
 }
 
@@ -138,9 +122,7 @@ fn DeviceView(detail: DeviceDetail) -> impl IntoView {
     view! {
         <div class="page-head detail-head">
             <h1 data-testid="device-name">{d.name.clone()}</h1>
-            <span class=verdict_class(row.defender_health) title=row.defender_health.rule() data-testid="verdict">
-                {row.defender_health.label()}
-            </span>
+            <span data-testid="verdict">{verdict_chip(row.defender_health)}</span>
         </div>
         <div class="detail-grid">
             <div class="panel">
@@ -164,7 +146,7 @@ fn DeviceView(detail: DeviceDetail) -> impl IntoView {
                 <h2>{format!("Collections ({})", detail.collections.len())}</h2>
                 <ul class="plain" data-testid="collections">
                     {detail.collections.into_iter().map(|c| {
-                        let href = format!("/devices?CollectionId={}", encode_component(&c.collection_id));
+                        let href = routes::collection(&c.collection_id);
                         view! { <li><A href=href>{c.collection_name}</A> " " <span class="muted">{c.collection_id}</span></li> }
                     }).collect_view()}
                 </ul>
@@ -218,7 +200,7 @@ fn Health(health: DefenderHealth) -> impl IntoView {
             <dd data-field="ProductStatus"><div class="chips">{flag_chips(ps.flags())}</div><span class="muted">{format!("value {}", ps.0)}</span></dd>
             <dt>"Computer state"</dt>
             <dd data-field="ComputerState"><div class="chips">{if cs.is_clean() {
-                view! { <span class="badge good">"Clean"</span> }.into_any()
+                view! { <span class="badge tone-good">"Clean"</span> }.into_any()
             } else {
                 flag_chips(cs.flags()).into_any()
             }}</div></dd>
@@ -259,16 +241,15 @@ fn Threats(threats: Vec<ThreatDetection>) -> impl IntoView {
             <tbody>
                 {threats.into_iter().map(|t| {
                     let link = t.url.as_deref().and_then(http_url);
-                    let state_class = if t.current_status.is_active() { "badge bad" } else { "badge good" };
                     view! {
                         <tr>
                             <td>
-                                {t.threat_name.clone()}
+                                <A href=routes::threat(t.threat_id)>{t.threat_name.clone()}</A>
                                 {link.map(|href| view! { " " <a href=href target="_blank" rel="noopener noreferrer nofollow">"info"</a> })}
                             </td>
                             <td>{t.category.label().to_string()}</td>
-                            <td><span class=format!("badge {}", severity_tone(t.severity))>{t.severity.label().to_string()}</span></td>
-                            <td><span class=state_class>{t.current_status.label().to_string()}</span></td>
+                            <td>{severity_chip(t.severity)}</td>
+                            <td>{state_chip(t.current_status)}</td>
                             <td>{t.current_status_id.label().to_string()}</td>
                             <td>{t.execution_status.label().to_string()}</td>
                             <td class="num">{t.number_of_detections}</td>

@@ -1,8 +1,12 @@
 //! One page per file.
 
 pub mod applications;
-pub mod coming;
+pub mod collection;
+pub mod connector;
 pub mod device;
 pub mod devices;
+pub mod endpoint_security;
 pub mod not_found;
 pub mod overview;
+pub mod threat;
+pub mod threats;

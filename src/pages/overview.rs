@@ -1,15 +1,25 @@
-//! Overview: the tenant's security posture from `GET /api/v1/summary`.
+//! Overview: the tenant's security posture from `GET /api/v1/summary`, and the top threats.
 
+use crate::api;
+use crate::charts::{self, BarRow, Series, Size, Tone};
+use crate::components::chart::ChartView;
+use crate::components::kpi::Kpi;
+use crate::components::status::{ErrorPanel, Loading};
+use crate::contexts::summary::use_summary;
 use crate::format::{ago, count, datetime, percent, severity_tone, verdict_tone};
-use crate::widgets::{ErrorPanel, Loading};
-use crate::SummaryResource;
+use crate::routes;
 use leptos::prelude::*;
-use tenantscope_model::api::Summary;
+use leptos_router::components::A;
+use std::sync::Arc;
+use tenantscope_model::api::{Page, Summary, ThreatRow};
 use tenantscope_model::{HealthVerdict, Severity};
+
+/// The query of the top threats: most devices affected in the last 7 days.
+pub const TOP_THREATS: &[(&str, &str)] = &[("range", "7d"), ("sort", "DevicesAffected"), ("order", "desc")];
 
 #[component]
 pub fn Overview() -> impl IntoView {
-    let summary = expect_context::<SummaryResource>().0;
+    let summary = use_summary();
     view! {
         <section class="page">
             <h1>"Overview"</h1>
@@ -22,30 +32,30 @@ pub fn Overview() -> impl IntoView {
                     })}
                 </ErrorBoundary>
             </Transition>
+            <TopThreats />
         </section>
     }
 }
 
-/// One key figure. `kpi` names it for tests and styling; `href` opens the list it counts.
-#[component]
-pub fn Kpi(
-    kpi: &'static str,
-    label: &'static str,
-    value: String,
-    #[prop(optional, into)] note: Option<String>,
-    #[prop(optional)] tone: &'static str,
-    #[prop(optional)] href: Option<String>,
-    #[prop(optional)] title: &'static str,
-) -> impl IntoView {
-    let body = view! {
-        <div class="kpi-label">{label}</div>
-        <div class="kpi-value" data-kpi=kpi>{value}</div>
-        {note.map(|n| view! { <div class="kpi-note">{n}</div> })}
-    };
-    let class = format!("kpi {tone}");
-    match href {
-        Some(href) => view! { <a class=class href=href title=title>{body}</a> }.into_any(),
-        None => view! { <div class=class title=title>{body}</div> }.into_any(),
+fn health_chart(s: &Summary) -> impl IntoView {
+    let series: Vec<Series> =
+        HealthVerdict::ALL.iter().map(|v| Series { label: v.label().into(), tone: verdict_tone(*v) }).collect();
+    let rows = Arc::new(vec![BarRow {
+        key: "devices".into(),
+        label: "Devices".into(),
+        values: HealthVerdict::ALL.iter().map(|v| s.count_of(*v)).collect(),
+    }]);
+    view! {
+        <ChartView
+            title="Devices by Defender health".to_string()
+            testid="health-chart"
+            min_height=90
+            draw=Arc::new(move |w, p| charts::stacked_bars("Devices by Defender health", &series, &rows, true, Size { width: w, height: 90 }, p))
+            link=Arc::new(|r| {
+                let i: usize = r.key.split('|').nth(1)?.parse().ok()?;
+                Some(routes::devices(&[("DefenderHealth", HealthVerdict::ALL.get(i)?.key())]))
+            })
+        />
     }
 }
 
@@ -56,50 +66,36 @@ fn Kpis(summary: Summary) -> impl IntoView {
     let share = |n: u64| if total == 0 { 0.0 } else { n as f64 * 100.0 / total as f64 };
     let now = js_sys::Date::now();
     let as_of = match &s.last_upload {
-        Some(t) => format!(
-            "Data as of {}{}",
-            datetime(t),
-            ago(t, now).map(|a| format!(" ({a})")).unwrap_or_default()
-        ),
+        Some(t) => format!("Data as of {}{}", datetime(t), ago(t, now).map(|a| format!(" ({a})")).unwrap_or_default()),
         None => "No upload received yet".to_string(),
     };
-    let bar = HealthVerdict::ALL
-        .iter()
-        .filter(|v| s.count_of(**v) > 0)
-        .map(|v| {
-            let n = s.count_of(*v);
-            let style = format!("width: {:.3}%", share(n));
-            let title = format!("{}: {} ({})", v.label(), count(n), percent(share(n)));
-            view! { <span class=format!("seg {}", verdict_tone(*v)) style=style title=title></span> }
-        })
-        .collect_view();
     let legend = HealthVerdict::ALL
         .iter()
         .map(|v| {
             let n = s.count_of(*v);
             view! {
                 <li title=v.rule()>
-                    <span class=format!("dot {}", verdict_tone(*v)) aria-hidden="true"></span>
-                    {v.label()} " " <strong>{count(n)}</strong> " · " {percent(share(n))}
+                    <span class=format!("dot {}", verdict_tone(*v).css_name()) aria-hidden="true"></span>
+                    <A href=routes::devices(&[("DefenderHealth", v.key())])>{v.label()}</A>
+                    " " <strong>{count(n)}</strong> " · " {percent(share(n))}
                 </li>
             }
         })
         .collect_view();
-    let mut severities: Vec<_> = s
-        .active_threats_by_severity
-        .iter()
-        .filter(|c| c.severity != Severity::Unknown0 || c.count > 0)
-        .cloned()
-        .collect();
+    let mut severities: Vec<_> =
+        s.active_threats_by_severity.iter().filter(|c| c.severity != Severity::Unknown0 || c.count > 0).cloned().collect();
     severities.sort_by_key(|c| std::cmp::Reverse(c.severity.code()));
     let severity_rows = severities
         .into_iter()
         .map(|c| {
             let key = format!("active_threats_{}", c.severity.label().to_lowercase().replace(' ', "_"));
+            let href = routes::detections(&[("Active", "true"), ("Severity", &c.severity.code().to_string())]);
             view! {
-                <li class=format!("sev {}", severity_tone(c.severity))>
-                    <span class="sev-label">{c.severity.label().to_string()}</span>
-                    <span class="sev-count" data-kpi=key>{count(c.count)}</span>
+                <li class=format!("sev {}", severity_tone(c.severity).css_name())>
+                    <A href=href attr:class="sev-link">
+                        <span class="sev-label">{c.severity.label().to_string()}</span>
+                        <span class="sev-count" data-kpi=key>{count(c.count)}</span>
+                    </A>
                 </li>
             }
         })
@@ -107,29 +103,33 @@ fn Kpis(summary: Summary) -> impl IntoView {
     view! {
         <p class="as-of" data-testid="as-of">{as_of}</p>
         <div class="kpi-grid">
-            <Kpi kpi="total_devices" label="Devices" value=count(total) note="Managed by the attached site" href="/devices".to_string() />
+            <Kpi kpi="total_devices" label="Devices" value=count(total) note="Managed by the attached site" href=routes::devices(&[]) />
             <Kpi kpi="healthy_percent" label="Defender healthy" value=percent(s.healthy_percent())
-                note=format!("{} of {} devices", count(s.healthy), count(total)) tone="good"
-                href="/devices?DefenderHealth=healthy".to_string() />
-            <Kpi kpi="at_risk" label="Devices at risk" value=count(s.at_risk) note="Protected, but needs attention" tone="warn" title=HealthVerdict::AtRisk.rule()
-                href="/devices?DefenderHealth=at_risk".to_string() />
-            <Kpi kpi="unhealthy" label="Unhealthy" value=count(s.unhealthy) note="Protection off or broken" tone="bad" title=HealthVerdict::Unhealthy.rule()
-                href="/devices?DefenderHealth=unhealthy".to_string() />
-            <Kpi kpi="not_reporting" label="Not reporting" value=count(s.not_reporting) note="No Defender health uploaded" tone="idle" title=HealthVerdict::NotReporting.rule()
-                href="/devices?DefenderHealth=not_reporting".to_string() />
+                note=format!("{} of {} devices", count(s.healthy), count(total)) tone=Tone::Good
+                href=routes::devices(&[("DefenderHealth", "healthy")]) />
+            <Kpi kpi="at_risk" label="Devices at risk" value=count(s.at_risk) note="Protected, but needs attention" tone=Tone::Warn title=HealthVerdict::AtRisk.rule()
+                href=routes::devices(&[("DefenderHealth", "at_risk")]) />
+            <Kpi kpi="unhealthy" label="Unhealthy" value=count(s.unhealthy) note="Protection off or broken" tone=Tone::Bad title=HealthVerdict::Unhealthy.rule()
+                href=routes::devices(&[("DefenderHealth", "unhealthy")]) />
+            <Kpi kpi="not_reporting" label="Not reporting" value=count(s.not_reporting) note="No Defender health uploaded" tone=Tone::Idle title=HealthVerdict::NotReporting.rule()
+                href=routes::devices(&[("DefenderHealth", "not_reporting")]) />
         </div>
         <div class="panel">
             <h2>"Defender health"</h2>
-            <div class="stacked-bar" role="img" aria-label="Devices by Defender health verdict">{bar}</div>
+            {health_chart(&s)}
             <ul class="legend">{legend}</ul>
         </div>
         <div class="two-col">
             <div class="panel">
                 <h2>"Active threats"</h2>
                 <div class="threat-total">
-                    <span class="big" data-kpi="active_threats">{count(s.active_threats)}</span>
+                    <A href=routes::detections(&[("Active", "true")]) attr:class="big-link">
+                        <span class="big" data-kpi="active_threats">{count(s.active_threats)}</span>
+                    </A>
                     <span class="muted">
-                        " on " <span data-kpi="devices_with_active_threats">{count(s.devices_with_active_threats)}</span> " devices"
+                        " on " <A href=routes::devices(&[("HasActiveThreats", "true")])>
+                            <span data-kpi="devices_with_active_threats">{count(s.devices_with_active_threats)}</span> " devices"
+                        </A>
                     </span>
                 </div>
                 <ul class="severity-list">{severity_rows}</ul>
@@ -138,11 +138,69 @@ fn Kpis(summary: Summary) -> impl IntoView {
                 <h2>"Needs attention"</h2>
                 <div class="kpi-grid compact">
                     <Kpi kpi="signatures_out_of_date" label="Signatures out of date" value=count(s.signatures_out_of_date)
-                        note="Older than 7 days" tone="warn" />
-                    <Kpi kpi="scans_overdue" label="Scans overdue" value=count(s.scans_overdue) note="Quick or full scan" tone="warn" />
-                    <Kpi kpi="reboot_required" label="Reboot required" value=count(s.reboot_required) tone="warn" />
+                        note="Older than 7 days" tone=Tone::Warn />
+                    <Kpi kpi="scans_overdue" label="Scans overdue" value=count(s.scans_overdue) note="Quick or full scan" tone=Tone::Warn />
+                    <Kpi kpi="reboot_required" label="Reboot required" value=count(s.reboot_required) tone=Tone::Warn />
                 </div>
             </div>
+        </div>
+    }
+}
+
+/// Bars of the top threats: devices where it is still active, and where it no longer is.
+pub fn top_threat_rows(threats: &[ThreatRow]) -> Vec<BarRow> {
+    threats
+        .iter()
+        .map(|t| BarRow {
+            key: t.threat_id.to_string(),
+            label: t.threat_name.clone(),
+            values: vec![t.devices_active, t.devices_affected.saturating_sub(t.devices_active)],
+        })
+        .collect()
+}
+
+#[component]
+fn TopThreats() -> impl IntoView {
+    let data = LocalResource::new(|| async {
+        let mut pairs: Vec<(&str, &str)> = TOP_THREATS.to_vec();
+        pairs.push(("page_size", "5"));
+        let query = routes::threats(&pairs);
+        api::get_json::<Page<ThreatRow>>(&query).await
+    });
+    view! {
+        <div class="panel">
+            <div class="panel-head">
+                <h2>"Top threats, last 7 days"</h2>
+                <A href=routes::threats(TOP_THREATS)>"All threats of the last 7 days"</A>
+            </div>
+            <Transition fallback=|| view! { <Loading what="top threats" /> }>
+                {move || Suspend::new(async move {
+                    match data.await {
+                        Ok(page) if page.items.is_empty() => view! {
+                            <p class="empty-note">"No threats detected in the last 7 days."</p>
+                        }.into_any(),
+                        Ok(page) => {
+                            let rows = Arc::new(top_threat_rows(&page.items));
+                            let height = 60 + 30 * rows.len() as u32;
+                            let series = vec![
+                                Series { label: "Still active".into(), tone: Tone::Bad },
+                                Series { label: "No longer active".into(), tone: Tone::Idle },
+                            ];
+                            view! {
+                                <p class="muted small">"Devices affected per threat; select a threat for its details."</p>
+                                <ChartView
+                                    title="Top threats by devices affected, last 7 days".to_string()
+                                    testid="top-threats"
+                                    min_height=height
+                                    draw=Arc::new(move |w, p| charts::stacked_bars("Top threats", &series, &rows, false, Size { width: w, height }, p))
+                                    link=Arc::new(|r| Some(routes::threat(r.key.split('|').next()?.parse().ok()?)))
+                                />
+                            }.into_any()
+                        }
+                        Err(e) => view! { <p class="error-text" role="alert">{format!("Top threats could not be loaded: {e}")}</p> }.into_any(),
+                    }
+                })}
+            </Transition>
         </div>
     }
 }

@@ -535,7 +535,7 @@ pub const COLLECTIONS: ListSpec = ListSpec {
     filters: &[int("CollectionType")],
     searchable: &["CollectionId", "CollectionName"],
     columns: &[
-        "CollectionId", "CollectionName", "CollectionType", "CountTargeted", "CountCompliant", "CountNonCompliant",
+        "CollectionName", "CollectionId", "CollectionType", "CountTargeted", "CountCompliant", "CountNonCompliant",
         "CountFailed", "CountActivated", "CountEnforced", "CompliancePercent", "TenantId", "HierarchyId",
     ],
 };

@@ -255,6 +255,14 @@ fn serial(rng: &mut Rng, style: u8) -> String {
 }
 
 /// Defender health for one device with realistic proportions, consistent flags and times.
+/// The signature version a device has after updating at `at`: a release every 6 hours, a new build
+/// every 30 days (so devices that updated in the same window share a version, as they do in reality).
+/// `_draw` keeps the generator's random stream as it was.
+fn signature_release(at: i64, _draw: u64) -> String {
+    let release = at.div_euclid(6 * 3_600);
+    format!("1.{}.{}.0", 300 + release.div_euclid(120).rem_euclid(200), release.rem_euclid(120) * 3 + 1)
+}
+
 fn gen_health(rng: &mut Rng, device_id: &str, is_vm: bool, anchor: i64) -> DefenderHealth {
     let hours = |rng: &mut Rng, lo: i64, hi: i64| anchor - (lo + rng.below((hi - lo) as u64) as i64) * 3600;
     let defender_enabled = !rng.chance(0.004);
@@ -325,7 +333,7 @@ fn gen_health(rng: &mut Rng, device_id: &str, is_vm: bool, anchor: i64) -> Defen
         is_virtual_machine: is_vm,
         mde_onboarding_state: if onboarded { MdeOnboardingState::Onboarded } else { MdeOnboardingState::NotOnboarded },
         engine_version: if platform_old { "1.1.23110.2".into() } else { "1.1.24090.11".into() },
-        signature_version: format!("1.{sig_build}.{}.0", rng.below(400)),
+        signature_version: signature_release(last_update, rng.below(400) + sig_build),
         defender_version: platform.into(),
         quick_scan_time: Some(time::format_rfc3339(quick)),
         full_scan_time: (!rng.chance(0.02)).then(|| time::format_rfc3339(full)),

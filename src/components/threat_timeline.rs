@@ -1,0 +1,173 @@
+//! Detections over time, stacked by severity, for a range chosen in the URL (`range=24h|7d|30d|90d`);
+//! a bucket opens the detections of its time window. Used by Threats, Detections and a threat's page.
+
+use super::chart::ChartView;
+use super::status::Loading;
+use crate::api;
+use crate::charts::{self, Series, Size, TimeBucket};
+use crate::format::{count, severity_tone};
+use crate::routes;
+use leptos::prelude::*;
+use leptos_router::hooks::{use_location, use_navigate};
+use std::sync::Arc;
+use tenantscope_model::api::{decode_query, encode_pairs, TimeRange, Timeline};
+use tenantscope_model::{time, Severity};
+
+/// The range in the URL, or the default.
+pub fn url_range(search: &str, default: TimeRange) -> TimeRange {
+    decode_query(search).into_iter().rev().find(|(k, _)| k == "range").and_then(|(_, v)| TimeRange::from_key(&v)).unwrap_or(default)
+}
+
+/// Axis label of a bucket: "11-24" for days, "14:00" for hours (UTC).
+pub fn bucket_label(start: &str, hourly: bool) -> String {
+    let s = time::parse_rfc3339(start).map(time::format_rfc3339).unwrap_or_default();
+    if s.len() < 16 {
+        return start.to_string();
+    }
+    if hourly {
+        if &s[11..13] == "00" {
+            format!("{} 00:00", &s[5..10])
+        } else {
+            s[11..16].to_string()
+        }
+    } else {
+        s[5..10].to_string()
+    }
+}
+
+/// Draws a severity timeline.
+pub fn draw(t: &Timeline, width: u32, height: u32, palette: &charts::Palette) -> charts::Chart {
+    let hourly = t.bucket == "hour";
+    let series: Vec<Series> = t
+        .series
+        .iter()
+        .map(|s| Series { label: s.label.clone(), tone: severity_tone(Severity::from_code(s.code)) })
+        .collect();
+    // Most severe at the bottom of the stack and first in the legend.
+    let order: Vec<usize> = {
+        let mut o: Vec<usize> = (0..series.len()).collect();
+        o.sort_by_key(|i| std::cmp::Reverse(t.series[*i].code));
+        o
+    };
+    let series: Vec<Series> = order.iter().map(|i| series[*i].clone()).collect();
+    let buckets: Vec<TimeBucket> = t
+        .buckets
+        .iter()
+        .map(|b| TimeBucket {
+            key: b.start.clone(),
+            label: bucket_label(&b.start, hourly),
+            values: order.iter().map(|i| b.counts.get(*i).copied().unwrap_or(0)).collect(),
+        })
+        .collect();
+    charts::timeline("Detections over time by severity", &series, &buckets, "detections", Size { width, height }, palette)
+}
+
+/// The URL with `range` set (and paging reset).
+fn with_range(pathname: &str, search: &str, range: TimeRange) -> String {
+    let mut pairs: Vec<(String, String)> =
+        decode_query(search).into_iter().filter(|(k, _)| k != "range" && k != "page" && k != "from" && k != "to").collect();
+    pairs.push(("range".into(), range.key().into()));
+    format!("{pathname}?{}", encode_pairs(&pairs))
+}
+
+#[component]
+pub fn ThreatTimeline(
+    /// Only this threat's detections.
+    #[prop(optional)]
+    threat: Option<i64>,
+    #[prop(default = TimeRange::Month)]
+    default: TimeRange,
+) -> impl IntoView {
+    let location = use_location();
+    let search = location.search;
+    let pathname = location.pathname;
+    let range = Memo::new(move |_| url_range(&search.get(), default));
+    let timeline = LocalResource::new(move || {
+        let r = range.get();
+        async move {
+            let only = threat.map(|t| format!("&ThreatID={t}")).unwrap_or_default();
+            api::get_json::<Timeline>(&format!("/threats/timeline?range={}{only}", r.key())).await
+        }
+    });
+    let navigate = use_navigate();
+    let buttons = TimeRange::ALL
+        .iter()
+        .map(|r| {
+            let r = *r;
+            let navigate = navigate.clone();
+            view! {
+                <button class="seg-button" aria-pressed=move || (range.get() == r).to_string() data-range=r.key()
+                    on:click=move |_| navigate(&with_range(&pathname.get_untracked(), &search.get_untracked(), r), Default::default())>
+                    {r.label()}
+                </button>
+            }
+        })
+        .collect_view();
+    view! {
+        <div class="panel">
+            <div class="panel-head">
+                <h2>"Detections over time"</h2>
+                <div class="segmented" role="group" aria-label="Time range">{buttons}</div>
+            </div>
+            <Transition fallback=|| view! { <Loading what="the timeline" /> }>
+                {move || Suspend::new(async move {
+                    match timeline.await {
+                        Ok(t) => {
+                            let total: u64 = t.buckets.iter().map(|b| b.total()).sum();
+                            let t = Arc::new(t);
+                            let for_draw = Arc::clone(&t);
+                            let r = range.get_untracked();
+                            let note = format!(
+                                "{} detections in the last {}, by first detection time ({} buckets, UTC). Select a bar for its detections.",
+                                count(total), r.label(), if t.bucket == "hour" { "hourly" } else { "daily" }
+                            );
+                            view! {
+                                <p class="muted small">{note}</p>
+                                <ChartView
+                                    title="Detections over time by severity".to_string()
+                                    testid="threat-timeline"
+                                    draw=Arc::new(move |w, p| draw(&for_draw, w, 240, p))
+                                    link=Arc::new(move |region| {
+                                        let start = time::parse_rfc3339(&region.key)?;
+                                        let width = if t.bucket == "hour" { 3_600 } else { 86_400 };
+                                        let end = time::format_rfc3339(start + width);
+                                        let total: u64 = region.values.iter().map(|(_, v)| v).sum();
+                                        if total == 0 {
+                                            return None;
+                                        }
+                                        let id = threat.map(|t| t.to_string());
+                                        let mut pairs = vec![("from", region.key.as_str()), ("to", end.as_str())];
+                                        if let Some(id) = &id {
+                                            pairs.push(("ThreatID", id.as_str()));
+                                        }
+                                        Some(routes::detections(&pairs))
+                                    })
+                                />
+                            }.into_any()
+                        }
+                        Err(e) => view! { <p class="error-text" role="alert">{format!("The timeline could not be loaded: {e}")}</p> }.into_any(),
+                    }
+                })}
+            </Transition>
+        </div>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bucket_labels() {
+        assert_eq!(bucket_label("2026-11-24T14:00:00Z", true), "14:00");
+        assert_eq!(bucket_label("2026-11-24T00:00:00Z", true), "11-24 00:00");
+        assert_eq!(bucket_label("2026-11-24T00:00:00Z", false), "11-24");
+    }
+
+    #[test]
+    fn range_in_the_url() {
+        assert_eq!(url_range("?q=x&range=7d", TimeRange::Month), TimeRange::Week);
+        assert_eq!(url_range("?range=1y", TimeRange::Month), TimeRange::Month);
+        assert_eq!(with_range("/threats", "?page=3&q=x&range=7d", TimeRange::Day), "/threats?q=x&range=24h");
+    }
+}

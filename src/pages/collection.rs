@@ -1,0 +1,99 @@
+//! A collection (`/collections/{CollectionId}`): its policy counts as the site uploaded them, as a
+//! chart, and its member devices with their Defender health (filterable by verdict).
+
+use super::devices::devices_list;
+use super::endpoint_security::{compliance_row, compliance_series};
+use crate::api::{self, ApiError};
+use crate::charts::{self, Size};
+use crate::components::chart::ChartView;
+use crate::components::kpi::Kpi;
+use crate::components::list_page::ListPage;
+use crate::components::status::{ErrorMessage, Loading};
+use crate::format::{count, share};
+use crate::routes;
+use leptos::prelude::*;
+use leptos_router::components::A;
+use leptos_router::hooks::use_params_map;
+use std::sync::Arc;
+use tenantscope_model::api::{encode_component, CollectionRow};
+use tenantscope_model::HealthVerdict;
+
+#[component]
+pub fn Collection() -> impl IntoView {
+    let params = use_params_map();
+    let id = move || params.read().get("id").unwrap_or_default();
+    let data = LocalResource::new(move || {
+        let id = id();
+        async move { api::get_json::<CollectionRow>(&format!("/collections/{}", encode_component(&id))).await }
+    });
+    view! {
+        <section class="page">
+            <Suspense fallback=|| view! { <Loading what="the collection" /> }>
+                {move || Suspend::new(async move {
+                    match data.await {
+                        Ok(c) => view! { <CollectionView row=c /> }.into_any(),
+                        Err(e) if e.is_not_found() => view! {
+                            <h1>"Collection not found"</h1>
+                            <div class="panel" data-testid="not-found">
+                                <p>"No collection has the ID " <code>{id()}</code> "."</p>
+                                <p><A href="/endpoint-security">"Back to Endpoint security"</A></p>
+                            </div>
+                        }.into_any(),
+                        Err(e) => error(e, move || data.refetch()).into_any(),
+                    }
+                })}
+            </Suspense>
+        </section>
+    }
+}
+
+fn error(e: ApiError, retry: impl Fn() + Send + Sync + 'static) -> impl IntoView {
+    view! { <h1>"Collection"</h1> <ErrorMessage title="Could not load this collection" message=e.to_string() retry=retry /> }
+}
+
+#[component]
+fn CollectionView(row: CollectionRow) -> impl IntoView {
+    let c = row.collection.clone();
+    let id = c.collection_id.clone();
+    let members = |verdict: HealthVerdict| routes::collection_filtered(&id, &[("DefenderHealth", verdict.key())]);
+    let bars = Arc::new(vec![compliance_row(&row)]);
+    let not_yet = row.not_yet_reported();
+    let path = routes::collection(&id);
+    let fixed = vec![("CollectionId".to_string(), id.clone())];
+    view! {
+        <div class="page-head detail-head">
+            <h1 data-testid="collection-name">{c.collection_name.clone()}</h1>
+            <span class="mono muted">{id.clone()}</span>
+            <span class="badge tone-idle">{c.collection_type.label().into_owned()} " collection"</span>
+        </div>
+        <div class="kpi-grid">
+            <Kpi kpi="count_targeted" label="Targeted" value=count(c.count_targeted) note="Devices the policy targets" href=path.clone() />
+            <Kpi kpi="count_compliant" label="Compliant" value=count(c.count_compliant) tone=charts::Tone::Good />
+            <Kpi kpi="count_non_compliant" label="Non-compliant" value=count(c.count_non_compliant) tone=charts::Tone::Warn />
+            <Kpi kpi="count_failed" label="Failed" value=count(c.count_failed) tone=charts::Tone::Bad />
+            <Kpi kpi="not_yet_reported" label="Not yet reported" value=count(not_yet) tone=charts::Tone::Idle />
+            <Kpi kpi="compliance" label="Compliance" value=share(row.compliance_percent) note=format!("Activated {} · enforced {}", count(c.count_activated), count(c.count_enforced)) />
+        </div>
+        <div class="panel">
+            <h2>"Policy state of the targeted devices"</h2>
+            <p class="muted small">"As uploaded by the site (policy compliance); the members below show each device's own Defender health."</p>
+            <ChartView
+                title="Policy state of the targeted devices".to_string()
+                testid="collection-chart"
+                min_height=90
+                draw=Arc::new(move |w, p| charts::stacked_bars("Policy state", &compliance_series(), &bars, true, Size { width: w, height: 90 }, p))
+                link=Arc::new(|_| None)
+            />
+        </div>
+        <div class="panel">
+            <div class="panel-head">
+                <h2>"Members"</h2>
+                <span class="muted small">
+                    "Defender health: "
+                    {HealthVerdict::ALL.iter().map(|v| view! { <A href=members(*v)>{v.label()}</A> " " }).collect_view()}
+                </span>
+            </div>
+            <ListPage config=devices_list(path, fixed) />
+        </div>
+    }
+}

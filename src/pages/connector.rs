@@ -1,0 +1,180 @@
+//! Connector (`/connector`): the service connection point as it reports itself, how fresh its last
+//! upload is, and its status events and exceptions over time by severity.
+
+use crate::api;
+use crate::charts::{self, Series, Size, TimeBucket, Tone};
+use crate::components::chart::ChartView;
+use crate::components::copy_button::CopyButton;
+use crate::components::status::{ErrorMessage, Loading};
+use crate::components::threat_timeline::bucket_label;
+use crate::format::{ago, count, datetime, telemetry_tone};
+use leptos::prelude::*;
+use std::sync::Arc;
+use tenantscope_model::api::{Connector as ConnectorData, Timeline};
+use tenantscope_model::{time, TelemetryEvent, TelemetrySeverity};
+
+/// Minutes after which an upload counts as late (the site uploads every 15 minutes).
+pub const LATE_MINUTES: i64 = 30;
+
+/// How fresh the last upload is: (tone, words).
+pub fn freshness(last: Option<&str>, now_secs: i64) -> (Tone, String) {
+    match last.and_then(time::parse_rfc3339) {
+        None => (Tone::Bad, "No upload received yet".into()),
+        Some(t) => {
+            let minutes = (now_secs - t) / 60;
+            if minutes <= LATE_MINUTES {
+                (Tone::Good, format!("On time: uploads every 15 minutes, last {}", time::relative(t, now_secs)))
+            } else {
+                (Tone::Bad, format!("Late: no upload for {}", time::relative(t, now_secs).trim_end_matches(" ago")))
+            }
+        }
+    }
+}
+
+pub fn draw_timeline(t: &Timeline, width: u32, palette: &charts::Palette) -> charts::Chart {
+    let hourly = t.bucket == "hour";
+    // Critical at the bottom of the stack and first in the legend, Verbose last.
+    let mut order: Vec<usize> = (0..t.series.len()).collect();
+    order.sort_by_key(|i| std::cmp::Reverse(t.series[*i].code));
+    let series: Vec<Series> = order
+        .iter()
+        .map(|i| Series { label: t.series[*i].label.clone(), tone: telemetry_tone(TelemetrySeverity::from_code(t.series[*i].code)) })
+        .collect();
+    let buckets: Vec<TimeBucket> = t
+        .buckets
+        .iter()
+        .map(|b| TimeBucket {
+            key: b.start.clone(),
+            label: bucket_label(&b.start, hourly),
+            values: order.iter().map(|i| b.counts.get(*i).copied().unwrap_or(0)).collect(),
+        })
+        .collect();
+    charts::timeline("Telemetry by severity", &series, &buckets, "items", Size { width, height: 220 }, palette)
+}
+
+#[component]
+fn Event(event: TelemetryEvent) -> impl IntoView {
+    let tone = telemetry_tone(event.severity_level);
+    let exception = event.kind == "TrackException" || event.severity_level.code() >= 3;
+    let head = view! {
+        <span class=format!("badge {}", tone.css_name())>{event.severity_level.label().into_owned()}</span>
+        " " <span class="mono small">{datetime(&event.time)}</span>
+        " " <strong>{event.name.clone()}</strong>
+        " " <span class="muted small">{event.kind.clone()}</span>
+    };
+    if exception {
+        view! {
+            <li class="event exception">
+                <details>
+                    <summary>{head}</summary>
+                    <pre class="message">{event.message}</pre>
+                </details>
+            </li>
+        }
+        .into_any()
+    } else {
+        view! { <li class="event">{head} " " <span class="muted">{event.message}</span></li> }.into_any()
+    }
+}
+
+#[component]
+pub fn Connector() -> impl IntoView {
+    let data = LocalResource::new(|| api::get_json::<ConnectorData>("/connector?events=200"));
+    let timeline = LocalResource::new(|| api::get_json::<Timeline>("/connector/timeline?range=7d"));
+    view! {
+        <section class="page">
+            <div class="page-head"><h1>"Connector"</h1></div>
+            <Transition fallback=|| view! { <Loading what="the service connection point" /> }>
+                {move || Suspend::new(async move {
+                    match data.await {
+                        Ok(c) => view! { <Facts data=c /> }.into_any(),
+                        Err(e) => view! { <ErrorMessage title="Could not load the connector" message=e.to_string() retry=move || data.refetch() /> }.into_any(),
+                    }
+                })}
+            </Transition>
+            <div class="panel">
+                <h2>"Status events and exceptions, last 7 days"</h2>
+                <Transition fallback=|| view! { <Loading what="the timeline" /> }>
+                    {move || Suspend::new(async move {
+                        match timeline.await {
+                            Ok(t) => {
+                                let t = Arc::new(t);
+                                view! {
+                                    <ChartView title="Service connection point telemetry by severity".to_string() testid="connector-timeline"
+                                        draw=Arc::new(move |w, p| draw_timeline(&t, w, p)) link=Arc::new(|_| None) />
+                                }.into_any()
+                            }
+                            Err(e) => view! { <p class="error-text" role="alert">{format!("The timeline could not be loaded: {e}")}</p> }.into_any(),
+                        }
+                    })}
+                </Transition>
+            </div>
+        </section>
+    }
+}
+
+#[component]
+fn Facts(data: ConnectorData) -> impl IntoView {
+    let f = data.facts;
+    let now = (js_sys::Date::now() / 1000.0) as i64;
+    let (tone, words) = freshness(f.last_upload_time.as_deref(), now);
+    let row = |label: &'static str, value: String, copy: bool| {
+        let empty = value.is_empty();
+        view! {
+            <dt>{label}</dt>
+            <dd class:mono=copy data-field=label>
+                {if empty { "—".to_string() } else { value.clone() }}
+                {(copy && !empty).then(|| view! { <CopyButton text=value what=label /> })}
+            </dd>
+        }
+    };
+    let last = f.last_upload_time.clone().unwrap_or_default();
+    let exceptions = data.events.iter().filter(|e| e.kind == "TrackException").count();
+    view! {
+        <div class=format!("panel freshness {}", tone.css_name()) data-testid="freshness">
+            <strong>{words}</strong>
+            {(!last.is_empty()).then(|| view! { <span class="muted">" · " {datetime(&last)} " (" {ago(&last, now as f64 * 1000.0).unwrap_or_default()} ")"</span> })}
+        </div>
+        <div class="two-col">
+            <div class="panel">
+                <h2>"Service connection point"</h2>
+                <dl class="fields" data-testid="connector-facts">
+                    {row("OS version", f.os_version, false)}
+                    {row("Site version", f.site_version, true)}
+                    {row("Hierarchy ID", f.site_support_id, true)}
+                    {row("Language", f.language, false)}
+                    {row("Tenant ID", f.azure_tenant_id, true)}
+                    {row("Client (app) ID", f.aad_client_id, true)}
+                </dl>
+            </div>
+            <div class="panel">
+                <h2>"Last 24 hours"</h2>
+                <dl class="fields">
+                    <dt>"Exceptions"</dt><dd data-kpi="exceptions_last_24h">{count(data.exceptions_last_24h)}</dd>
+                    <dt>"Errors and critical events"</dt><dd data-kpi="errors_last_24h">{count(data.errors_last_24h)}</dd>
+                </dl>
+            </div>
+        </div>
+        <div class="panel">
+            <h2>{format!("Newest telemetry ({} items, {} exceptions)", data.events.len(), exceptions)}</h2>
+            <ul class="events" data-testid="events">
+                {data.events.into_iter().map(|e| view! { <Event event=e /> }).collect_view()}
+            </ul>
+        </div>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn freshness_in_words() {
+        let now = time::parse_rfc3339("2026-11-24T16:00:00Z").unwrap();
+        assert_eq!(freshness(Some("2026-11-24T15:50:00Z"), now).0, Tone::Good);
+        let (tone, words) = freshness(Some("2026-11-24T14:00:00Z"), now);
+        assert_eq!(tone, Tone::Bad);
+        assert!(words.starts_with("Late"), "{words}");
+        assert_eq!(freshness(None, now).0, Tone::Bad);
+    }
+}

@@ -1,0 +1,141 @@
+//! Threats (`/threats`): detections over time, and one row per threat (the selected detections
+//! grouped); Detections (`/detections`): the same timeline and one row per threat per device.
+
+use crate::components::chips::{severity_chip, state_chip};
+use crate::components::list_page::{column, link, text, ListConfig, ListPage};
+use crate::components::threat_timeline::ThreatTimeline;
+use crate::format::{count, datetime, http_url};
+use crate::routes;
+use leptos::prelude::*;
+use leptos_router::components::A;
+use tenantscope_model::api::{DetectionRow, ThreatRow, TimeRange, DETECTIONS, THREATS};
+
+/// "More information" as a link only when the URL is http(s); anything else is inert text.
+pub fn info_link(url: &Option<String>) -> AnyView {
+    match url.as_deref().map(|u| (u, http_url(u))) {
+        Some((_, Some(href))) => {
+            view! { <a href=href target="_blank" rel="noopener noreferrer">"More information"</a> }.into_any()
+        }
+        Some((raw, None)) => view! { <span class="inert" title="Not a web link">{raw.to_string()}</span> }.into_any(),
+        None => view! { <span class="muted">"—"</span> }.into_any(),
+    }
+}
+
+fn tabs(current: &'static str) -> impl IntoView {
+    let tab = move |href: &'static str, label: &'static str| {
+        view! { <A href=href attr:class=if href == current { "tab active" } else { "tab" } attr:aria-current=(href == current).then_some("page")>{label}</A> }
+    };
+    view! { <nav class="tabs" aria-label="Threat views">{tab("/threats", "By threat")}{tab("/detections", "Detections")}</nav> }
+}
+
+pub fn threat_list(path: String, fixed: Vec<(String, String)>) -> ListConfig<ThreatRow> {
+    let mut config = ListConfig::new(
+        &THREATS,
+        path,
+        vec![
+            column("ThreatName", "name", |r: &ThreatRow| link(routes::threat(r.threat_id), &r.threat_name)),
+            column("Severity", "", |r: &ThreatRow| severity_chip(r.severity)),
+            column("Category", "", |r: &ThreatRow| text(r.category.label())),
+            column("DevicesAffected", "num", |r: &ThreatRow| {
+                link(routes::detections(&[("ThreatID", &r.threat_id.to_string())]), count(r.devices_affected))
+            }),
+            column("DevicesActive", "num", |r: &ThreatRow| {
+                let n = r.devices_active;
+                view! { <span class:alert={n > 0}>{count(n)}</span> }.into_any()
+            }),
+            column("NumberOfDetections", "num", |r: &ThreatRow| text(count(r.number_of_detections))),
+            column("InitialDetectionTime", "", |r: &ThreatRow| text(datetime(&r.initial_detection_time))),
+            column("LastThreatStatusChangeTime", "", |r: &ThreatRow| text(datetime(&r.last_threat_status_change_time))),
+            column("ThreatID", "mono", |r: &ThreatRow| text(r.threat_id.to_string())),
+            column("URL", "", |r: &ThreatRow| info_link(&r.url)),
+        ],
+    );
+    config.default_columns = &[
+        "ThreatName", "Severity", "Category", "DevicesAffected", "DevicesActive", "NumberOfDetections",
+        "InitialDetectionTime", "LastThreatStatusChangeTime",
+    ];
+    config.picker_key = Some("tenantscope.threats.columns");
+    config.fixed = fixed;
+    config.search = "Search threat name";
+    config.empty = "No threats match this view.";
+    config
+}
+
+pub fn detection_list(path: String, fixed: Vec<(String, String)>) -> ListConfig<DetectionRow> {
+    let mut config = ListConfig::new(
+        &DETECTIONS,
+        path,
+        vec![
+            column("ThreatName", "name", |r: &DetectionRow| {
+                link(routes::threat(r.detection.threat_id), &r.detection.threat_name)
+            }),
+            column("DeviceName", "", |r: &DetectionRow| {
+                let name = r.device_name.clone().unwrap_or_else(|| "Unknown device".into());
+                link(routes::device(&r.detection.device_id), name)
+            }),
+            column("Severity", "", |r: &DetectionRow| severity_chip(r.detection.severity)),
+            column("Category", "", |r: &DetectionRow| text(r.detection.category.label())),
+            column("CurrentStatus", "", |r: &DetectionRow| state_chip(r.detection.current_status)),
+            column("CurrentStatusID", "", |r: &DetectionRow| text(r.detection.current_status_id.label())),
+            column("ExecutionStatus", "", |r: &DetectionRow| text(r.detection.execution_status.label())),
+            column("InitialDetectionTime", "", |r: &DetectionRow| text(datetime(&r.detection.initial_detection_time))),
+            column("LastThreatStatusChangeTime", "", |r: &DetectionRow| text(datetime(&r.detection.last_threat_status_change_time))),
+            column("NumberOfDetections", "num", |r: &DetectionRow| text(count(r.detection.number_of_detections as u64))),
+            column("ThreatID", "mono", |r: &DetectionRow| text(r.detection.threat_id.to_string())),
+            column("DeviceId", "mono", |r: &DetectionRow| text(&r.detection.device_id)),
+            column("URL", "", |r: &DetectionRow| info_link(&r.detection.url)),
+        ],
+    );
+    config.default_columns = &[
+        "ThreatName", "DeviceName", "Severity", "CurrentStatus", "ExecutionStatus", "InitialDetectionTime",
+        "LastThreatStatusChangeTime", "NumberOfDetections",
+    ];
+    config.picker_key = Some("tenantscope.detections.columns");
+    config.fixed = fixed;
+    config.search = "Search threat or device name";
+    config.empty = "No detections match this view.";
+    config
+}
+
+#[component]
+pub fn Threats() -> impl IntoView {
+    view! {
+        <section class="page">
+            <div class="page-head"><h1>"Threats"</h1>{tabs("/threats")}</div>
+            <ThreatTimeline default=TimeRange::Month />
+            <div class="panel">
+                <h2>"Threats"</h2>
+                <p class="muted small">"One row per threat. Devices affected opens its detections; add a time range with the buttons above."</p>
+                <ListPage config=threat_list("/threats".into(), Vec::new()) />
+            </div>
+        </section>
+    }
+}
+
+#[component]
+pub fn Detections() -> impl IntoView {
+    view! {
+        <section class="page">
+            <div class="page-head"><h1>"Detections"</h1>{tabs("/detections")}</div>
+            <ThreatTimeline default=TimeRange::Month />
+            <div class="panel">
+                <h2>"Detections"</h2>
+                <p class="muted small">"One row per threat per device."</p>
+                <ListPage config=detection_list("/detections".into(), Vec::new()) />
+            </div>
+        </section>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_column_is_configured() {
+        let t: Vec<&str> = threat_list(String::new(), Vec::new()).columns.iter().map(|c| c.field).collect();
+        assert_eq!(t, THREATS.columns);
+        let d: Vec<&str> = detection_list(String::new(), Vec::new()).columns.iter().map(|c| c.field).collect();
+        assert_eq!(d, DETECTIONS.columns);
+    }
+}
