@@ -26,9 +26,22 @@ run e2e cargo test --locked -p tenantscope --test e2e -- --ignored --test-thread
 step "wasm tests in headless Chromium"
 run wasm cargo test --locked -p tenantscope --target wasm32-unknown-unknown --test wasm
 
+step "release bundle size (gzip -9)"
+bundle_budget=$((300 * 1024))
+wasm_gz=0; js_gz=0; css_gz=0
+for f in dist/*.wasm; do wasm_gz=$((wasm_gz + $(gzip -9 -c "$f" | wc -c))); done
+for f in dist/*.js; do js_gz=$((js_gz + $(gzip -9 -c "$f" | wc -c))); done
+for f in dist/*.css; do css_gz=$((css_gz + $(gzip -9 -c "$f" | wc -c))); done
+bundle_gz=$((wasm_gz + js_gz + css_gz))
+bundle_line="bundle: wasm $((wasm_gz / 1024)) KB + js $((js_gz / 1024)) KB + css $((css_gz / 1024)) KB = $((bundle_gz / 1024)) KB gzip (budget $((bundle_budget / 1024)) KB)"
+echo "$bundle_line"
+bundle_ok=1; [ "$bundle_gz" -le "$bundle_budget" ] || bundle_ok=0
+
 passed=0; failed=0
 while read -r p f; do passed=$((passed + p)); failed=$((failed + f)); done < <(
   cat "$logs"/*.log | sed -n 's/.*test result: [a-zA-Z]*\. \([0-9]*\) passed; \([0-9]*\) failed.*/\1 \2/p')
 echo
+echo "$bundle_line"
+if [ "$bundle_ok" -eq 0 ]; then echo "the release bundle is over its budget"; failed=$((failed + 1)); fi
 echo "tests: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

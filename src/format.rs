@@ -92,9 +92,14 @@ pub fn agent_tone(s: tenantscope_model::AgentState) -> Tone {
     match s {
         Healthy => Tone::Good,
         NotReporting => Tone::Idle,
-        RtpOff => Tone::Bad,
-        SignaturesOutOfDate | FullScanRequired | RebootRequired => Tone::Moderate,
-        QuickScanOverdue | FullScanOverdue | TamperProtectionOff | NotOnboarded => Tone::Warn,
+        RtpOff => Tone::Severe,
+        SignaturesOutOfDate => Tone::Bad,
+        FullScanRequired => Tone::Moderate,
+        RebootRequired => Tone::Warn,
+        QuickScanOverdue => Tone::Low,
+        FullScanOverdue => Tone::Accent,
+        TamperProtectionOff => Tone::High,
+        NotOnboarded => Tone::Muted,
     }
 }
 

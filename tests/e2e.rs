@@ -28,6 +28,36 @@ fn e2e_devices(default: u64) -> u64 {
 }
 
 async fn start_server(devices: u64) -> Server {
+    start_server_with(devices, |_| ()).await
+}
+
+/// A hostile threat as a site could upload it: markup in its name, a script URL.
+const HOSTILE_NAME: &str = "<script>alert(1)</script>Trojan:Win32/\"Evil\" & Co";
+const HOSTILE_URL: &str = "javascript:alert(1)";
+const HOSTILE_ID: i64 = 2_147_999_999;
+
+/// Adds the hostile threat, detected yesterday on the first 40 devices (so it leads the top threats).
+fn add_hostile_threat(store: &Store) {
+    store
+        .with(|c| {
+            let anchor: String = c.query_row("SELECT value FROM meta WHERE key = 'last_upload'", [], |r| r.get(0))?;
+            let at = tenantscope_model::time::format_rfc3339(tenantscope_model::time::parse_rfc3339(&anchor).unwrap() - 86_400);
+            c.execute(
+                "INSERT INTO threats (ThreatID, ThreatName, Category, Severity, URL, CurrentStatus, CurrentStatusID, \
+                 ExecutionStatus, LastThreatStatusChangeTime, InitialDetectionTime, NumberOfDetections, DeviceId) \
+                 SELECT ?1, ?2, 8, 5, ?3, 0, 1, 3, ?4, ?4, 1, AADDeviceID FROM devices ORDER BY id LIMIT 40",
+                rusqlite_params(&[&HOSTILE_ID.to_string(), HOSTILE_NAME, HOSTILE_URL, &at]),
+            )?;
+            Ok(())
+        })
+        .unwrap();
+}
+
+fn rusqlite_params<'a>(values: &'a [&'a str]) -> impl rusqlite::Params + 'a {
+    rusqlite::params_from_iter(values.iter())
+}
+
+async fn start_server_with(devices: u64, prepare: impl FnOnce(&Store)) -> Server {
     let dist = std::env::var_os("TENANTSCOPE_DIST")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("dist"));
@@ -40,6 +70,7 @@ async fn start_server(devices: u64) -> Server {
     let store = Store::open(dir.path()).unwrap();
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
     seed(&store, &DemoOptions { devices, seed: 7, anchor: now / 60 * 60, progress: false }).unwrap();
+    prepare(&store);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     store.device_index().unwrap();
@@ -120,6 +151,36 @@ where
     }
 }
 
+/// Errors the page logged (index.html records console errors and uncaught exceptions).
+async fn no_console_errors(c: &Client, page: &str) -> Result<(), BoxError> {
+    let errors = c.execute("return window.__errors || ['no error recorder']", vec![]).await?;
+    assert_eq!(errors, serde_json::json!([]), "console errors on {page}");
+    Ok(())
+}
+
+/// The total of the list on screen ("1–50 of 1,234" → 1234).
+async fn list_total(c: &Client) -> Result<u64, BoxError> {
+    let text = c.wait().at_most(Duration::from_secs(20)).for_element(Locator::Css("[data-testid=range]")).await?.text().await?;
+    let total = text.rsplit("of ").next().unwrap_or_default().split_whitespace().next().unwrap_or_default().replace(',', "");
+    Ok(total.parse().map_err(|_| format!("no total in {text:?}"))?)
+}
+
+/// Clicks the first part of a chart whose number is not zero (optionally one whose key is `key`);
+/// returns the number it holds.
+async fn click_chart_part(c: &Client, chart: &str, key: Option<&str>) -> Result<u64, BoxError> {
+    let selector = format!("[data-testid={chart}] a.hit");
+    c.wait().at_most(Duration::from_secs(20)).for_element(Locator::Css(&selector)).await?;
+    for el in c.find_all(Locator::Css(&selector)).await? {
+        let total: u64 = el.attr("data-total").await?.unwrap_or_default().parse().unwrap_or(0);
+        let k = el.attr("data-key").await?.unwrap_or_default();
+        if total > 0 && key.is_none_or(|want| k == want) {
+            el.click().await?;
+            return Ok(total);
+        }
+    }
+    Err(format!("no part with a number in {chart}").into())
+}
+
 async fn kpi(client: &Client, name: &str) -> Result<String, BoxError> {
     let el = client
         .wait()
@@ -159,9 +220,12 @@ async fn overview_shows_the_api_summary() {
         let as_of = c.find(Locator::Css("[data-testid=as-of]")).await?.text().await?;
         assert!(as_of.starts_with("Data as of "), "{as_of}");
 
-        // Client-side routes: a section that is not built says so; an unknown path is a proper not-found page.
+        // Client-side routes: the connector page shows the service connection point; an unknown path is a proper not-found page.
         c.goto(&format!("{base}/connector")).await?;
-        c.wait().at_most(Duration::from_secs(10)).for_element(Locator::Css("[data-testid=coming]")).await?;
+        let facts = c.wait().at_most(Duration::from_secs(10)).for_element(Locator::Css("[data-testid=connector-facts]")).await?.text().await?;
+        assert!(facts.contains("5.00.9128.1000"), "{facts}");
+        c.wait().for_element(Locator::Css("[data-testid=connector-timeline] svg")).await?;
+        no_console_errors(&c, "connector").await?;
         c.goto(&format!("{base}/no/such/page")).await?;
         let h1 = c.wait().at_most(Duration::from_secs(10)).for_element(Locator::Css("h1")).await?.text().await?;
         assert_eq!(h1, "Page not found");
@@ -410,6 +474,91 @@ async fn applications_grouped_and_filtered() {
         c.find(Locator::Css("body")).await?.send_keys("/").await?;
         let focused = c.execute("return document.activeElement.classList.contains('search')", vec![]).await?;
         assert_eq!(focused, serde_json::json!(true));
+        Ok(())
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs the built console and chromedriver; run by scripts/test.sh"]
+async fn posture_drilldowns_equal_the_numbers_drawn() {
+    let server = start_server(3_000).await;
+    let base = format!("http://{}", server.addr);
+    with_browser(|c| async move {
+        // A donut slice: the devices in one antivirus state.
+        c.goto(&format!("{base}/endpoint-security")).await?;
+        let drawn = click_chart_part(&c, "agent-status", Some("signatures_out_of_date")).await?;
+        eventually("the devices list of the slice", || async {
+            Ok(url_query(&c).await?.contains("AgentState=signatures_out_of_date").then_some(()))
+        })
+        .await?;
+        assert_eq!(list_total(&c).await?, drawn, "donut slice");
+        no_console_errors(&c, "endpoint security").await?;
+
+        // A bar: a collection's targeted devices are its members.
+        c.goto(&format!("{base}/endpoint-security")).await?;
+        let drawn = click_chart_part(&c, "compliance-chart", None).await?;
+        c.wait().at_most(Duration::from_secs(20)).for_element(Locator::Css("[data-testid=collection-name]")).await?;
+        assert_eq!(list_total(&c).await?, drawn, "collection bar");
+        no_console_errors(&c, "collection").await?;
+
+        // A timeline bucket: the detections of its time window.
+        c.goto(&format!("{base}/threats?range=7d")).await?;
+        let drawn = click_chart_part(&c, "threat-timeline", None).await?;
+        eventually("the detections of the bucket", || async {
+            Ok((c.current_url().await?.path() == "/detections" && url_query(&c).await?.contains("from=")).then_some(()))
+        })
+        .await?;
+        assert_eq!(list_total(&c).await?, drawn, "timeline bucket");
+        no_console_errors(&c, "threats").await?;
+        Ok(())
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs the built console and chromedriver; run by scripts/test.sh"]
+async fn hostile_threat_text_stays_inert() {
+    let server = start_server_with(2_000, add_hostile_threat).await;
+    let base = format!("http://{}", server.addr);
+    with_browser(|c| async move {
+        let scripts = "return document.querySelectorAll('#main script, #main svg script').length";
+        // The list: the name is text, the URL is not a link.
+        c.goto(&format!("{base}/threats?q=Evil")).await?;
+        let cell = c.wait().at_most(Duration::from_secs(20)).for_element(Locator::Css("[data-testid=threats-table] td.name a")).await?;
+        assert_eq!(cell.text().await?, HOSTILE_NAME);
+        assert_eq!(c.execute(scripts, vec![]).await?, serde_json::json!(0));
+
+        // The detail: every field, the URL as inert text.
+        cell.click().await?;
+        let name = c.wait().at_most(Duration::from_secs(20)).for_element(Locator::Css("[data-testid=threat-name]")).await?;
+        assert_eq!(name.text().await?, HOSTILE_NAME);
+        let url = c.find(Locator::Css("dd[data-field=URL]")).await?;
+        assert_eq!(url.text().await?, HOSTILE_URL);
+        assert!(url.find_all(Locator::Css("a")).await?.is_empty(), "a javascript: URL is never a link");
+        assert_eq!(c.execute(scripts, vec![]).await?, serde_json::json!(0));
+        no_console_errors(&c, "threat detail").await?;
+
+        // The chart on the Overview: escaped in the SVG, plain text in the tooltip.
+        c.goto(&format!("{base}/")).await?;
+        let part = c
+            .wait()
+            .at_most(Duration::from_secs(20))
+            .for_element(Locator::Css(&format!("[data-testid=top-threats] a.hit[data-key^='{HOSTILE_ID}|']")))
+            .await?;
+        let svg = c.execute("return document.querySelector('[data-testid=top-threats] .chart-svg').innerHTML", vec![]).await?;
+        let svg = svg.as_str().unwrap_or_default().to_string();
+        assert!(svg.contains("&lt;script&gt;") && !svg.contains("<script"), "the label is escaped in the SVG");
+        c.execute(
+            "const r = arguments[0].getBoundingClientRect();
+             arguments[0].dispatchEvent(new MouseEvent('mousemove', { clientX: r.left + r.width / 2, clientY: r.top + r.height / 2, bubbles: true }));",
+            vec![serde_json::to_value(&part)?],
+        )
+        .await?;
+        let tip = c.wait().at_most(Duration::from_secs(5)).for_element(Locator::Css("[data-testid=chart-tooltip]")).await?.text().await?;
+        assert!(tip.starts_with(HOSTILE_NAME), "{tip}");
+        assert_eq!(c.execute(scripts, vec![]).await?, serde_json::json!(0));
+        no_console_errors(&c, "overview").await?;
         Ok(())
     })
     .await;

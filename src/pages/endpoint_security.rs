@@ -101,23 +101,42 @@ fn ComplianceChart() -> impl IntoView {
     }
 }
 
+/// Versions a spread shows before "Show all" (the newest ones).
+pub const NEWEST: usize = 8;
+
 /// A version spread: one bar per version, oldest first, each opening the devices on it.
-fn version_chart(title: &'static str, field: &'static str, versions: Vec<VersionCount>) -> impl IntoView {
-    let rows: Arc<Vec<BarRow>> = Arc::new(
+#[component]
+fn VersionChart(title: &'static str, field: &'static str, versions: Vec<VersionCount>) -> impl IntoView {
+    let n = versions.len();
+    let show_all = RwSignal::new(false);
+    let all: Arc<Vec<BarRow>> = Arc::new(
         versions.iter().map(|v| BarRow { key: v.version.clone(), label: v.version.clone(), values: vec![v.count] }).collect(),
     );
-    let height = bars_height(rows.len());
-    let n = rows.len();
-    view! {
-        <div class="version-chart">
-            <h3>{title} <span class="muted small">{format!(" · {} version{}", n, if n == 1 { "" } else { "s" })}</span></h3>
+    let chart = move || {
+        let rows: Arc<Vec<BarRow>> =
+            if show_all.get() || n <= NEWEST { Arc::clone(&all) } else { Arc::new(all[n - NEWEST..].to_vec()) };
+        let height = bars_height(rows.len());
+        view! {
             <ChartView
-                title=title.to_string()
+                title=format!("Devices by {} version", title.to_lowercase())
                 testid=field
                 min_height=height
                 draw=Arc::new(move |w, p| charts::stacked_bars(title, &[Series { label: "Devices".into(), tone: Tone::Accent }], &rows, false, Size { width: w, height }, p))
                 link=Arc::new(move |r| Some(routes::devices(&[(field, r.key.split('|').next().unwrap_or_default())])))
             />
+        }
+    };
+    view! {
+        <div class="version-chart">
+            <div class="panel-head">
+                <h3>{title} <span class="muted small">{format!(" · {} version{}", n, if n == 1 { "" } else { "s" })}</span></h3>
+                {(n > NEWEST).then(|| view! {
+                    <button class="button ghost small" on:click=move |_| show_all.update(|a| *a = !*a)>
+                        {move || if show_all.get() { format!("Show the newest {NEWEST}") } else { format!("Show all {n}") }}
+                    </button>
+                })}
+            </div>
+            {chart}
         </div>
     }
 }
@@ -145,8 +164,8 @@ fn AgentStatus() -> impl IntoView {
                                 <ChartView
                                     title="Devices by antivirus state".to_string()
                                     testid="agent-status"
-                                    min_height=260
-                                    draw=Arc::new(move |w, p| charts::donut("Devices by antivirus state", "devices", &slices, Size { width: w.min(720), height: 260 }, p))
+                                    min_height=280
+                                    draw=Arc::new(move |w, p| charts::donut("Devices by antivirus state", "devices", &slices, Size { width: w.min(760), height: 280 }, p))
                                     link=Arc::new(|r| Some(routes::devices(&[("AgentState", r.key.as_str())])))
                                 />
                                 <ul class="state-links">
@@ -159,10 +178,11 @@ fn AgentStatus() -> impl IntoView {
                             </div>
                             <div class="panel">
                                 <h2>"Defender versions, oldest first"</h2>
+                                <p class="muted small">"Devices on each engine, platform and signature version. Select a version for its devices."</p>
                                 <div class="versions">
-                                    {version_chart("Engine", "EngineVersion", av.engine_versions)}
-                                    {version_chart("Platform", "DefenderVersion", av.platform_versions)}
-                                    {version_chart("Signatures", "SignatureVersion", av.signature_versions)}
+                                    <VersionChart title="Engine" field="EngineVersion" versions=av.engine_versions />
+                                    <VersionChart title="Platform" field="DefenderVersion" versions=av.platform_versions />
+                                    <VersionChart title="Signatures" field="SignatureVersion" versions=av.signature_versions />
                                 </div>
                             </div>
                         }.into_any()
@@ -211,10 +231,10 @@ pub fn EndpointSecurity() -> impl IntoView {
     view! {
         <section class="page">
             <div class="page-head"><h1>"Endpoint security"</h1></div>
-            <div class="two-col wide-left">
-                <ComplianceChart />
-                <div><AgentStatus /></div>
+            <div class="two-col">
+                <AgentStatus />
             </div>
+            <ComplianceChart />
             <div class="panel">
                 <h2>"Collections targeted by Endpoint protection policy"</h2>
                 <ListPage config=collection_list() />

@@ -532,6 +532,8 @@ async fn collections_carry_their_compliance_share() {
     }
     let shares: Vec<f64> = worst.items.iter().filter_map(|c| c.compliance_percent).collect();
     assert!(shares.windows(2).all(|w| w[0] <= w[1]), "worst first");
+    let without = worst.items.iter().position(|c| c.compliance_percent.is_none()).unwrap_or(worst.items.len());
+    assert!(worst.items[without..].iter().all(|c| c.compliance_percent.is_none()), "nothing targeted: last");
     let first = &worst.items[0];
     let one: CollectionRow = typed(&format!("/api/v1/collections/{}", first.collection.collection_id)).await;
     assert_eq!(&one, first);

@@ -11,6 +11,20 @@ pub struct Table<T> {
     pub from: &'static str,
     pub columns: &'static str,
     pub map: fn(&Row) -> rusqlite::Result<T>,
+    /// Rows without a value of the sort field come last in both directions (a collection that
+    /// targets nothing has no compliance share: it is not the worst).
+    pub nulls_last: bool,
+}
+
+impl<T> Table<T> {
+    fn order_by(&self, query: &ListQuery, order_by: &str) -> String {
+        if self.nulls_last {
+            // `sort` passed validation: a column name of this table.
+            order_by.replacen("ORDER BY ", &format!("ORDER BY {} IS NULL, ", query.sort), 1)
+        } else {
+            order_by.to_string()
+        }
+    }
 }
 
 const DEVICE_COLUMNS: &str = "SMSID, AADTenantID, AADDeviceID, Name, DeviceOS, DeviceOSBuild, AADPrimaryUserID, \
@@ -41,7 +55,7 @@ fn device_row(r: &Row) -> rusqlite::Result<DeviceRow> {
 }
 
 pub const DEVICES_TABLE: Table<DeviceRow> =
-    Table { spec: DEVICES, from: "devices", columns: DEVICE_COLUMNS, map: device_row };
+    Table { spec: DEVICES, from: "devices", columns: DEVICE_COLUMNS, map: device_row, nulls_last: false };
 
 fn application(r: &Row) -> rusqlite::Result<Application> {
     Ok(Application {
@@ -66,6 +80,7 @@ pub const APPLICATIONS_TABLE: Table<ApplicationRow> = Table {
     from: "application_rows",
     columns: "ProductName, Publisher, Version, ProductLanguage, ProgramID, DeviceCount, ProductDeviceCount",
     map: application_row,
+    nulls_last: false,
 };
 
 /// A label for a coded filter value (language, severity, category, status names).
@@ -150,7 +165,7 @@ const COLLECTION_COLUMNS: &str = "CollectionId, CollectionName, CollectionType, 
      CountNonCompliant, CountFailed, CountActivated, CountEnforced, TenantId, HierarchyId, CompliancePercent";
 
 pub const COLLECTIONS_TABLE: Table<CollectionRow> =
-    Table { spec: COLLECTIONS, from: "collection_rows", columns: COLLECTION_COLUMNS, map: collection_row };
+    Table { spec: COLLECTIONS, from: "collection_rows", columns: COLLECTION_COLUMNS, map: collection_row, nulls_last: true };
 
 /// One collection by its CollectionId.
 pub fn collection_by_id(conn: &Connection, id: &str) -> Result<Option<CollectionRow>> {
@@ -190,6 +205,7 @@ pub const DETECTIONS_TABLE: Table<DetectionRow> = Table {
     columns: "ThreatID, ThreatName, Category, Severity, URL, CurrentStatus, CurrentStatusID, ExecutionStatus, \
               LastThreatStatusChangeTime, InitialDetectionTime, NumberOfDetections, DeviceId, DeviceName",
     map: detection_row,
+    nulls_last: false,
 };
 
 /// The selected detections grouped by threat, as SQL with its parameters (ordered, not paged).
@@ -276,7 +292,7 @@ pub fn list_page<T>(conn: &Connection, table: &Table<T>, query: &ListQuery) -> R
         cols = table.columns,
         from = table.from,
         w = sql.where_clause,
-        o = sql.order_by,
+        o = table.order_by(query, &sql.order_by),
         l = sql.limit,
         off = sql.offset,
     );
@@ -296,7 +312,7 @@ pub fn list_each<T>(
     mut each: impl FnMut(T) -> bool,
 ) -> Result<()> {
     let sql = build_list(&table.spec, query);
-    let select = format!("SELECT {} FROM {} {} {}", table.columns, table.from, sql.where_clause, sql.order_by);
+    let select = format!("SELECT {} FROM {} {} {}", table.columns, table.from, sql.where_clause, table.order_by(query, &sql.order_by));
     let mut stmt = conn.prepare(&select)?;
     let mut rows = stmt.query(params_from_iter(sql.params.iter()))?;
     while let Some(row) = rows.next()? {
