@@ -5,7 +5,7 @@
 //! table itself is not generic.
 
 use super::list_parts::{FacetSelect, Pager, SearchBox, SortHeader, UrlState};
-use super::status::{ErrorPanel, Loading};
+use super::status::{ErrorMessage, Loading};
 use crate::api::{self, ApiError, Latest};
 use leptos::prelude::*;
 use serde::de::DeserializeOwned;
@@ -214,15 +214,12 @@ fn ListView(
                     </div>
                 </div>
                 <div class="filters">
-                    <Suspense fallback=|| view! { <span class="muted">"Loading filters…"</span> }>
-                        {move || Suspend::new(async move {
-                            match facets.await {
-                                Ok(Some(f)) => f.fields.into_iter().map(|facet| view! { <FacetSelect state=state facet=facet /> }).collect_view().into_any(),
-                                Ok(None) => ().into_any(),
-                                Err(e) => view! { <span class="muted">{format!("Filters unavailable: {e}")}</span> }.into_any(),
-                            }
-                        })}
-                    </Suspense>
+                    {move || match facets.get() {
+                        None => view! { <span class="muted">"Loading filters…"</span> }.into_any(),
+                        Some(Ok(Some(f))) => f.fields.into_iter().map(|facet| view! { <FacetSelect state=state facet=facet /> }).collect_view().into_any(),
+                        Some(Ok(None)) => ().into_any(),
+                        Some(Err(e)) => view! { <span class="muted">{format!("Filters unavailable: {e}")}</span> }.into_any(),
+                    }}
                     {move || active().then(|| view! {
                         <button class="button ghost" data-testid="clear-all" on:click=move |_| state.update(|q: &mut ListQuery| { q.filters.clear(); q.q = None; })>
                             "Clear all"
@@ -230,25 +227,23 @@ fn ListView(
                     })}
                 </div>
             </div>
-            <Transition fallback=|| view! { <Loading /> }>
-                <ErrorBoundary fallback=move |errors| view! {
-                    <ErrorPanel errors=errors retry=move || rows.refetch() />
-                    <p><a href=reset_href.clone()>"Reset the view"</a></p>
-                }>
-                    {move || {
-                        let meta = Arc::clone(&table_meta);
-                        Suspend::new(async move {
-                            rows.await.map(|rows| {
-                                let (total, page, size) = (rows.total, rows.page, rows.page_size);
-                                view! {
-                                    <Table rows=rows meta=meta columns=columns state=state empty=empty />
-                                    <Pager state=state total=total page=page page_size=size />
-                                }
-                            })
-                        })
-                    }}
-                </ErrorBoundary>
-            </Transition>
+            {move || match rows.get() {
+                None => view! { <Loading /> }.into_any(),
+                Some(Ok(rows)) => {
+                    let (total, page, size) = (rows.total, rows.page, rows.page_size);
+                    view! {
+                        <Table rows=rows meta=Arc::clone(&table_meta) columns=columns state=state empty=empty />
+                        <Pager state=state total=total page=page page_size=size />
+                    }.into_any()
+                }
+                Some(Err(e)) => {
+                    let reset = reset_href.clone();
+                    view! {
+                        <ErrorMessage title="Could not load this list" message=e.to_string() retry=move || rows.refetch() />
+                        <p><a href=reset>"Reset the view"</a></p>
+                    }.into_any()
+                }
+            }}
         </div>
     }
 }

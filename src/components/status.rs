@@ -41,3 +41,25 @@ pub fn ErrorMessage(
         </div>
     }
 }
+
+/// What a resource holds, shown without suspense machinery: a loading line until the first answer,
+/// then its value, or an error panel with a retry. While a refresh loads, the resource keeps (and
+/// this shows) the previous value.
+pub fn loaded<T, V>(
+    res: LocalResource<Result<T, crate::api::ApiError>>,
+    what: &'static str,
+    show: impl Fn(T) -> V + Send + Sync + 'static,
+) -> impl IntoView
+where
+    T: Clone + Send + Sync + 'static,
+    V: IntoView + 'static,
+{
+    move || match res.get() {
+        None => view! { <Loading what=what /> }.into_any(),
+        Some(Ok(value)) => show(value).into_any(),
+        Some(Err(e)) => view! {
+            <ErrorMessage title="Could not load this" message=e.to_string() retry=move || res.refetch() />
+        }
+        .into_any(),
+    }
+}

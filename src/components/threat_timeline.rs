@@ -2,7 +2,7 @@
 //! a bucket opens the detections of its time window. Used by Threats, Detections and a threat's page.
 
 use super::chart::ChartView;
-use super::status::Loading;
+use super::status::loaded;
 use crate::api;
 use crate::charts::{self, Series, Size, TimeBucket};
 use crate::format::{count, severity_tone};
@@ -109,10 +109,8 @@ pub fn ThreatTimeline(
                 <h2>"Detections over time"</h2>
                 <div class="segmented" role="group" aria-label="Time range">{buttons}</div>
             </div>
-            <Transition fallback=|| view! { <Loading what="the timeline" /> }>
-                {move || Suspend::new(async move {
-                    match timeline.await {
-                        Ok(t) => {
+            {loaded(timeline, "the timeline", move |t: Timeline| {
+                        {
                             let total: u64 = t.buckets.iter().map(|b| b.total()).sum();
                             let t = Arc::new(t);
                             let for_draw = Arc::clone(&t);
@@ -143,12 +141,9 @@ pub fn ThreatTimeline(
                                         Some(routes::detections(&pairs))
                                     })
                                 />
-                            }.into_any()
+                            }
                         }
-                        Err(e) => view! { <p class="error-text" role="alert">{format!("The timeline could not be loaded: {e}")}</p> }.into_any(),
-                    }
-                })}
-            </Transition>
+                    })}
         </div>
     }
 }

@@ -28,21 +28,18 @@ pub fn Collection() -> impl IntoView {
     });
     view! {
         <section class="page">
-            <Suspense fallback=|| view! { <Loading what="the collection" /> }>
-                {move || Suspend::new(async move {
-                    match data.await {
-                        Ok(c) => view! { <CollectionView row=c /> }.into_any(),
-                        Err(e) if e.is_not_found() => view! {
+            {move || match data.get() {
+                    None => view! { <Loading what="the collection" /> }.into_any(),
+                        Some(Ok(c)) => view! { <CollectionView row=c /> }.into_any(),
+                        Some(Err(e)) if e.is_not_found() => view! {
                             <h1>"Collection not found"</h1>
                             <div class="panel" data-testid="not-found">
                                 <p>"No collection has the ID " <code>{id()}</code> "."</p>
                                 <p><A href="/endpoint-security">"Back to Endpoint security"</A></p>
                             </div>
                         }.into_any(),
-                        Err(e) => error(e, move || data.refetch()).into_any(),
-                    }
-                })}
-            </Suspense>
+                        Some(Err(e)) => error(e, move || data.refetch()).into_any(),
+                }}
         </section>
     }
 }

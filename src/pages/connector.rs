@@ -84,30 +84,24 @@ pub fn Connector() -> impl IntoView {
     view! {
         <section class="page">
             <div class="page-head"><h1>"Connector"</h1></div>
-            <Transition fallback=|| view! { <Loading what="the service connection point" /> }>
-                {move || Suspend::new(async move {
-                    match data.await {
-                        Ok(c) => view! { <Facts data=c /> }.into_any(),
-                        Err(e) => view! { <ErrorMessage title="Could not load the connector" message=e.to_string() retry=move || data.refetch() /> }.into_any(),
-                    }
-                })}
-            </Transition>
+            {move || match data.get() {
+                    None => view! { <Loading what="the service connection point" /> }.into_any(),
+                        Some(Ok(c)) => view! { <Facts data=c /> }.into_any(),
+                        Some(Err(e)) => view! { <ErrorMessage title="Could not load the connector" message=e.to_string() retry=move || data.refetch() /> }.into_any(),
+                }}
             <div class="panel">
                 <h2>"Status events and exceptions, last 7 days"</h2>
-                <Transition fallback=|| view! { <Loading what="the timeline" /> }>
-                    {move || Suspend::new(async move {
-                        match timeline.await {
-                            Ok(t) => {
+                {move || match timeline.get() {
+                        None => view! { <Loading what="the timeline" /> }.into_any(),
+                            Some(Ok(t)) => {
                                 let t = Arc::new(t);
                                 view! {
                                     <ChartView title="Service connection point telemetry by severity".to_string() testid="connector-timeline"
                                         draw=Arc::new(move |w, p| draw_timeline(&t, w, p)) link=Arc::new(|_| None) />
                                 }.into_any()
                             }
-                            Err(e) => view! { <p class="error-text" role="alert">{format!("The timeline could not be loaded: {e}")}</p> }.into_any(),
-                        }
-                    })}
-                </Transition>
+                            Some(Err(e)) => view! { <p class="error-text" role="alert">{format!("The timeline could not be loaded: {e}")}</p> }.into_any(),
+                    }}
             </div>
         </section>
     }

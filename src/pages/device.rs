@@ -22,18 +22,17 @@ pub fn Device() -> impl IntoView {
     });
     view! {
         <section class="page">
-            <Suspense fallback=|| view! { <Loading /> }>
-                {move || Suspend::new(async move {
-                    match detail.await {
-                        Ok(d) => view! { <DeviceView detail=d /> }.into_any(),
-                        Err(e) if e.is_not_found() => view! {
+            {move || match detail.get() {
+                    None => view! { <Loading /> }.into_any(),
+                        Some(Ok(d)) => view! { <DeviceView detail=d /> }.into_any(),
+                        Some(Err(e)) if e.is_not_found() => view! {
                             <h1>"Device not found"</h1>
                             <div class="panel" data-testid="not-found">
                                 <p>"No device has the Entra device ID " <code>{id()}</code> "."</p>
                                 <p><A href="/devices">"Back to Devices"</A></p>
                             </div>
                         }.into_any(),
-                        Err(e) => view! {
+                        Some(Err(e)) => view! {
                             <h1>"Device"</h1>
                             <div class="panel error" role="alert">
                                 <h2>"Could not load this device"</h2>
@@ -41,9 +40,7 @@ pub fn Device() -> impl IntoView {
                                 <button class="button" on:click=move |_| detail.refetch()>"Try again"</button>
                             </div>
                         }.into_any(),
-                    }
-                })}
-            </Suspense>
+                }}
         </section>
     }
 }

@@ -72,10 +72,9 @@ fn ComplianceChart() -> impl IntoView {
                     {move || if show_all.get() { format!("Show the worst {TOP}") } else { "Show all".to_string() }}
                 </button>
             </div>
-            <Transition fallback=|| view! { <Loading what="compliance" /> }>
-                {move || Suspend::new(async move {
-                    match data.await {
-                        Ok((rows, total)) => {
+            {move || match data.get() {
+                    None => view! { <Loading what="compliance" /> }.into_any(),
+                        Some(Ok((rows, total))) => {
                             let shown = rows.len();
                             let bars: Arc<Vec<BarRow>> = Arc::new(rows.iter().map(compliance_row).collect());
                             let height = bars_height(shown);
@@ -93,10 +92,8 @@ fn ComplianceChart() -> impl IntoView {
                                 />
                             }.into_any()
                         }
-                        Err(e) => view! { <ErrorMessage title="Could not load compliance" message=e.to_string() retry=move || data.refetch() /> }.into_any(),
-                    }
-                })}
-            </Transition>
+                        Some(Err(e)) => view! { <ErrorMessage title="Could not load compliance" message=e.to_string() retry=move || data.refetch() /> }.into_any(),
+                }}
         </div>
     }
 }
@@ -152,10 +149,9 @@ pub fn state_slices(av: &Antivirus) -> Vec<Slice> {
 fn AgentStatus() -> impl IntoView {
     let data = LocalResource::new(|| api::get_json::<Antivirus>("/antivirus"));
     view! {
-        <Transition fallback=|| view! { <div class="panel"><Loading what="antivirus status" /></div> }>
-            {move || Suspend::new(async move {
-                match data.await {
-                    Ok(av) => {
+        {move || match data.get() {
+                None => view! { <div class="panel"><Loading what="antivirus status" /></div> }.into_any(),
+                    Some(Ok(av)) => {
                         let slices = Arc::new(state_slices(&av));
                         view! {
                             <div class="panel">
@@ -187,10 +183,8 @@ fn AgentStatus() -> impl IntoView {
                             </div>
                         }.into_any()
                     }
-                    Err(e) => view! { <ErrorMessage title="Could not load antivirus status" message=e.to_string() retry=move || data.refetch() /> }.into_any(),
-                }
-            })}
-        </Transition>
+                    Some(Err(e)) => view! { <ErrorMessage title="Could not load antivirus status" message=e.to_string() retry=move || data.refetch() /> }.into_any(),
+            }}
     }
 }
 

@@ -4,7 +4,7 @@ use crate::api;
 use crate::charts::{self, BarRow, Series, Size, Tone};
 use crate::components::chart::ChartView;
 use crate::components::kpi::Kpi;
-use crate::components::status::{ErrorPanel, Loading};
+use crate::components::status::loaded;
 use crate::contexts::summary::use_summary;
 use crate::format::{ago, count, datetime, percent, severity_tone, verdict_tone};
 use crate::routes;
@@ -23,15 +23,7 @@ pub fn Overview() -> impl IntoView {
     view! {
         <section class="page">
             <h1>"Overview"</h1>
-            <Transition fallback=|| view! { <Loading /> }>
-                <ErrorBoundary fallback=move |errors| view! {
-                    <ErrorPanel errors=errors retry=move || summary.refetch() />
-                }>
-                    {move || Suspend::new(async move {
-                        summary.await.map(|s| view! { <Kpis summary=s /> })
-                    })}
-                </ErrorBoundary>
-            </Transition>
+            {loaded(summary, "the summary", |s| view! { <Kpis summary=s /> })}
             <TopThreats />
         </section>
     }
@@ -173,13 +165,13 @@ fn TopThreats() -> impl IntoView {
                 <h2>"Top threats, last 7 days"</h2>
                 <A href=routes::threats(TOP_THREATS)>"All threats of the last 7 days"</A>
             </div>
-            <Transition fallback=|| view! { <Loading what="top threats" /> }>
-                {move || Suspend::new(async move {
-                    match data.await {
-                        Ok(page) if page.items.is_empty() => view! {
-                            <p class="empty-note">"No threats detected in the last 7 days."</p>
-                        }.into_any(),
-                        Ok(page) => {
+            {loaded(data, "top threats", |page: Page<ThreatRow>| {
+                        if page.items.is_empty() {
+                            return view! {
+                                <p class="empty-note">"No threats detected in the last 7 days."</p>
+                            }.into_any();
+                        }
+                        {
                             let rows = Arc::new(top_threat_rows(&page.items));
                             let height = 60 + 30 * rows.len() as u32;
                             let series = vec![
@@ -197,10 +189,7 @@ fn TopThreats() -> impl IntoView {
                                 />
                             }.into_any()
                         }
-                        Err(e) => view! { <p class="error-text" role="alert">{format!("Top threats could not be loaded: {e}")}</p> }.into_any(),
-                    }
-                })}
-            </Transition>
+                    })}
         </div>
     }
 }

@@ -31,24 +31,21 @@ pub fn Threat() -> impl IntoView {
     });
     view! {
         <section class="page">
-            <Suspense fallback=|| view! { <Loading what="the threat" /> }>
-                {move || Suspend::new(async move {
-                    match data.await {
-                        Ok(t) => view! { <ThreatView threat=t /> }.into_any(),
-                        Err(e) if e.is_not_found() => view! {
+            {move || match data.get() {
+                    None => view! { <Loading what="the threat" /> }.into_any(),
+                        Some(Ok(t)) => view! { <ThreatView threat=t /> }.into_any(),
+                        Some(Err(e)) if e.is_not_found() => view! {
                             <h1>"Threat not found"</h1>
                             <div class="panel" data-testid="not-found">
                                 <p>"No device has a detection of threat " <code>{id()}</code> "."</p>
                                 <p><A href="/threats">"Back to Threats"</A></p>
                             </div>
                         }.into_any(),
-                        Err(e) => view! {
+                        Some(Err(e)) => view! {
                             <h1>"Threat"</h1>
                             <ErrorMessage title="Could not load this threat" message=e.to_string() retry=move || data.refetch() />
                         }.into_any(),
-                    }
-                })}
-            </Suspense>
+                }}
         </section>
     }
 }

@@ -35,6 +35,88 @@ pub fn page_count(total: u64, page_size: u32) -> u64 {
     total.div_ceil(page_size.max(1) as u64).max(1)
 }
 
+/// Deserialises a list row from its flat wire form: serde's `flatten` would buffer every field and
+/// instantiate a second deserializer per row type (a large share of the console's wasm), so each
+/// row reads a plain struct of all its fields and moves them into place.
+macro_rules! flat_row {
+    ($row:ident => $inner:ident: $ty:ident { $($f:ident: $fty:ty = $json:literal,)* } + { $($x:ident: $xty:ty = $xjson:literal,)* }) => {
+        impl<'de> Deserialize<'de> for $row {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                #[derive(Deserialize)]
+                struct Wire {
+                    $(#[serde(rename = $json)] $f: $fty,)*
+                    $(#[serde(rename = $xjson)] $x: $xty,)*
+                }
+                let w = Wire::deserialize(d)?;
+                Ok($row { $inner: $ty { $($f: w.$f,)* }, $($x: w.$x,)* })
+            }
+        }
+    };
+}
+
+flat_row!(DeviceRow => device: Device {
+    smsid: String = "SMSID",
+    aad_tenant_id: String = "AADTenantID",
+    aad_device_id: String = "AADDeviceID",
+    name: String = "Name",
+    device_os: String = "DeviceOS",
+    device_os_build: String = "DeviceOSBuild",
+    aad_primary_user_id: Option<String> = "AADPrimaryUserID",
+    model: String = "Model",
+    manufacturer: String = "Manufacturer",
+    serial_number: String = "SerialNumber",
+    domain_names: String = "DomainNames",
+    sku: String = "SKU",
+} + {
+    defender_health: HealthVerdict = "DefenderHealth",
+    agent_state: AgentState = "AgentState",
+    active_threats: u32 = "ActiveThreats",
+});
+
+flat_row!(ApplicationRow => application: Application {
+    product_name: String = "ProductName",
+    publisher: String = "Publisher",
+    version: String = "Version",
+    product_language: u32 = "ProductLanguage",
+    program_id: String = "ProgramID",
+} + {
+    device_count: u64 = "DeviceCount",
+    product_device_count: u64 = "ProductDeviceCount",
+});
+
+flat_row!(DetectionRow => detection: ThreatDetection {
+    threat_id: i64 = "ThreatID",
+    threat_name: String = "ThreatName",
+    category: Category = "Category",
+    severity: Severity = "Severity",
+    url: Option<String> = "URL",
+    current_status: crate::codes::ThreatState = "CurrentStatus",
+    current_status_id: crate::codes::DetectionStatus = "CurrentStatusID",
+    execution_status: crate::codes::ExecutionStatus = "ExecutionStatus",
+    last_threat_status_change_time: String = "LastThreatStatusChangeTime",
+    initial_detection_time: String = "InitialDetectionTime",
+    number_of_detections: u32 = "NumberOfDetections",
+    device_id: String = "DeviceId",
+} + {
+    device_name: Option<String> = "DeviceName",
+});
+
+flat_row!(CollectionRow => collection: DefenderCollection {
+    collection_id: String = "CollectionId",
+    collection_name: String = "CollectionName",
+    collection_type: crate::codes::CollectionType = "CollectionType",
+    count_targeted: u64 = "CountTargeted",
+    count_compliant: u64 = "CountCompliant",
+    count_non_compliant: u64 = "CountNonCompliant",
+    count_failed: u64 = "CountFailed",
+    count_activated: u64 = "CountActivated",
+    count_enforced: u64 = "CountEnforced",
+    tenant_id: String = "TenantId",
+    hierarchy_id: String = "HierarchyId",
+} + {
+    compliance_percent: Option<f64> = "CompliancePercent",
+});
+
 /// Error body of every failed API call.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ErrorBody {
@@ -43,7 +125,7 @@ pub struct ErrorBody {
 }
 
 /// A device in lists: the device-sync fields plus what the console derives.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct DeviceRow {
     #[serde(flatten)]
     pub device: Device,
@@ -59,7 +141,7 @@ pub struct DeviceRow {
 }
 
 /// An MSI deployment type in lists, with how many devices it reaches.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct ApplicationRow {
     #[serde(flatten)]
     pub application: Application,
@@ -293,7 +375,7 @@ pub struct ThreatRow {
 }
 
 /// A detection (one threat on one device) with the device's name.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct DetectionRow {
     #[serde(flatten)]
     pub detection: ThreatDetection,
@@ -303,7 +385,7 @@ pub struct DetectionRow {
 }
 
 /// A collection with its policy compliance share.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct CollectionRow {
     #[serde(flatten)]
     pub collection: DefenderCollection,
@@ -1000,6 +1082,40 @@ mod tests {
         let mut v = vec!["1.10.0", "1.9.3", "1.2"];
         v.sort_by(|a, b| version_cmp(a, b));
         assert_eq!(v, ["1.2", "1.9.3", "1.10.0"]);
+    }
+
+    #[test]
+    fn flat_rows_read_what_flatten_writes() {
+        let row = CollectionRow {
+            collection: DefenderCollection {
+                collection_id: "ABC00014".into(),
+                collection_name: "All Windows servers".into(),
+                collection_type: crate::codes::CollectionType::Device,
+                count_targeted: 10,
+                count_compliant: 7,
+                count_non_compliant: 2,
+                count_failed: 1,
+                count_activated: 9,
+                count_enforced: 8,
+                tenant_id: "t".into(),
+                hierarchy_id: "h".into(),
+            },
+            compliance_percent: Some(70.0),
+        };
+        let json = serde_json::to_string(&row).unwrap();
+        assert_eq!(serde_json::from_str::<CollectionRow>(&json).unwrap(), row);
+        let app = ApplicationRow {
+            application: Application {
+                product_name: "7-Zip".into(),
+                publisher: "Igor Pavlov".into(),
+                version: "23.01".into(),
+                product_language: 1033,
+                program_id: "p".into(),
+            },
+            device_count: 3,
+            product_device_count: 4,
+        };
+        assert_eq!(serde_json::from_str::<ApplicationRow>(&serde_json::to_string(&app).unwrap()).unwrap(), app);
     }
 
     #[test]

@@ -208,25 +208,41 @@ pub const DETECTIONS_TABLE: Table<DetectionRow> = Table {
     nulls_last: false,
 };
 
-/// The selected detections grouped by threat, as SQL with its parameters (ordered, not paged).
-fn threats_sql(query: &ListQuery) -> (String, Vec<rusqlite::types::Value>) {
+/// The selected detections grouped by threat (one pass over a covering index; a tenant has at most
+/// a few thousand distinct threats), in the query's order with ThreatID as tie-breaker.
+/// (DeviceId, ThreatID) is unique, so a threat's detections count its devices.
+fn threats_all(conn: &Connection, query: &ListQuery) -> Result<Vec<ThreatRow>> {
     let sql = build_list(&THREATS, query);
-    let dir = match query.order {
-        SortOrder::Asc => "ASC",
-        SortOrder::Desc => "DESC",
-    };
     let select = format!(
-        "SELECT ThreatID, MAX(ThreatName) AS ThreatName, MAX(Category) AS Category, MAX(Severity) AS Severity, \
-         MAX(URL) AS URL, COUNT(DISTINCT DeviceId) AS DevicesAffected, \
-         COUNT(DISTINCT CASE WHEN {ACTIVE_THREAT_SQL} THEN DeviceId END) AS DevicesActive, \
-         SUM(NumberOfDetections) AS NumberOfDetections, MIN(InitialDetectionTime) AS InitialDetectionTime, \
-         MAX(LastThreatStatusChangeTime) AS LastThreatStatusChangeTime \
-         FROM threats {w} GROUP BY ThreatID ORDER BY {sort} {dir}, ThreatID {dir}",
+        "SELECT ThreatID, MAX(ThreatName), MAX(Category), MAX(Severity), MAX(URL), COUNT(*), \
+         SUM(CASE WHEN {ACTIVE_THREAT_SQL} THEN 1 ELSE 0 END), SUM(NumberOfDetections), \
+         MIN(InitialDetectionTime), MAX(LastThreatStatusChangeTime) \
+         FROM threats {w} GROUP BY ThreatID",
         w = sql.where_clause,
-        // `sort` passed validation against THREATS.sortable: one of the selected names.
-        sort = query.sort,
     );
-    (select, sql.params)
+    let mut rows = conn
+        .prepare_cached(&select)?
+        .query_map(params_from_iter(sql.params.iter()), threat_row)?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let by = |a: &ThreatRow, b: &ThreatRow| -> std::cmp::Ordering {
+        match query.sort.as_str() {
+            "DevicesAffected" => a.devices_affected.cmp(&b.devices_affected),
+            "DevicesActive" => a.devices_active.cmp(&b.devices_active),
+            "NumberOfDetections" => a.number_of_detections.cmp(&b.number_of_detections),
+            "ThreatName" => a.threat_name.cmp(&b.threat_name),
+            "Severity" => a.severity.code().cmp(&b.severity.code()),
+            "Category" => a.category.code().cmp(&b.category.code()),
+            "InitialDetectionTime" => a.initial_detection_time.cmp(&b.initial_detection_time),
+            "LastThreatStatusChangeTime" => a.last_threat_status_change_time.cmp(&b.last_threat_status_change_time),
+            _ => std::cmp::Ordering::Equal,
+        }
+        .then(a.threat_id.cmp(&b.threat_id))
+    };
+    match query.order {
+        SortOrder::Asc => rows.sort_by(by),
+        SortOrder::Desc => rows.sort_by(|a, b| by(b, a)),
+    }
+    Ok(rows)
 }
 
 fn threat_row(r: &Row) -> rusqlite::Result<ThreatRow> {
@@ -246,26 +262,17 @@ fn threat_row(r: &Row) -> rusqlite::Result<ThreatRow> {
 
 /// One page of threats (the selected detections grouped by ThreatID).
 pub fn threats(conn: &Connection, query: &ListQuery) -> Result<Page<ThreatRow>> {
-    let (select, params) = threats_sql(query);
-    let limit = query.page_size as i64;
-    let offset = (query.page as i64 - 1) * limit;
-    let total: i64 = conn
-        .prepare_cached(&format!("SELECT COUNT(*) FROM ({select})"))?
-        .query_row(params_from_iter(params.iter()), |r| r.get(0))?;
-    let items = conn
-        .prepare_cached(&format!("{select} LIMIT {limit} OFFSET {offset}"))?
-        .query_map(params_from_iter(params.iter()), threat_row)?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    Ok(Page { items, total: total as u64, page: query.page, page_size: query.page_size })
+    let all = threats_all(conn, query)?;
+    let total = all.len() as u64;
+    let offset = (query.page as usize - 1) * query.page_size as usize;
+    let items = all.into_iter().skip(offset).take(query.page_size as usize).collect();
+    Ok(Page { items, total, page: query.page, page_size: query.page_size })
 }
 
 /// Every threat of the selection in order (for exports), until `each` returns false.
 pub fn threats_each(conn: &Connection, query: &ListQuery, mut each: impl FnMut(ThreatRow) -> bool) -> Result<()> {
-    let (select, params) = threats_sql(query);
-    let mut stmt = conn.prepare(&select)?;
-    let mut rows = stmt.query(params_from_iter(params.iter()))?;
-    while let Some(row) = rows.next()? {
-        if !each(threat_row(row)?) {
+    for row in threats_all(conn, query)? {
+        if !each(row) {
             break;
         }
     }
@@ -656,32 +663,33 @@ pub fn timeline(conn: &Connection, source: &TimelineSource, from: i64, to: i64, 
             counts: vec![0; source.series.len()],
         })
         .collect();
-    let prefix = if width == 3_600 { 13 } else { 10 };
+    // Walk the rows in time order (the time index is covering) and advance through the buckets by
+    // comparing RFC 3339 text with each bucket's end: no per-row parsing, no grouping sort.
     let only = source.only.map(|(col, _)| format!(" AND {col} = ?3")).unwrap_or_default();
     let sql = format!(
-        "SELECT substr({t}, 1, {prefix}), {k}, COUNT(*) FROM {table} WHERE {t} >= ?1 AND {t} < ?2{only} GROUP BY 1, 2",
+        "SELECT {t}, {k} FROM {table} WHERE {t} >= ?1 AND {t} < ?2{only} ORDER BY {t}",
         t = source.time,
         k = source.key,
         table = source.table,
     );
+    let ends: Vec<String> = (1..=n).map(|i| time::format_rfc3339(start + i as i64 * width)).collect();
     let mut stmt = conn.prepare_cached(&sql)?;
     let bounds = [time::format_rfc3339(from), time::format_rfc3339(to)];
     let mut rows = match source.only {
         Some((_, v)) => stmt.query(rusqlite::params![bounds[0], bounds[1], v])?,
         None => stmt.query(rusqlite::params![bounds[0], bounds[1]])?,
     };
+    let mut at = 0usize;
     while let Some(row) = rows.next()? {
-        let head: String = row.get(0)?;
-        let at = if prefix == 13 { format!("{head}:00:00Z") } else { format!("{head}T00:00:00Z") };
-        let Some(secs) = time::parse_rfc3339(&at) else { continue };
+        let t = row.get_ref(0)?.as_str().unwrap_or_default();
+        while at < ends.len() && t >= ends[at].as_str() {
+            at += 1;
+        }
         let code: i64 = row.get(1)?;
-        let count = row.get::<_, i64>(2)? as u64;
-        let (Some(b), Some(series)) =
-            (buckets.get_mut(((secs - start) / width) as usize), source.series.iter().position(|(c, _)| *c == code))
-        else {
+        let (Some(b), Some(series)) = (buckets.get_mut(at), source.series.iter().position(|(c, _)| *c == code)) else {
             continue;
         };
-        b.counts[series] += count;
+        b.counts[series] += 1;
     }
     Ok(Timeline {
         bucket: if width == 3_600 { "hour" } else { "day" }.into(),
