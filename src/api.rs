@@ -3,9 +3,8 @@
 
 use gloo_net::http::Request;
 use leptos::prelude::*;
-use send_wrapper::SendWrapper;
 use serde::de::DeserializeOwned;
-use tenantscope_model::api::{ApplicationRow, DeviceDetail, DeviceRow, ErrorBody, Facets, Page, Summary};
+use tenantscope_model::api::ErrorBody;
 use web_sys::{AbortController, AbortSignal};
 
 /// All API routes live under this path on the console's own origin.
@@ -30,10 +29,25 @@ impl ApiError {
     }
 }
 
-/// GET `BASE + path` and decode JSON, abortable through `signal`.
-pub async fn fetch_json<T: DeserializeOwned>(path: &str, signal: Option<&AbortSignal>) -> Result<T, ApiError> {
+/// An API answer's JSON text, decoded where it is used. Every resource of the console holds this one
+/// type, so the reactive machinery behind resources exists once in the bundle, not once per shape.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Body(std::sync::Arc<str>);
+
+impl Body {
+    pub fn decode<T: DeserializeOwned>(&self) -> Result<T, ApiError> {
+        serde_json::from_str(&self.0).map_err(|e| ApiError::Decode(e.to_string()))
+    }
+}
+
+/// A resource's state: None while the first answer is on its way.
+pub type Resource = LocalResource<Result<Body, ApiError>>;
+
+/// GET `BASE + path` (None: a request that cannot succeed, reported by `invalid`), abortable through `signal`.
+pub async fn fetch(path: Result<String, ApiError>, signal: Option<AbortSignal>) -> Result<Body, ApiError> {
+    let path = path?;
     let response = Request::get(&format!("{BASE}{path}"))
-        .abort_signal(signal)
+        .abort_signal(signal.as_ref())
         .send()
         .await
         .map_err(|e| ApiError::Network(e.to_string()))?;
@@ -45,19 +59,15 @@ pub async fn fetch_json<T: DeserializeOwned>(path: &str, signal: Option<&AbortSi
             None => ApiError::Status { status, error: "http".into(), detail: response.status_text() },
         });
     }
-    response.json::<T>().await.map_err(|e| ApiError::Decode(e.to_string()))
+    let text = response.text().await.map_err(|e| ApiError::Decode(e.to_string()))?;
+    Ok(Body(text.into()))
 }
 
-/// GET and decode JSON; aborted if the calling view is cleaned up first.
-pub async fn get_json<T: DeserializeOwned>(path: &str) -> Result<T, ApiError> {
-    let controller = SendWrapper::new(AbortController::new().ok());
-    let signal = controller.as_ref().map(|c| c.signal());
-    on_cleanup(move || {
-        if let Some(c) = controller.as_ref() {
-            c.abort();
-        }
-    });
-    fetch_json(path, signal.as_ref()).await
+/// A resource reading `path()` (tracked: it refetches when the path changes); one request in flight,
+/// a newer one aborts the stale one, and leaving the view aborts it.
+pub fn resource(path: impl Fn() -> Result<String, ApiError> + 'static) -> Resource {
+    let latest = Latest::new();
+    LocalResource::new(move || fetch(path(), latest.next()))
 }
 
 /// Keeps one request in flight: starting a new one aborts the previous (a stale view state).
@@ -91,28 +101,4 @@ impl Default for Latest {
     fn default() -> Self {
         Self::new()
     }
-}
-
-pub async fn summary(signal: Option<AbortSignal>) -> Result<Summary, ApiError> {
-    fetch_json("/summary", signal.as_ref()).await
-}
-
-pub async fn devices(query: &str, signal: Option<AbortSignal>) -> Result<Page<DeviceRow>, ApiError> {
-    fetch_json(&format!("/devices?{query}"), signal.as_ref()).await
-}
-
-pub async fn devices_facets() -> Result<Facets, ApiError> {
-    get_json("/devices/facets").await
-}
-
-pub async fn device(id: &str) -> Result<DeviceDetail, ApiError> {
-    get_json(&format!("/devices/{}", tenantscope_model::api::encode_component(id))).await
-}
-
-pub async fn applications(query: &str, signal: Option<AbortSignal>) -> Result<Page<ApplicationRow>, ApiError> {
-    fetch_json(&format!("/applications?{query}"), signal.as_ref()).await
-}
-
-pub async fn applications_facets() -> Result<Facets, ApiError> {
-    get_json("/applications/facets").await
 }

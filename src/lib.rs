@@ -10,8 +10,10 @@ pub mod routes;
 pub mod shell;
 
 use leptos::prelude::*;
-use leptos_router::components::{Route, Router, Routes};
-use leptos_router::path;
+use leptos_router::components::Router;
+use leptos_router::hooks::use_location;
+use leptos_router::location::{BrowserUrl, LocationProvider};
+use routes::PageRoute;
 
 #[component]
 pub fn App() -> impl IntoView {
@@ -20,19 +22,38 @@ pub fn App() -> impl IntoView {
     view! {
         <Router>
             <shell::Shell>
-                <Routes fallback=pages::not_found::NotFound>
-                    <Route path=path!("/") view=pages::overview::Overview />
-                    <Route path=path!("/devices") view=pages::devices::Devices />
-                    <Route path=path!("/devices/:id") view=pages::device::Device />
-                    <Route path=path!("/applications") view=pages::applications::Applications />
-                    <Route path=path!("/endpoint-security") view=pages::endpoint_security::EndpointSecurity />
-                    <Route path=path!("/collections/:id") view=pages::collection::Collection />
-                    <Route path=path!("/threats") view=pages::threats::Threats />
-                    <Route path=path!("/threats/:id") view=pages::threat::Threat />
-                    <Route path=path!("/detections") view=pages::threats::Detections />
-                    <Route path=path!("/connector") view=pages::connector::Connector />
-                </Routes>
+                <Pages />
             </shell::Shell>
         </Router>
+    }
+}
+
+/// The page of the current path. The routes are one `match` (`routes::PageRoute`): the router only
+/// provides the location and history, which keeps route matching out of the bundle.
+#[component]
+fn Pages() -> impl IntoView {
+    let pathname = use_location().pathname;
+    let route = Memo::new(move |_| PageRoute::of(&pathname.get()));
+    // The router writes a new path into the address bar once the page for it is on screen (what its
+    // route views would do): after each render of a route.
+    let location = use_context::<BrowserUrl>();
+    Effect::new(move |_| {
+        route.track();
+        if let Some(location) = &location {
+            location.ready_to_complete();
+        }
+    });
+    move || match route.get() {
+        PageRoute::Overview => view! { <pages::overview::Overview /> }.into_any(),
+        PageRoute::Devices => view! { <pages::devices::Devices /> }.into_any(),
+        PageRoute::Device(id) => view! { <pages::device::Device id=id /> }.into_any(),
+        PageRoute::Applications => view! { <pages::applications::Applications /> }.into_any(),
+        PageRoute::EndpointSecurity => view! { <pages::endpoint_security::EndpointSecurity /> }.into_any(),
+        PageRoute::Collection(id) => view! { <pages::collection::Collection id=id /> }.into_any(),
+        PageRoute::Threats => view! { <pages::threats::Threats /> }.into_any(),
+        PageRoute::Threat(id) => view! { <pages::threat::Threat id=id /> }.into_any(),
+        PageRoute::Detections => view! { <pages::threats::Detections /> }.into_any(),
+        PageRoute::Connector => view! { <pages::connector::Connector /> }.into_any(),
+        PageRoute::NotFound => view! { <pages::not_found::NotFound /> }.into_any(),
     }
 }

@@ -1,8 +1,7 @@
 //! The console frame: left navigation, header with tenant and hierarchy, breadcrumb, content area.
 
-use crate::contexts::summary::use_summary;
+use crate::contexts::summary::summary_value;
 use leptos::prelude::*;
-use leptos_router::components::A;
 use leptos_router::hooks::use_location;
 
 /// A section of the console: its path, name, the API route it reads, and the other paths it owns.
@@ -60,7 +59,7 @@ pub fn crumb_tail(section: &Section, path: &str) -> Option<String> {
     } else if prefix != section.path {
         let name = prefix.trim_start_matches('/');
         let mut chars = name.chars();
-        chars.next().map(|c| c.to_uppercase().chain(chars).collect())
+        chars.next().map(|c| c.to_ascii_uppercase().to_string() + chars.as_str())
     } else {
         None
     }
@@ -70,10 +69,7 @@ pub fn crumb_tail(section: &Section, path: &str) -> Option<String> {
 pub fn Shell(children: Children) -> impl IntoView {
     let location = use_location();
     let pathname = location.pathname;
-    let summary = use_summary();
-    let tenant = move || {
-        summary.get().and_then(|r| r.ok()).map(|s| s.tenant)
-    };
+    let tenant = move || summary_value().map(|s| s.tenant);
     let crumbs = move || {
         let path = pathname.get();
         let mut out = vec![("Tenantscope".to_string(), Some("/".to_string()))];
@@ -91,7 +87,7 @@ pub fn Shell(children: Children) -> impl IntoView {
         out.into_iter()
             .enumerate()
             .map(|(i, (label, href))| match href {
-                Some(href) if i != last => view! { <li><A href=href>{label}</A></li> }.into_any(),
+                Some(href) if i != last => view! { <li><a href=href>{label}</a></li> }.into_any(),
                 _ => view! { <li aria-current="page">{label}</li> }.into_any(),
             })
             .collect_view()
@@ -100,10 +96,10 @@ pub fn Shell(children: Children) -> impl IntoView {
         <a class="skip-link" href="#main">"Skip to content"</a>
         <div class="app">
             <header class="topbar">
-                <A href="/" attr:class="brand">
+                <a href="/" class="brand">
                     <img src="/public/favicon.svg" alt="" width="24" height="24" />
                     <span>"Tenantscope"</span>
-                </A>
+                </a>
                 <div class="tenant" data-testid="tenant">
                     {move || match tenant() {
                         Some(t) => view! {
@@ -125,10 +121,10 @@ pub fn Shell(children: Children) -> impl IntoView {
                         let current = move || section_for_path(&pathname.get()).map(|c| c.path) == Some(path);
                         view! {
                             <li>
-                                <A href=path attr:class=move || if current() { "nav-link active" } else { "nav-link" }>
+                                <a href=path class=move || if current() { "nav-link active" } else { "nav-link" } aria-current=move || current().then_some("page")>
                                     <span class="nav-icon" aria-hidden="true">{s.icon}</span>
                                     <span>{s.title}</span>
-                                </A>
+                                </a>
                             </li>
                         }
                     }).collect_view()}

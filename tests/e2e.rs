@@ -363,6 +363,11 @@ async fn row_opens_device_detail() {
         link.click().await?;
         let name = c.wait().for_element(Locator::Css("[data-testid=device-name]")).await?.text().await?;
         assert_eq!(name, names[0]);
+        // The address bar follows (a shared or reloaded link opens the same device).
+        eventually("the device path in the address bar", || async { Ok((c.current_url().await?.path() == href).then_some(())) }).await?;
+        c.refresh().await?;
+        let again = c.wait().for_element(Locator::Css("[data-testid=device-name]")).await?.text().await?;
+        assert_eq!(again, name);
         let id = href.trim_start_matches("/devices/");
         let detail: tenantscope_model::api::DeviceDetail =
             serde_json::from_str(&http_get(addr, &format!("/api/v1/devices/{id}")).await).unwrap();

@@ -4,7 +4,7 @@ use super::{Chart, FONT, PAD, Palette, Region, Shape, Size, Tone};
 use super::{describe, empty_chart, fit, render, text_w, thousands};
 use plotters::element::Pie;
 use plotters::style::text_anchor::HPos;
-use plotters::style::{Color, IntoFont, RGBColor, TextStyle};
+use plotters::style::{Color, FontDesc, FontFamily, FontStyle, RGBColor, TextStyle};
 use std::f64::consts::TAU;
 
 #[derive(Clone, Debug, PartialEq)]
@@ -69,7 +69,7 @@ pub fn donut(title: &str, caption: &str, slices: &[Slice], size: Size, palette: 
         pie.donut_hole(inner);
         // Pie always draws a label per slice: make it invisible (the SVG backend then skips it).
         let hidden = palette.color(Tone::Surface).mix(0.0);
-        pie.label_style(TextStyle::from(("sans-serif", 1.0).into_font()).color(&hidden));
+        pie.label_style(TextStyle::from(FontDesc::new(FontFamily::SansSerif, 1.0, FontStyle::Normal)).color(&hidden));
         let _ = pen.area.draw(&pie);
 
         // Total and caption in the hole.

@@ -22,7 +22,7 @@ use plotters::coord::Shift;
 use plotters::drawing::{DrawingArea, IntoDrawingArea};
 use plotters::element::{Rectangle, Text};
 use plotters::style::text_anchor::{HPos, Pos, VPos};
-use plotters::style::{Color, FontStyle, FontTransform, IntoFont, TextStyle};
+use plotters::style::{Color, FontDesc, FontFamily, FontStyle, FontTransform, TextStyle};
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Size {
@@ -194,7 +194,8 @@ impl Pen<'_, '_> {
         let color = self.pal.color(tone);
         // The SVG backend writes font-size = size / 1.24; even integer px survive that round trip
         // exactly (13 would come out as "13.000000000000002"), so callers use 10/12/14/…/22.
-        let style = TextStyle::from(("sans-serif", px * 1.24, weight).into_font())
+        // The family as a value: `From<&str>` would lower-case the name and pull Unicode case tables into the bundle.
+        let style = TextStyle::from(FontDesc::new(FontFamily::SansSerif, px * 1.24, weight))
             .color(&color)
             .pos(Pos::new(h, VPos::Center))
             .transform(t);

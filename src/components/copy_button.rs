@@ -3,7 +3,8 @@ use std::time::Duration;
 
 /// Copies `text` to the clipboard and says so for a moment.
 #[component]
-pub fn CopyButton(text: String, what: &'static str) -> impl IntoView {
+pub fn CopyButton(text: String, #[prop(optional)] what: &'static str) -> impl IntoView {
+    let what = if what.is_empty() { "value" } else { what };
     let copied = RwSignal::new(false);
     view! {
         <button class="copy" title=format!("Copy {what}") aria-label=format!("Copy {what}") on:click=move |_| {

@@ -6,39 +6,127 @@
 
 use super::list_parts::{FacetSelect, Pager, SearchBox, SortHeader, UrlState};
 use super::status::{ErrorMessage, Loading};
-use crate::api::{self, ApiError, Latest};
+use crate::api::{self, ApiError, Resource};
+use crate::charts::Tone;
+use crate::components::copy_button::CopyButton;
+use crate::format::{ago, datetime, http_url};
 use leptos::prelude::*;
 use serde::de::DeserializeOwned;
 use std::sync::Arc;
 use tenantscope_model::api::{Facets, ListQuery, ListSpec, Page};
 
-/// One column: the list field it shows, a CSS class for its cells, and how a row renders in it.
+/// What a cell shows. A few kinds rendered by one function (`render`), so that a column is a plain
+/// function from a row to data, not a view of its own; data is always rendered as text.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Cell {
+    Text(String),
+    /// A link inside the console (the router handles it).
+    Link(String, String),
+    /// A coloured chip with its text and a tooltip (empty: none).
+    Chip(Tone, String, String),
+    /// A number that is a problem when the flag is set.
+    Alert(String, bool),
+    /// "More information" as a link when the URL is http(s); anything else as inert text.
+    External(Option<String>),
+    /// Several chips (decoded flags).
+    Chips(Vec<(Tone, String, String)>),
+    /// An identifier in monospace with a copy button ("—" when empty).
+    Copy(String),
+    /// A time, absolute and relative, highlighted as overdue when the flag is set ("Never" when None).
+    Time(Option<String>, bool),
+}
+
+pub fn text(s: impl Into<String>) -> Cell {
+    Cell::Text(s.into())
+}
+
+pub fn link(href: String, label: impl Into<String>) -> Cell {
+    Cell::Link(href, label.into())
+}
+
+pub fn chip(tone: Tone, label: impl Into<String>) -> Cell {
+    Cell::Chip(tone, label.into(), String::new())
+}
+
+pub fn render(cell: Cell) -> AnyView {
+    match cell {
+        Cell::Text(s) => s.into_any(),
+        Cell::Link(href, label) => view! { <a href=href>{label}</a> }.into_any(),
+        Cell::Chip(tone, label, title) => {
+            view! { <span class=format!("badge {}", tone.css_name()) title=title>{label}</span> }.into_any()
+        }
+        Cell::Alert(n, alert) => view! { <span class:alert=alert>{n}</span> }.into_any(),
+        Cell::Chips(chips) => view! {
+            <span class="chips">
+                {chips.into_iter().map(|(tone, label, title)| view! {
+                    <span class=format!("badge {}", tone.css_name()) title=title>{label}</span>
+                }).collect_view()}
+            </span>
+        }
+        .into_any(),
+        Cell::Copy(value) if value.is_empty() => "—".into_any(),
+        Cell::Copy(value) => view! { <span class="mono">{value.clone()}</span> <CopyButton text=value /> }.into_any(),
+        Cell::Time(None, _) => view! { <span class="muted">"Never"</span> }.into_any(),
+        Cell::Time(Some(t), overdue) => {
+            let rel = ago(&t, js_sys::Date::now()).unwrap_or_default();
+            view! {
+                <span class:overdue=overdue>
+                    {datetime(&t)} <span class="muted">" (" {rel} ")"</span>
+                    {overdue.then(|| view! { <span class="badge tone-bad">"Overdue"</span> })}
+                </span>
+            }
+            .into_any()
+        }
+        Cell::External(url) => match url.as_deref().map(|u| (u, http_url(u))) {
+            Some((_, Some(href))) => {
+                view! { <a href=href target="_blank" rel="noopener noreferrer">"More information"</a> }.into_any()
+            }
+            Some((raw, None)) => view! { <span class="inert" title="Not a web link">{raw.to_string()}</span> }.into_any(),
+            None => "—".into_any(),
+        },
+    }
+}
+
+/// A definition list of labelled values (detail pages): one loop, whatever the values.
+pub fn fields(testid: &'static str, rows: Vec<(&'static str, Cell)>) -> impl IntoView {
+    view! {
+        <dl class="fields" data-testid=testid>
+            {rows.into_iter().map(|(label, cell)| view! { <dt>{label}</dt><dd data-field=label>{render(cell)}</dd> }).collect_view()}
+        </dl>
+    }
+}
+
+/// A small table of cells (detail pages).
+pub fn cell_table(testid: &'static str, headers: &[&'static str], rows: Vec<Vec<Cell>>) -> impl IntoView {
+    view! {
+        <div class="scroll-x" tabindex="0" role="region" aria-label=testid>
+            <table class="grid compact" data-testid=testid>
+                <thead><tr>{headers.iter().map(|h| view! { <th scope="col">{*h}</th> }).collect_view()}</tr></thead>
+                <tbody>
+                    {rows.into_iter().map(|row| view! {
+                        <tr>{row.into_iter().map(|c| view! { <td>{render(c)}</td> }).collect_view()}</tr>
+                    }).collect_view()}
+                </tbody>
+            </table>
+        </div>
+    }
+}
+
+/// One column: the list field it shows, a CSS class for its cells, and what a row shows in it.
 pub struct Column<T> {
     pub field: &'static str,
     pub class: &'static str,
-    pub cell: fn(&T) -> AnyView,
+    pub cell: fn(&T) -> Cell,
 }
 
-pub const fn column<T>(field: &'static str, class: &'static str, cell: fn(&T) -> AnyView) -> Column<T> {
+pub const fn column<T>(field: &'static str, class: &'static str, cell: fn(&T) -> Cell) -> Column<T> {
     Column { field, class, cell }
 }
 
-/// A text cell (rendered as text: data is untrusted).
-pub fn text(s: impl Into<String>) -> AnyView {
-    let s: String = s.into();
-    view! { <span>{s}</span> }.into_any()
-}
-
-/// A link cell (the router handles the click; the text is rendered as text).
-pub fn link(href: String, label: impl Into<String>) -> AnyView {
-    let label: String = label.into();
-    view! { <a href=href>{label}</a> }.into_any()
-}
-
-/// Rows grouped under a header (consecutive rows with the same key).
+/// Rows grouped under a header (consecutive rows with the same key): the header's title and note.
 pub struct Group<T> {
     pub key: fn(&T) -> String,
-    pub header: fn(&[T]) -> AnyView,
+    pub header: fn(&[T]) -> (String, String),
 }
 
 pub struct ListConfig<T> {
@@ -76,7 +164,8 @@ impl<T> ListConfig<T> {
     }
 }
 
-type Cell = Arc<dyn Fn(usize, usize) -> AnyView + Send + Sync>;
+type CellFn = Arc<dyn Fn(usize, usize) -> Cell + Send + Sync>;
+type HeaderFn = Arc<dyn Fn(usize, usize) -> (String, String) + Send + Sync>;
 
 /// One page of rows with the types erased: cell (row, column index) renders on demand.
 #[derive(Clone)]
@@ -85,13 +174,17 @@ pub struct Rows {
     pub total: u64,
     pub page: u32,
     pub page_size: u32,
-    cell: Cell,
+    cell: CellFn,
     /// (first row, rows) of each group, with its header.
     groups: Vec<(usize, usize)>,
-    header: Option<Cell>,
+    header: Option<HeaderFn>,
 }
 
-fn erase<T: Send + Sync + 'static>(page: Page<T>, cells: Arc<Vec<fn(&T) -> AnyView>>, group: Option<(fn(&T) -> String, fn(&[T]) -> AnyView)>) -> Rows {
+fn erase<T: Send + Sync + 'static>(
+    page: Page<T>,
+    cells: Arc<Vec<fn(&T) -> Cell>>,
+    group: Option<(fn(&T) -> String, fn(&[T]) -> (String, String))>,
+) -> Rows {
     let items = Arc::new(page.items);
     let mut groups = Vec::new();
     if let Some((key, _)) = group {
@@ -103,12 +196,12 @@ fn erase<T: Send + Sync + 'static>(page: Page<T>, cells: Arc<Vec<fn(&T) -> AnyVi
             }
         }
     }
-    let header: Option<Cell> = group.map(|(_, header)| {
+    let header: Option<HeaderFn> = group.map(|(_, header)| {
         let items = Arc::clone(&items);
-        Arc::new(move |start: usize, len: usize| header(&items[start..start + len])) as Cell
+        Arc::new(move |start: usize, len: usize| header(&items[start..start + len])) as HeaderFn
     });
     let len = items.len();
-    let cell: Cell = Arc::new(move |row, col| (cells[col])(&items[row]));
+    let cell: CellFn = Arc::new(move |row, col| (cells[col])(&items[row]));
     Rows { len, total: page.total, page: page.page, page_size: page.page_size, cell, groups, header }
 }
 
@@ -138,28 +231,16 @@ where
     let ListConfig { spec, path, columns, default_columns, picker_key, facets, fixed, search, empty, group } = config;
     let state = UrlState::new(spec, path, fixed);
     let meta: Vec<ColumnMeta> = columns.iter().map(|c| ColumnMeta { field: c.field, class: c.class }).collect();
-    let cells: Arc<Vec<fn(&T) -> AnyView>> = Arc::new(columns.iter().map(|c| c.cell).collect());
+    let cells: Arc<Vec<fn(&T) -> Cell>> = Arc::new(columns.iter().map(|c| c.cell).collect());
     let group = group.map(|g| (g.key, g.header));
-    let latest = Latest::new();
-    let rows = LocalResource::new(move || {
-        let query = state.api_query();
-        let signal = latest.next();
-        let cells = Arc::clone(&cells);
-        async move {
-            let page: Page<T> = api::fetch_json(&format!("/{}?{}", spec.name, query?), signal.as_ref()).await?;
-            Ok::<Rows, ApiError>(erase(page, cells, group))
-        }
+    let fetched = api::resource(move || state.api_query().map(|q| format!("/{}?{q}", spec.name)));
+    let rows = Signal::derive(move || {
+        fetched.get().map(|r| r.and_then(|b| b.decode::<Page<T>>()).map(|p| erase(p, Arc::clone(&cells), group)))
     });
-    let facets = LocalResource::new(move || async move {
-        if facets {
-            api::get_json::<Facets>(&format!("/{}/facets", spec.name)).await.map(Some)
-        } else {
-            Ok(None)
-        }
-    });
+    let facets = facets.then(|| api::resource(move || Ok(format!("/{}/facets", spec.name))));
     view! {
         <ListView state=state meta=meta default_columns=default_columns picker_key=picker_key
-            facets=facets search=search empty=empty rows=rows />
+            facets=facets search=search empty=empty rows=rows fetched=fetched />
     }
 }
 
@@ -169,10 +250,11 @@ fn ListView(
     meta: Vec<ColumnMeta>,
     default_columns: &'static [&'static str],
     picker_key: Option<&'static str>,
-    facets: LocalResource<Result<Option<Facets>, ApiError>>,
+    facets: Option<Resource>,
     search: &'static str,
     empty: &'static str,
-    rows: LocalResource<Result<Rows, ApiError>>,
+    rows: Signal<Option<Result<Rows, ApiError>>>,
+    fetched: Resource,
 ) -> impl IntoView {
     let spec = state.spec;
     let all: Vec<&'static str> = meta.iter().map(|m| m.field).collect();
@@ -214,11 +296,11 @@ fn ListView(
                     </div>
                 </div>
                 <div class="filters">
-                    {move || match facets.get() {
-                        None => view! { <span class="muted">"Loading filters…"</span> }.into_any(),
-                        Some(Ok(Some(f))) => f.fields.into_iter().map(|facet| view! { <FacetSelect state=state facet=facet /> }).collect_view().into_any(),
-                        Some(Ok(None)) => ().into_any(),
-                        Some(Err(e)) => view! { <span class="muted">{format!("Filters unavailable: {e}")}</span> }.into_any(),
+                    {move || match facets.map(|f| f.get().map(|r| r.and_then(|b| b.decode::<Facets>()))) {
+                        None => ().into_any(),
+                        Some(None) => view! { <span class="muted">"Loading filters…"</span> }.into_any(),
+                        Some(Some(Ok(f))) => f.fields.into_iter().map(|facet| view! { <FacetSelect state=state facet=facet /> }).collect_view().into_any(),
+                        Some(Some(Err(e))) => view! { <span class="muted">{format!("Filters unavailable: {e}")}</span> }.into_any(),
                     }}
                     {move || active().then(|| view! {
                         <button class="button ghost" data-testid="clear-all" on:click=move |_| state.update(|q: &mut ListQuery| { q.filters.clear(); q.q = None; })>
@@ -239,7 +321,7 @@ fn ListView(
                 Some(Err(e)) => {
                     let reset = reset_href.clone();
                     view! {
-                        <ErrorMessage title="Could not load this list" message=e.to_string() retry=move || rows.refetch() />
+                        <ErrorMessage title="Could not load this list" message=e.to_string() retry=move || fetched.refetch() />
                         <p><a href=reset>"Reset the view"</a></p>
                     }.into_any()
                 }
@@ -276,7 +358,7 @@ fn Table(rows: Rows, meta: Arc<Vec<ColumnMeta>>, columns: RwSignal<Vec<String>>,
         let row_view = |r: usize| {
             let cells = vis
                 .iter()
-                .map(|(i, m)| view! { <td class=m.class>{(rows.cell)(r, *i)}</td> })
+                .map(|(i, m)| view! { <td class=m.class>{render((rows.cell)(r, *i))}</td> })
                 .collect_view();
             view! { <tr>{cells}</tr> }
         };
@@ -286,8 +368,9 @@ fn Table(rows: Rows, meta: Arc<Vec<ColumnMeta>>, columns: RwSignal<Vec<String>>,
                 .iter()
                 .map(|(start, len)| {
                     let span = vis.len().to_string();
+                    let (title, note) = header(*start, *len);
                     view! {
-                        <tr class="group"><td colspan=span>{header(*start, *len)}</td></tr>
+                        <tr class="group"><td colspan=span><strong>{title}</strong> <span class="muted">{note}</span></td></tr>
                         {(*start..start + len).map(row_view).collect_view()}
                     }
                 })

@@ -45,16 +45,12 @@ pub fn ErrorMessage(
 /// What a resource holds, shown without suspense machinery: a loading line until the first answer,
 /// then its value, or an error panel with a retry. While a refresh loads, the resource keeps (and
 /// this shows) the previous value.
-pub fn loaded<T, V>(
-    res: LocalResource<Result<T, crate::api::ApiError>>,
-    what: &'static str,
-    show: impl Fn(T) -> V + Send + Sync + 'static,
-) -> impl IntoView
+pub fn loaded<T, V>(res: crate::api::Resource, what: &'static str, show: impl Fn(T) -> V + Send + Sync + 'static) -> impl IntoView
 where
-    T: Clone + Send + Sync + 'static,
+    T: serde::de::DeserializeOwned + 'static,
     V: IntoView + 'static,
 {
-    move || match res.get() {
+    move || match res.get().map(|r| r.and_then(|b| b.decode::<T>())) {
         None => view! { <Loading what=what /> }.into_any(),
         Some(Ok(value)) => show(value).into_any(),
         Some(Err(e)) => view! {

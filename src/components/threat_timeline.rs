@@ -82,12 +82,9 @@ pub fn ThreatTimeline(
     let search = location.search;
     let pathname = location.pathname;
     let range = Memo::new(move |_| url_range(&search.get(), default));
-    let timeline = LocalResource::new(move || {
-        let r = range.get();
-        async move {
-            let only = threat.map(|t| format!("&ThreatID={t}")).unwrap_or_default();
-            api::get_json::<Timeline>(&format!("/threats/timeline?range={}{only}", r.key())).await
-        }
+    let timeline = api::resource(move || {
+        let only = threat.map(|t| format!("&ThreatID={t}")).unwrap_or_default();
+        Ok(format!("/threats/timeline?range={}{only}", range.get().key()))
     });
     let navigate = use_navigate();
     let buttons = TimeRange::ALL

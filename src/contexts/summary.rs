@@ -1,6 +1,6 @@
 //! The tenant's summary, shared by the header, the Overview and pages that need the tenant's "now".
 
-use crate::api;
+use crate::api::{self, Resource};
 use leptos::prelude::*;
 use std::time::Duration;
 use tenantscope_model::api::Summary;
@@ -9,21 +9,22 @@ use tenantscope_model::api::Summary;
 pub const REFRESH: Duration = Duration::from_secs(60);
 
 #[derive(Clone, Copy)]
-pub struct SummaryResource(pub LocalResource<Result<Summary, api::ApiError>>);
+pub struct SummaryResource(pub Resource);
 
 /// Fetches the summary now and every `REFRESH`; one request at a time (a refresh aborts a stale one).
 pub fn provide_summary() {
-    let latest = api::Latest::new();
-    let summary = LocalResource::new(move || {
-        let signal = latest.next();
-        async move { api::summary(signal).await }
-    });
+    let summary = api::resource(|| Ok("/summary".into()));
     provide_context(SummaryResource(summary));
     if let Ok(handle) = set_interval_with_handle(move || summary.refetch(), REFRESH) {
         on_cleanup(move || handle.clear());
     }
 }
 
-pub fn use_summary() -> LocalResource<Result<Summary, api::ApiError>> {
+pub fn use_summary() -> Resource {
     expect_context::<SummaryResource>().0
+}
+
+/// The summary, once loaded (tracked).
+pub fn summary_value() -> Option<Summary> {
+    use_summary().get().and_then(|r| r.ok()).and_then(|b| b.decode().ok())
 }

@@ -5,22 +5,23 @@ use crate::format::{count, language};
 use leptos::prelude::*;
 use tenantscope_model::api::{ApplicationRow, APPLICATIONS};
 
-fn header(rows: &[ApplicationRow]) -> AnyView {
+fn header(rows: &[ApplicationRow]) -> (String, String) {
     let first = &rows[0];
     let mut versions: Vec<&str> = rows.iter().map(|r| r.application.version.as_str()).collect();
     versions.dedup();
     let n = rows.len();
-    view! {
-        <strong>{first.application.product_name.clone()}</strong>
-        <span class="muted">{format!(
+    (
+        first.application.product_name.clone(),
+        format!(
             " · {} · {} deployment type{} · {} version{} · reaches {} devices",
             first.application.publisher,
-            n, if n == 1 { "" } else { "s" },
-            versions.len(), if versions.len() == 1 { "" } else { "s" },
+            n,
+            if n == 1 { "" } else { "s" },
+            versions.len(),
+            if versions.len() == 1 { "" } else { "s" },
             count(first.product_device_count)
-        )}</span>
-    }
-    .into_any()
+        ),
+    )
 }
 
 #[component]

@@ -12,30 +12,25 @@ use crate::components::status::{ErrorMessage, Loading};
 use crate::format::{count, share};
 use crate::routes;
 use leptos::prelude::*;
-use leptos_router::components::A;
-use leptos_router::hooks::use_params_map;
 use std::sync::Arc;
 use tenantscope_model::api::{encode_component, CollectionRow};
 use tenantscope_model::HealthVerdict;
 
 #[component]
-pub fn Collection() -> impl IntoView {
-    let params = use_params_map();
-    let id = move || params.read().get("id").unwrap_or_default();
-    let data = LocalResource::new(move || {
-        let id = id();
-        async move { api::get_json::<CollectionRow>(&format!("/collections/{}", encode_component(&id))).await }
-    });
+pub fn Collection(id: String) -> impl IntoView {
+    let id = StoredValue::new(id);
+    let id = move || id.get_value();
+    let data = api::resource(move || Ok(format!("/collections/{}", encode_component(&id()))));
     view! {
         <section class="page">
-            {move || match data.get() {
+            {move || match data.get().map(|r| r.and_then(|b| b.decode::<CollectionRow>())) {
                     None => view! { <Loading what="the collection" /> }.into_any(),
                         Some(Ok(c)) => view! { <CollectionView row=c /> }.into_any(),
                         Some(Err(e)) if e.is_not_found() => view! {
                             <h1>"Collection not found"</h1>
                             <div class="panel" data-testid="not-found">
                                 <p>"No collection has the ID " <code>{id()}</code> "."</p>
-                                <p><A href="/endpoint-security">"Back to Endpoint security"</A></p>
+                                <p><a href="/endpoint-security">"Back to Endpoint security"</a></p>
                             </div>
                         }.into_any(),
                         Some(Err(e)) => error(e, move || data.refetch()).into_any(),
@@ -87,7 +82,7 @@ fn CollectionView(row: CollectionRow) -> impl IntoView {
                 <h2>"Members"</h2>
                 <span class="muted small">
                     "Defender health: "
-                    {HealthVerdict::ALL.iter().map(|v| view! { <A href=members(*v)>{v.label()}</A> " " }).collect_view()}
+                    {HealthVerdict::ALL.iter().map(|v| view! { <a href=members(*v)>{v.label()}</a> " " }).collect_view()}
                 </span>
             </div>
             <ListPage config=devices_list(path, fixed) />

@@ -4,7 +4,7 @@
 use crate::api;
 use crate::charts::{self, Series, Size, TimeBucket, Tone};
 use crate::components::chart::ChartView;
-use crate::components::copy_button::CopyButton;
+use crate::components::list_page::{fields, text, Cell};
 use crate::components::status::{ErrorMessage, Loading};
 use crate::components::threat_timeline::bucket_label;
 use crate::format::{ago, count, datetime, telemetry_tone};
@@ -79,19 +79,19 @@ fn Event(event: TelemetryEvent) -> impl IntoView {
 
 #[component]
 pub fn Connector() -> impl IntoView {
-    let data = LocalResource::new(|| api::get_json::<ConnectorData>("/connector?events=200"));
-    let timeline = LocalResource::new(|| api::get_json::<Timeline>("/connector/timeline?range=7d"));
+    let data = api::resource(|| Ok("/connector?events=200".into()));
+    let timeline = api::resource(|| Ok("/connector/timeline?range=7d".into()));
     view! {
         <section class="page">
             <div class="page-head"><h1>"Connector"</h1></div>
-            {move || match data.get() {
+            {move || match data.get().map(|r| r.and_then(|b| b.decode::<ConnectorData>())) {
                     None => view! { <Loading what="the service connection point" /> }.into_any(),
                         Some(Ok(c)) => view! { <Facts data=c /> }.into_any(),
                         Some(Err(e)) => view! { <ErrorMessage title="Could not load the connector" message=e.to_string() retry=move || data.refetch() /> }.into_any(),
                 }}
             <div class="panel">
                 <h2>"Status events and exceptions, last 7 days"</h2>
-                {move || match timeline.get() {
+                {move || match timeline.get().map(|r| r.and_then(|b| b.decode::<Timeline>())) {
                         None => view! { <Loading what="the timeline" /> }.into_any(),
                             Some(Ok(t)) => {
                                 let t = Arc::new(t);
@@ -112,16 +112,7 @@ fn Facts(data: ConnectorData) -> impl IntoView {
     let f = data.facts;
     let now = (js_sys::Date::now() / 1000.0) as i64;
     let (tone, words) = freshness(f.last_upload_time.as_deref(), now);
-    let row = |label: &'static str, value: String, copy: bool| {
-        let empty = value.is_empty();
-        view! {
-            <dt>{label}</dt>
-            <dd class:mono=copy data-field=label>
-                {if empty { "—".to_string() } else { value.clone() }}
-                {(copy && !empty).then(|| view! { <CopyButton text=value what=label /> })}
-            </dd>
-        }
-    };
+
     let last = f.last_upload_time.clone().unwrap_or_default();
     let exceptions = data.events.iter().filter(|e| e.kind == "TrackException").count();
     view! {
@@ -132,14 +123,14 @@ fn Facts(data: ConnectorData) -> impl IntoView {
         <div class="two-col">
             <div class="panel">
                 <h2>"Service connection point"</h2>
-                <dl class="fields" data-testid="connector-facts">
-                    {row("OS version", f.os_version, false)}
-                    {row("Site version", f.site_version, true)}
-                    {row("Hierarchy ID", f.site_support_id, true)}
-                    {row("Language", f.language, false)}
-                    {row("Tenant ID", f.azure_tenant_id, true)}
-                    {row("Client (app) ID", f.aad_client_id, true)}
-                </dl>
+                {fields("connector-facts", vec![
+                    ("OS version", text(f.os_version)),
+                    ("Site version", Cell::Copy(f.site_version)),
+                    ("Hierarchy ID", Cell::Copy(f.site_support_id)),
+                    ("Language", text(f.language)),
+                    ("Tenant ID", Cell::Copy(f.azure_tenant_id)),
+                    ("Client (app) ID", Cell::Copy(f.aad_client_id)),
+                ])}
             </div>
             <div class="panel">
                 <h2>"Last 24 hours"</h2>

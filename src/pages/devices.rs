@@ -1,8 +1,8 @@
 //! Devices: the whole estate as a configuration of the list page. The view (page, size, sort,
 //! search, filters) is the URL's query string, which is also the API query.
 
-use crate::components::chips::{agent_chip, verdict_chip};
-use crate::components::list_page::{column, link, text, Column, ListConfig, ListPage};
+use crate::components::list_page::{chip, column, link, text, Cell, Column, ListConfig, ListPage};
+use crate::format::{agent_tone, verdict_tone};
 use crate::routes;
 use leptos::prelude::*;
 use tenantscope_model::api::{DeviceRow, DEVICES};
@@ -17,12 +17,12 @@ pub fn device_columns() -> Vec<Column<DeviceRow>> {
         column("Name", "name", |r: &DeviceRow| {
             link(routes::device(&r.device.aad_device_id), &r.device.name)
         }),
-        column("DefenderHealth", "", |r: &DeviceRow| verdict_chip(r.defender_health)),
-        column("AgentState", "", |r: &DeviceRow| agent_chip(r.agent_state)),
-        column("ActiveThreats", "num", |r: &DeviceRow| {
-            let n = r.active_threats;
-            view! { <span class:alert={n > 0}>{n.to_string()}</span> }.into_any()
+        column("DefenderHealth", "", |r: &DeviceRow| {
+            let v = r.defender_health;
+            Cell::Chip(verdict_tone(v), v.label().into(), v.rule().into())
         }),
+        column("AgentState", "", |r: &DeviceRow| chip(agent_tone(r.agent_state), r.agent_state.label())),
+        column("ActiveThreats", "num", |r: &DeviceRow| Cell::Alert(r.active_threats.to_string(), r.active_threats > 0)),
         column("DeviceOS", "", |r: &DeviceRow| text(&r.device.device_os)),
         column("DeviceOSBuild", "", |r: &DeviceRow| text(&r.device.device_os_build)),
         column("Model", "", |r: &DeviceRow| text(&r.device.model)),

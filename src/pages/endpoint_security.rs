@@ -10,9 +10,8 @@ use crate::components::status::{ErrorMessage, Loading};
 use crate::format::{agent_tone, count, share};
 use crate::routes;
 use leptos::prelude::*;
-use leptos_router::components::A;
 use std::sync::Arc;
-use tenantscope_model::api::{Antivirus, CollectionRow, Page, VersionCount, COLLECTIONS};
+use tenantscope_model::api::{Antivirus, CollectionRow, Page, VersionCount, COLLECTIONS, MAX_PAGE_SIZE};
 use tenantscope_model::AgentState;
 
 /// Rows the compliance chart shows before "Show all".
@@ -42,28 +41,13 @@ pub fn bars_height(rows: usize) -> u32 {
     60 + 26 * rows.max(1) as u32
 }
 
-/// The collections worst first: `limit` of them, or all (fetched 500 at a time).
-async fn worst_collections(all: bool) -> Result<(Vec<CollectionRow>, u64), api::ApiError> {
-    let size = if all { 500 } else { TOP };
-    let mut rows = Vec::new();
-    let mut page = 1;
-    loop {
-        let p: Page<CollectionRow> =
-            api::get_json(&format!("/collections?sort=CompliancePercent&order=asc&page_size={size}&page={page}")).await?;
-        let total = p.total;
-        let done = p.items.is_empty() || !all || (page as u64) * (size as u64) >= total || page >= 20;
-        rows.extend(p.items);
-        if done {
-            return Ok((rows, total));
-        }
-        page += 1;
-    }
-}
-
 #[component]
 fn ComplianceChart() -> impl IntoView {
     let show_all = RwSignal::new(false);
-    let data = LocalResource::new(move || worst_collections(show_all.get()));
+    let data = api::resource(move || {
+        let size = if show_all.get() { MAX_PAGE_SIZE } else { TOP };
+        Ok(format!("/collections?sort=CompliancePercent&order=asc&page_size={size}"))
+    });
     view! {
         <div class="panel">
             <div class="panel-head">
@@ -72,9 +56,10 @@ fn ComplianceChart() -> impl IntoView {
                     {move || if show_all.get() { format!("Show the worst {TOP}") } else { "Show all".to_string() }}
                 </button>
             </div>
-            {move || match data.get() {
+            {move || match data.get().map(|r| r.and_then(|b| b.decode::<Page<CollectionRow>>())) {
                     None => view! { <Loading what="compliance" /> }.into_any(),
-                        Some(Ok((rows, total))) => {
+                        Some(Ok(page)) => {
+                            let (rows, total) = (page.items, page.total);
                             let shown = rows.len();
                             let bars: Arc<Vec<BarRow>> = Arc::new(rows.iter().map(compliance_row).collect());
                             let height = bars_height(shown);
@@ -115,7 +100,7 @@ fn VersionChart(title: &'static str, field: &'static str, versions: Vec<VersionC
         let height = bars_height(rows.len());
         view! {
             <ChartView
-                title=format!("Devices by {} version", title.to_lowercase())
+                title=format!("Devices by {} version", title.to_ascii_lowercase())
                 testid=field
                 min_height=height
                 draw=Arc::new(move |w, p| charts::stacked_bars(title, &[Series { label: "Devices".into(), tone: Tone::Accent }], &rows, false, Size { width: w, height }, p))
@@ -147,9 +132,9 @@ pub fn state_slices(av: &Antivirus) -> Vec<Slice> {
 
 #[component]
 fn AgentStatus() -> impl IntoView {
-    let data = LocalResource::new(|| api::get_json::<Antivirus>("/antivirus"));
+    let data = api::resource(|| Ok("/antivirus".into()));
     view! {
-        {move || match data.get() {
+        {move || match data.get().map(|r| r.and_then(|b| b.decode::<Antivirus>())) {
                 None => view! { <div class="panel"><Loading what="antivirus status" /></div> }.into_any(),
                     Some(Ok(av)) => {
                         let slices = Arc::new(state_slices(&av));
@@ -166,9 +151,9 @@ fn AgentStatus() -> impl IntoView {
                                 />
                                 <ul class="state-links">
                                     {av.states.clone().into_iter().map(|s| view! {
-                                        <li><A href=routes::devices(&[("AgentState", s.state.key())]) attr:data-state=s.state.key()>
+                                        <li><a href=routes::devices(&[("AgentState", s.state.key())]) data-state=s.state.key()>
                                             {s.state.label()} " " <strong>{count(s.count)}</strong>
-                                        </A></li>
+                                        </a></li>
                                     }).collect_view()}
                                 </ul>
                             </div>

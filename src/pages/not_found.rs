@@ -1,5 +1,4 @@
 use leptos::prelude::*;
-use leptos_router::components::A;
 use leptos_router::hooks::use_location;
 
 #[component]
@@ -10,7 +9,7 @@ pub fn NotFound() -> impl IntoView {
             <h1>"Page not found"</h1>
             <div class="panel">
                 <p>"There is no page at " <code>{move || path.get()}</code> "."</p>
-                <p><A href="/">"Go to the Overview"</A></p>
+                <p><a href="/">"Go to the Overview"</a></p>
             </div>
         </section>
     }

@@ -9,7 +9,6 @@ use crate::contexts::summary::use_summary;
 use crate::format::{ago, count, datetime, percent, severity_tone, verdict_tone};
 use crate::routes;
 use leptos::prelude::*;
-use leptos_router::components::A;
 use std::sync::Arc;
 use tenantscope_model::api::{Page, Summary, ThreatRow};
 use tenantscope_model::{HealthVerdict, Severity};
@@ -68,7 +67,7 @@ fn Kpis(summary: Summary) -> impl IntoView {
             view! {
                 <li title=v.rule()>
                     <span class=format!("dot {}", verdict_tone(*v).css_name()) aria-hidden="true"></span>
-                    <A href=routes::devices(&[("DefenderHealth", v.key())])>{v.label()}</A>
+                    <a href=routes::devices(&[("DefenderHealth", v.key())])>{v.label()}</a>
                     " " <strong>{count(n)}</strong> " · " {percent(share(n))}
                 </li>
             }
@@ -80,14 +79,14 @@ fn Kpis(summary: Summary) -> impl IntoView {
     let severity_rows = severities
         .into_iter()
         .map(|c| {
-            let key = format!("active_threats_{}", c.severity.label().to_lowercase().replace(' ', "_"));
+            let key = format!("active_threats_{}", c.severity.label().to_ascii_lowercase().replace(' ', "_"));
             let href = routes::detections(&[("Active", "true"), ("Severity", &c.severity.code().to_string())]);
             view! {
                 <li class=format!("sev {}", severity_tone(c.severity).css_name())>
-                    <A href=href attr:class="sev-link">
+                    <a href=href class="sev-link">
                         <span class="sev-label">{c.severity.label().to_string()}</span>
                         <span class="sev-count" data-kpi=key>{count(c.count)}</span>
-                    </A>
+                    </a>
                 </li>
             }
         })
@@ -115,13 +114,13 @@ fn Kpis(summary: Summary) -> impl IntoView {
             <div class="panel">
                 <h2>"Active threats"</h2>
                 <div class="threat-total">
-                    <A href=routes::detections(&[("Active", "true")]) attr:class="big-link">
+                    <a href=routes::detections(&[("Active", "true")]) class="big-link">
                         <span class="big" data-kpi="active_threats">{count(s.active_threats)}</span>
-                    </A>
+                    </a>
                     <span class="muted">
-                        " on " <A href=routes::devices(&[("HasActiveThreats", "true")])>
+                        " on " <a href=routes::devices(&[("HasActiveThreats", "true")])>
                             <span data-kpi="devices_with_active_threats">{count(s.devices_with_active_threats)}</span> " devices"
-                        </A>
+                        </a>
                     </span>
                 </div>
                 <ul class="severity-list">{severity_rows}</ul>
@@ -153,17 +152,16 @@ pub fn top_threat_rows(threats: &[ThreatRow]) -> Vec<BarRow> {
 
 #[component]
 fn TopThreats() -> impl IntoView {
-    let data = LocalResource::new(|| async {
+    let data = api::resource(|| {
         let mut pairs: Vec<(&str, &str)> = TOP_THREATS.to_vec();
         pairs.push(("page_size", "5"));
-        let query = routes::threats(&pairs);
-        api::get_json::<Page<ThreatRow>>(&query).await
+        Ok(routes::threats(&pairs))
     });
     view! {
         <div class="panel">
             <div class="panel-head">
                 <h2>"Top threats, last 7 days"</h2>
-                <A href=routes::threats(TOP_THREATS)>"All threats of the last 7 days"</A>
+                <a href=routes::threats(TOP_THREATS)>"All threats of the last 7 days"</a>
             </div>
             {loaded(data, "top threats", |page: Page<ThreatRow>| {
                         if page.items.is_empty() {

@@ -1,44 +1,37 @@
 //! A threat (`/threats/{ThreatID}`): every field decoded, its own timeline, and the devices it was
 //! detected on with their per-device status and times.
 
-use super::threats::{detection_list, info_link};
+use super::threats::detection_list;
 use crate::api::{self, ApiError};
 use crate::charts::Tone;
-use crate::components::chips::severity_chip;
+use crate::components::list_page::{chip, fields, render, text, Cell};
 use crate::components::kpi::Kpi;
 use crate::components::list_page::ListPage;
 use crate::components::status::{ErrorMessage, Loading};
 use crate::components::threat_timeline::ThreatTimeline;
-use crate::format::{ago, count, datetime};
+use crate::format::{count, severity_tone};
 use crate::routes;
 use leptos::prelude::*;
-use leptos_router::components::A;
-use leptos_router::hooks::use_params_map;
 use tenantscope_model::api::{ThreatRow, TimeRange};
 
 #[component]
-pub fn Threat() -> impl IntoView {
-    let params = use_params_map();
-    let id = move || params.read().get("id").unwrap_or_default();
-    let data = LocalResource::new(move || {
-        let id = id();
-        async move {
-            match id.parse::<i64>() {
-                Ok(n) => api::get_json::<ThreatRow>(&format!("/threats/{n}")).await,
-                Err(_) => Err(ApiError::Status { status: 404, error: "not_found".into(), detail: "not a ThreatID".into() }),
-            }
-        }
+pub fn Threat(id: String) -> impl IntoView {
+    let id = StoredValue::new(id);
+    let id = move || id.get_value();
+    let data = api::resource(move || match id().parse::<i64>() {
+        Ok(n) => Ok(format!("/threats/{n}")),
+        Err(_) => Err(ApiError::Status { status: 404, error: "not_found".into(), detail: "not a ThreatID".into() }),
     });
     view! {
         <section class="page">
-            {move || match data.get() {
+            {move || match data.get().map(|r| r.and_then(|b| b.decode::<ThreatRow>())) {
                     None => view! { <Loading what="the threat" /> }.into_any(),
                         Some(Ok(t)) => view! { <ThreatView threat=t /> }.into_any(),
                         Some(Err(e)) if e.is_not_found() => view! {
                             <h1>"Threat not found"</h1>
                             <div class="panel" data-testid="not-found">
                                 <p>"No device has a detection of threat " <code>{id()}</code> "."</p>
-                                <p><A href="/threats">"Back to Threats"</A></p>
+                                <p><a href="/threats">"Back to Threats"</a></p>
                             </div>
                         }.into_any(),
                         Some(Err(e)) => view! {
@@ -53,15 +46,13 @@ pub fn Threat() -> impl IntoView {
 #[component]
 fn ThreatView(threat: ThreatRow) -> impl IntoView {
     let t = threat;
-    let now = js_sys::Date::now();
     let id = t.threat_id.to_string();
     let path = routes::threat(t.threat_id);
     let active_tone = if t.devices_active > 0 { Tone::Bad } else { Tone::Good };
-    let when = |at: &str| format!("{} ({})", datetime(at), ago(at, now).unwrap_or_default());
     view! {
         <div class="page-head detail-head">
             <h1 data-testid="threat-name">{t.threat_name.clone()}</h1>
-            {severity_chip(t.severity)}
+            {render(chip(severity_tone(t.severity), t.severity.label()))}
         </div>
         <div class="kpi-grid">
             <Kpi kpi="devices_affected" label="Devices affected" value=count(t.devices_affected) href=path.clone() />
@@ -71,15 +62,15 @@ fn ThreatView(threat: ThreatRow) -> impl IntoView {
         </div>
         <div class="panel">
             <h2>"Threat"</h2>
-            <dl class="fields" data-testid="threat-fields">
-                <dt>"Name"</dt><dd data-field="ThreatName">{t.threat_name.clone()}</dd>
-                <dt>"Threat ID"</dt><dd class="mono" data-field="ThreatID">{id.clone()}</dd>
-                <dt>"Category"</dt><dd>{t.category.label().into_owned()} <span class="muted">{format!(" · code {}", t.category.code())}</span></dd>
-                <dt>"Severity"</dt><dd>{t.severity.label().into_owned()} <span class="muted">{format!(" · code {}", t.severity.code())}</span></dd>
-                <dt>"More information"</dt><dd data-field="URL">{info_link(&t.url)}</dd>
-                <dt>"First detected"</dt><dd>{when(&t.initial_detection_time)}</dd>
-                <dt>"Last status change"</dt><dd>{when(&t.last_threat_status_change_time)}</dd>
-            </dl>
+            {fields("threat-fields", vec![
+                ("Name", text(&t.threat_name)),
+                ("Threat ID", Cell::Copy(id.clone())),
+                ("Category", text(format!("{} · code {}", t.category.label(), t.category.code()))),
+                ("Severity", chip(severity_tone(t.severity), format!("{} · code {}", t.severity.label(), t.severity.code()))),
+                ("URL", Cell::External(t.url.clone())),
+                ("First detected", Cell::Time(Some(t.initial_detection_time.clone()), false)),
+                ("Last status change", Cell::Time(Some(t.last_threat_status_change_time.clone()), false)),
+            ])}
         </div>
         <ThreatTimeline threat=t.threat_id default=TimeRange::Quarter />
         <div class="panel">

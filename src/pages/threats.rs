@@ -1,29 +1,21 @@
 //! Threats (`/threats`): detections over time, and one row per threat (the selected detections
 //! grouped); Detections (`/detections`): the same timeline and one row per threat per device.
 
-use crate::components::chips::{severity_chip, state_chip};
-use crate::components::list_page::{column, link, text, ListConfig, ListPage};
+use crate::components::list_page::{chip, column, link, render, text, Cell, ListConfig, ListPage};
 use crate::components::threat_timeline::ThreatTimeline;
-use crate::format::{count, datetime, http_url};
+use crate::format::{count, datetime, severity_tone, threat_state_tone};
 use crate::routes;
 use leptos::prelude::*;
-use leptos_router::components::A;
 use tenantscope_model::api::{DetectionRow, ThreatRow, TimeRange, DETECTIONS, THREATS};
 
 /// "More information" as a link only when the URL is http(s); anything else is inert text.
 pub fn info_link(url: &Option<String>) -> AnyView {
-    match url.as_deref().map(|u| (u, http_url(u))) {
-        Some((_, Some(href))) => {
-            view! { <a href=href target="_blank" rel="noopener noreferrer">"More information"</a> }.into_any()
-        }
-        Some((raw, None)) => view! { <span class="inert" title="Not a web link">{raw.to_string()}</span> }.into_any(),
-        None => view! { <span class="muted">"—"</span> }.into_any(),
-    }
+    render(Cell::External(url.clone()))
 }
 
 fn tabs(current: &'static str) -> impl IntoView {
     let tab = move |href: &'static str, label: &'static str| {
-        view! { <A href=href attr:class=if href == current { "tab active" } else { "tab" } attr:aria-current=(href == current).then_some("page")>{label}</A> }
+        view! { <a href=href class=if href == current { "tab active" } else { "tab" } aria-current=(href == current).then_some("page")>{label}</a> }
     };
     view! { <nav class="tabs" aria-label="Threat views">{tab("/threats", "By threat")}{tab("/detections", "Detections")}</nav> }
 }
@@ -34,20 +26,17 @@ pub fn threat_list(path: String, fixed: Vec<(String, String)>) -> ListConfig<Thr
         path,
         vec![
             column("ThreatName", "name", |r: &ThreatRow| link(routes::threat(r.threat_id), &r.threat_name)),
-            column("Severity", "", |r: &ThreatRow| severity_chip(r.severity)),
+            column("Severity", "", |r: &ThreatRow| chip(severity_tone(r.severity), r.severity.label())),
             column("Category", "", |r: &ThreatRow| text(r.category.label())),
             column("DevicesAffected", "num", |r: &ThreatRow| {
                 link(routes::detections(&[("ThreatID", &r.threat_id.to_string())]), count(r.devices_affected))
             }),
-            column("DevicesActive", "num", |r: &ThreatRow| {
-                let n = r.devices_active;
-                view! { <span class:alert={n > 0}>{count(n)}</span> }.into_any()
-            }),
+            column("DevicesActive", "num", |r: &ThreatRow| Cell::Alert(count(r.devices_active), r.devices_active > 0)),
             column("NumberOfDetections", "num", |r: &ThreatRow| text(count(r.number_of_detections))),
             column("InitialDetectionTime", "", |r: &ThreatRow| text(datetime(&r.initial_detection_time))),
             column("LastThreatStatusChangeTime", "", |r: &ThreatRow| text(datetime(&r.last_threat_status_change_time))),
             column("ThreatID", "mono", |r: &ThreatRow| text(r.threat_id.to_string())),
-            column("URL", "", |r: &ThreatRow| info_link(&r.url)),
+            column("URL", "", |r: &ThreatRow| Cell::External(r.url.clone())),
         ],
     );
     config.default_columns = &[
@@ -73,9 +62,11 @@ pub fn detection_list(path: String, fixed: Vec<(String, String)>) -> ListConfig<
                 let name = r.device_name.clone().unwrap_or_else(|| "Unknown device".into());
                 link(routes::device(&r.detection.device_id), name)
             }),
-            column("Severity", "", |r: &DetectionRow| severity_chip(r.detection.severity)),
+            column("Severity", "", |r: &DetectionRow| chip(severity_tone(r.detection.severity), r.detection.severity.label())),
             column("Category", "", |r: &DetectionRow| text(r.detection.category.label())),
-            column("CurrentStatus", "", |r: &DetectionRow| state_chip(r.detection.current_status)),
+            column("CurrentStatus", "", |r: &DetectionRow| {
+                chip(threat_state_tone(r.detection.current_status), r.detection.current_status.label())
+            }),
             column("CurrentStatusID", "", |r: &DetectionRow| text(r.detection.current_status_id.label())),
             column("ExecutionStatus", "", |r: &DetectionRow| text(r.detection.execution_status.label())),
             column("InitialDetectionTime", "", |r: &DetectionRow| text(datetime(&r.detection.initial_detection_time))),
@@ -83,7 +74,7 @@ pub fn detection_list(path: String, fixed: Vec<(String, String)>) -> ListConfig<
             column("NumberOfDetections", "num", |r: &DetectionRow| text(count(r.detection.number_of_detections as u64))),
             column("ThreatID", "mono", |r: &DetectionRow| text(r.detection.threat_id.to_string())),
             column("DeviceId", "mono", |r: &DetectionRow| text(&r.detection.device_id)),
-            column("URL", "", |r: &DetectionRow| info_link(&r.detection.url)),
+            column("URL", "", |r: &DetectionRow| Cell::External(r.detection.url.clone())),
         ],
     );
     config.default_columns = &[

@@ -735,7 +735,7 @@ impl ListQuery {
                         .parse::<u32>()
                         .ok()
                         .filter(|p| *p >= 1)
-                        .ok_or_else(|| bad("page", format!("must be a whole number from 1, got {value:?}")))?
+                        .ok_or_else(|| bad("page", format!("must be a whole number from 1, got \"{value}\"")))?
                 }
                 "page_size" => {
                     query.page_size = value
@@ -743,14 +743,14 @@ impl ListQuery {
                         .ok()
                         .filter(|s| (1..=MAX_PAGE_SIZE).contains(s))
                         .ok_or_else(|| {
-                            bad("page_size", format!("must be a whole number from 1 to {MAX_PAGE_SIZE}, got {value:?}"))
+                            bad("page_size", format!("must be a whole number from 1 to {MAX_PAGE_SIZE}, got \"{value}\""))
                         })?
                 }
                 "sort" => {
                     if !spec.sortable.contains(&value.as_str()) {
                         return Err(bad(
                             "sort",
-                            format!("cannot sort {} by {value:?}; sortable: {}", spec.name, spec.sortable.join(", ")),
+                            format!("cannot sort {} by \"{value}\"; sortable: {}", spec.name, spec.sortable.join(", ")),
                         ));
                     }
                     query.sort = value.clone();
@@ -759,7 +759,7 @@ impl ListQuery {
                     order = Some(match value.as_str() {
                         "asc" => SortOrder::Asc,
                         "desc" => SortOrder::Desc,
-                        _ => return Err(bad("order", format!("must be asc or desc, got {value:?}"))),
+                        _ => return Err(bad("order", format!("must be asc or desc, got \"{value}\""))),
                     })
                 }
                 "q" => {
@@ -775,7 +775,7 @@ impl ListQuery {
                         if !spec.columns.contains(&c) {
                             return Err(bad(
                                 "columns",
-                                format!("{} has no column {c:?}; columns: {}", spec.name, spec.columns.join(", ")),
+                                format!("{} has no column \"{c}\"; columns: {}", spec.name, spec.columns.join(", ")),
                             ));
                         }
                         if !columns.iter().any(|x: &String| x == c) {
@@ -790,7 +790,7 @@ impl ListQuery {
                 "format" => match value.as_str() {
                     "json" => query.csv = false,
                     "csv" => query.csv = true,
-                    _ => return Err(bad("format", format!("must be json or csv, got {value:?}"))),
+                    _ => return Err(bad("format", format!("must be json or csv, got \"{value}\""))),
                 },
                 field => {
                     let Some(filter) = spec.filter(field) else {
@@ -876,7 +876,7 @@ fn check_filter_value(filter: FilterSpec, value: &str) -> Result<(), ParamError>
             format!("one of {}", keys.join(", "))
         }
     };
-    Err(bad(filter.name, format!("must be {expected}, got {value:?}")))
+    Err(bad(filter.name, format!("must be {expected}, got \"{value}\"")))
 }
 
 /// Percent-encodes a query component (everything but RFC 3986 unreserved characters).
