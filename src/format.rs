@@ -28,7 +28,9 @@ pub fn percent(p: f64) -> String {
     if tenths <= 0.0 && p > 0.0 {
         tenths = 0.1;
     }
-    format!("{tenths:.1}%")
+    // Integer tenths: no float formatting code in the bundle for it.
+    let t = (tenths * 10.0).round() as i64;
+    format!("{}.{}%", t / 10, t % 10)
 }
 
 /// "2026-11-24T16:03:00Z" → "2026-11-24 16:03 UTC"; text that is not a time is shown as it is.

@@ -12,34 +12,53 @@ use std::sync::Arc;
 pub type Draw = Arc<dyn Fn(u32, &Palette) -> Chart + Send + Sync>;
 pub type Link = Arc<dyn Fn(&Region) -> Option<String> + Send + Sync>;
 
+/// `part / whole` in percent with three decimals ("12.345%"), written with integers (no float
+/// formatting code in the bundle for it).
+fn pct(part: f64, whole: f64) -> String {
+    let thousandths = (part * 100_000.0 / whole).round() as i64;
+    let sign = if thousandths < 0 { "-" } else { "" };
+    let t = thousandths.abs();
+    format!("{sign}{}.{:03}%", t / 1000, t % 1000)
+}
+
 /// Region geometry in percent of the chart's size (so the overlay scales with the SVG).
 fn percent_box(shape: &Shape, w: f64, h: f64) -> String {
     match *shape {
-        Shape::Rect { x, y, w: rw, h: rh } => format!(
-            "left:{:.3}%;top:{:.3}%;width:{:.3}%;height:{:.3}%",
-            x * 100.0 / w,
-            y * 100.0 / h,
-            rw * 100.0 / w,
-            rh * 100.0 / h
-        ),
+        Shape::Rect { x, y, w: rw, h: rh } => {
+            format!("left:{};top:{};width:{};height:{}", pct(x, w), pct(y, h), pct(rw, w), pct(rh, h))
+        }
         Shape::Arc { .. } => {
             let (ax, ay) = shape.anchor();
-            format!("left:{:.3}%;top:{:.3}%", ax * 100.0 / w, ay * 100.0 / h)
+            format!("left:{};top:{}", pct(ax, w), pct(ay, h))
         }
     }
 }
 
+/// The chart's size from its SVG's (whole-pixel) width and height attributes. Parsed as integers:
+/// float parsing would bring its large tables into the bundle.
 fn svg_size(svg: &str) -> (f64, f64) {
-    let num = |attr: &str| -> Option<f64> {
-        let at = svg.find(&format!("{attr}=\""))? + attr.len() + 2;
+    let num = |attr: &str| -> Option<u32> {
+        let at = svg.find(attr)? + attr.len();
         svg[at..].split('"').next()?.parse().ok()
     };
-    (num("width").unwrap_or(1.0).max(1.0), num("height").unwrap_or(1.0).max(1.0))
+    (num(" width=\"").unwrap_or(1).max(1) as f64, num(" height=\"").unwrap_or(1).max(1) as f64)
 }
 
 fn region_text(r: &Region) -> String {
     let values: Vec<String> = r.values.iter().map(|(k, v)| format!("{k}: {}", count(*v))).collect();
     format!("{} — {}", r.title, values.join(", "))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn size_from_the_svg() {
+        assert_eq!(super::svg_size(r#"<svg width="760" height="280" viewBox="0 0 760 280">"#), (760.0, 280.0));
+        assert_eq!(super::svg_size("<svg>"), (1.0, 1.0));
+        assert_eq!(super::pct(1.0, 3.0), "33.333%");
+        assert_eq!(super::pct(720.0, 720.0), "100.000%");
+        assert_eq!(super::pct(-1.0, 200.0), "-0.500%");
+    }
 }
 
 #[component]
@@ -202,7 +221,7 @@ pub fn ChartView(
                 {move || chart.get().map(|c| view! { <div class="chart-svg" aria-hidden="true" inner_html=c.svg></div> })}
                 <div class="chart-overlay">{overlay}</div>
                 {move || tooltip.get().map(|(text, x, y)| view! {
-                    <div class="chart-tooltip" role="tooltip" data-testid="chart-tooltip" style=format!("left:{x:.0}px;top:{y:.0}px")>{text}</div>
+                    <div class="chart-tooltip" role="tooltip" data-testid="chart-tooltip" style=format!("left:{}px;top:{}px", x.round() as i64, y.round() as i64)>{text}</div>
                 })}
             </div>
             <figcaption class="chart-actions">
