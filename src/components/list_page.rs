@@ -65,7 +65,7 @@ pub fn render(cell: Cell) -> AnyView {
         }
         .into_any(),
         Cell::Copy(value) if value.is_empty() => "—".into_any(),
-        Cell::Copy(value) => view! { <span class="mono">{value.clone()}</span> <CopyButton text=value /> }.into_any(),
+        Cell::Copy(value) => view! { <span class="copyable"><span class="mono">{value.clone()}</span><CopyButton text=value /></span> }.into_any(),
         Cell::Time(None, _) => view! { <span class="muted">"Never"</span> }.into_any(),
         Cell::Time(Some(t), overdue) => {
             let rel = ago(&t, js_sys::Date::now()).unwrap_or_default();

@@ -103,6 +103,7 @@ pub fn Connector() -> impl IntoView {
                             Some(Err(e)) => view! { <p class="error-text" role="alert">{format!("The timeline could not be loaded: {e}")}</p> }.into_any(),
                     }}
             </div>
+            {move || data.get().and_then(|r| r.ok()).and_then(|b| b.decode::<ConnectorData>().ok()).map(|c| view! { <Events events=c.events /> })}
         </section>
     }
 }
@@ -114,7 +115,6 @@ fn Facts(data: ConnectorData) -> impl IntoView {
     let (tone, words) = freshness(f.last_upload_time.as_deref(), now);
 
     let last = f.last_upload_time.clone().unwrap_or_default();
-    let exceptions = data.events.iter().filter(|e| e.kind == "TrackException").count();
     view! {
         <div class=format!("panel freshness {}", tone.css_name()) data-testid="freshness">
             <strong>{words}</strong>
@@ -140,10 +140,17 @@ fn Facts(data: ConnectorData) -> impl IntoView {
                 </dl>
             </div>
         </div>
+    }
+}
+
+#[component]
+fn Events(events: Vec<TelemetryEvent>) -> impl IntoView {
+    let exceptions = events.iter().filter(|e| e.kind == "TrackException").count();
+    view! {
         <div class="panel">
-            <h2>{format!("Newest telemetry ({} items, {} exceptions)", data.events.len(), exceptions)}</h2>
+            <h2>{format!("Newest telemetry ({} items, {} exceptions)", events.len(), exceptions)}</h2>
             <ul class="events" data-testid="events">
-                {data.events.into_iter().map(|e| view! { <Event event=e /> }).collect_view()}
+                {events.into_iter().map(|e| view! { <Event event=e /> }).collect_view()}
             </ul>
         </div>
     }
