@@ -3,17 +3,9 @@
 use crate::charts::Tone;
 use tenantscope_model::time;
 
-/// 1234567 → "1,234,567".
+/// 1234567 → "1,234,567" (the charts' own formatting, so numbers read the same everywhere).
 pub fn count(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
+    crate::charts::thousands(n)
 }
 
 /// 67.3519 → "67.4%"; values that round to 100 but are not 100 stay below it ("99.9%").

@@ -165,6 +165,10 @@ impl<T> ListConfig<T> {
 }
 
 type CellFn = Arc<dyn Fn(usize, usize) -> Cell + Send + Sync>;
+/// The cell functions of a list's columns, in column order.
+type Cells<T> = Arc<Vec<fn(&T) -> Cell>>;
+/// A group's key and header functions.
+type Grouping<T> = Option<(fn(&T) -> String, fn(&[T]) -> (String, String))>;
 type HeaderFn = Arc<dyn Fn(usize, usize) -> (String, String) + Send + Sync>;
 
 /// One page of rows with the types erased: cell (row, column index) renders on demand.
@@ -182,8 +186,8 @@ pub struct Rows {
 
 fn erase<T: Send + Sync + 'static>(
     page: Page<T>,
-    cells: Arc<Vec<fn(&T) -> Cell>>,
-    group: Option<(fn(&T) -> String, fn(&[T]) -> (String, String))>,
+    cells: Cells<T>,
+    group: Grouping<T>,
 ) -> Rows {
     let items = Arc::new(page.items);
     let mut groups = Vec::new();
@@ -231,7 +235,7 @@ where
     let ListConfig { spec, path, columns, default_columns, picker_key, facets, fixed, search, empty, group } = config;
     let state = UrlState::new(spec, path, fixed);
     let meta: Vec<ColumnMeta> = columns.iter().map(|c| ColumnMeta { field: c.field, class: c.class }).collect();
-    let cells: Arc<Vec<fn(&T) -> Cell>> = Arc::new(columns.iter().map(|c| c.cell).collect());
+    let cells: Cells<T> = Arc::new(columns.iter().map(|c| c.cell).collect());
     let group = group.map(|g| (g.key, g.header));
     let fetched = api::resource(move || state.api_query().map(|q| format!("/{}?{q}", spec.name)));
     let rows = Signal::derive(move || {

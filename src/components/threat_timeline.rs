@@ -35,21 +35,21 @@ pub fn bucket_label(start: &str, hourly: bool) -> String {
     }
 }
 
-/// Draws a severity timeline.
-pub fn draw(t: &Timeline, width: u32, height: u32, palette: &charts::Palette) -> charts::Chart {
+/// Draws a timeline whose series are codes (severities, severity levels): the highest code at the
+/// bottom of the stack and first in the legend, each coloured by `tone`.
+pub fn draw_coded(
+    t: &Timeline,
+    tone: fn(i64) -> charts::Tone,
+    title: &str,
+    y_label: &str,
+    size: Size,
+    palette: &charts::Palette,
+) -> charts::Chart {
     let hourly = t.bucket == "hour";
-    let series: Vec<Series> = t
-        .series
-        .iter()
-        .map(|s| Series { label: s.label.clone(), tone: severity_tone(Severity::from_code(s.code)) })
-        .collect();
-    // Most severe at the bottom of the stack and first in the legend.
-    let order: Vec<usize> = {
-        let mut o: Vec<usize> = (0..series.len()).collect();
-        o.sort_by_key(|i| std::cmp::Reverse(t.series[*i].code));
-        o
-    };
-    let series: Vec<Series> = order.iter().map(|i| series[*i].clone()).collect();
+    let mut order: Vec<usize> = (0..t.series.len()).collect();
+    order.sort_by_key(|i| std::cmp::Reverse(t.series[*i].code));
+    let series: Vec<Series> =
+        order.iter().map(|i| Series { label: t.series[*i].label.clone(), tone: tone(t.series[*i].code) }).collect();
     let buckets: Vec<TimeBucket> = t
         .buckets
         .iter()
@@ -59,7 +59,19 @@ pub fn draw(t: &Timeline, width: u32, height: u32, palette: &charts::Palette) ->
             values: order.iter().map(|i| b.counts.get(*i).copied().unwrap_or(0)).collect(),
         })
         .collect();
-    charts::timeline("Detections over time by severity", &series, &buckets, "detections", Size { width, height }, palette)
+    charts::timeline(title, &series, &buckets, y_label, size, palette)
+}
+
+/// Draws the detections timeline, stacked by severity.
+pub fn draw(t: &Timeline, width: u32, height: u32, palette: &charts::Palette) -> charts::Chart {
+    draw_coded(
+        t,
+        |code| severity_tone(Severity::from_code(code)),
+        "Detections over time by severity",
+        "detections",
+        Size { width, height },
+        palette,
+    )
 }
 
 /// The URL with `range` set (and paging reset).

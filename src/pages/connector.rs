@@ -2,11 +2,11 @@
 //! upload is, and its status events and exceptions over time by severity.
 
 use crate::api;
-use crate::charts::{self, Series, Size, TimeBucket, Tone};
+use crate::charts::{self, Size, Tone};
 use crate::components::chart::ChartView;
 use crate::components::list_page::{fields, text, Cell};
 use crate::components::status::{ErrorMessage, Loading};
-use crate::components::threat_timeline::bucket_label;
+use crate::components::threat_timeline::draw_coded;
 use crate::format::{ago, count, datetime, telemetry_tone};
 use leptos::prelude::*;
 use std::sync::Arc;
@@ -32,24 +32,14 @@ pub fn freshness(last: Option<&str>, now_secs: i64) -> (Tone, String) {
 }
 
 pub fn draw_timeline(t: &Timeline, width: u32, palette: &charts::Palette) -> charts::Chart {
-    let hourly = t.bucket == "hour";
-    // Critical at the bottom of the stack and first in the legend, Verbose last.
-    let mut order: Vec<usize> = (0..t.series.len()).collect();
-    order.sort_by_key(|i| std::cmp::Reverse(t.series[*i].code));
-    let series: Vec<Series> = order
-        .iter()
-        .map(|i| Series { label: t.series[*i].label.clone(), tone: telemetry_tone(TelemetrySeverity::from_code(t.series[*i].code)) })
-        .collect();
-    let buckets: Vec<TimeBucket> = t
-        .buckets
-        .iter()
-        .map(|b| TimeBucket {
-            key: b.start.clone(),
-            label: bucket_label(&b.start, hourly),
-            values: order.iter().map(|i| b.counts.get(*i).copied().unwrap_or(0)).collect(),
-        })
-        .collect();
-    charts::timeline("Telemetry by severity", &series, &buckets, "items", Size { width, height: 220 }, palette)
+    draw_coded(
+        t,
+        |code| telemetry_tone(TelemetrySeverity::from_code(code)),
+        "Telemetry by severity",
+        "items",
+        Size { width, height: 220 },
+        palette,
+    )
 }
 
 #[component]

@@ -344,8 +344,11 @@ async fn csv_columns_and_formula_safety() {
     bad_request("/api/v1/devices?format=csv&columns=Name,Secret", "columns").await;
 }
 
-/// Every detection of the store, read plainly: (ThreatID, name, severity, status, device, detections, first, last change).
-fn all_detections() -> Vec<(i64, String, i64, i64, String, i64, String, String)> {
+/// A detection read plainly: (ThreatID, name, severity, status, device, detections, first, last change).
+type Detection = (i64, String, i64, i64, String, i64, String, String);
+
+/// Every detection of the store.
+fn all_detections() -> Vec<Detection> {
     fixture()
         .store
         .with(|c| {

@@ -206,7 +206,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             report(name, stats, 20);
         }
     }
-    let now = store.with(|c| Ok(tenantscope_server::api::threats::tenant_now(c)?))?;
+    let now = store.with(tenantscope_server::api::threats::tenant_now)?;
     if wanted("timeline") {
         for range in TimeRange::ALL {
             let width = range.bucket_seconds();
