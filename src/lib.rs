@@ -38,6 +38,7 @@ fn Pages() -> impl IntoView {
     // route views would do): after each render of a route.
     let location = use_context::<BrowserUrl>();
     Effect::new(move |_| {
+        pathname.track();
         route.track();
         if let Some(location) = &location {
             location.ready_to_complete();

@@ -165,7 +165,14 @@ pub fn ChartView(
     let link_for_table = link;
     let table = move || {
         chart.get().map(|c| {
-            let series: Vec<String> = c.regions.first().map(|r| r.values.iter().map(|(k, _)| k.clone()).collect()).unwrap_or_default();
+            // Stacked charts: a column per series. Charts whose parts hold one number each (a donut's
+            // slices, one-series bars): one "Count" column.
+            let single = c.regions.iter().all(|r| r.values.len() == 1);
+            let series: Vec<String> = if single {
+                vec!["Count".to_string()]
+            } else {
+                c.regions.first().map(|r| r.values.iter().map(|(k, _)| k.clone()).collect()).unwrap_or_default()
+            };
             let mut seen: Vec<String> = Vec::new();
             let rows = c
                 .regions
@@ -185,7 +192,11 @@ pub fn ChartView(
                     let cells = series
                         .iter()
                         .map(|s| {
-                            let v = r.values.iter().find(|(k, _)| k == s).map(|(_, v)| *v).unwrap_or(0);
+                            let v = if single {
+                                r.values.first().map(|(_, v)| *v).unwrap_or(0)
+                            } else {
+                                r.values.iter().find(|(k, _)| k == s).map(|(_, v)| *v).unwrap_or(0)
+                            };
                             view! { <td class="num">{count(v)}</td> }
                         })
                         .collect_view();
@@ -204,7 +215,7 @@ pub fn ChartView(
             }
         })
     };
-    let description = move || chart.get().map(|c| c.description).unwrap_or_default();
+    let title_for_svg = title.clone();
     let title_for_toggle = title.clone();
     view! {
         <figure class="chart" data-testid=testid>
@@ -212,13 +223,13 @@ pub fn ChartView(
                 class="chart-box"
                 node_ref=container
                 style=format!("min-height:{min_height}px")
-                role="img"
-                aria-label=move || format!("{title}. {}", description())
                 on:mousemove=on_move
                 on:mouseleave=move |_| tooltip.set(None)
                 on:click=on_click
             >
-                {move || chart.get().map(|c| view! { <div class="chart-svg" aria-hidden="true" inner_html=c.svg></div> })}
+                {move || chart.get().map(|c| view! {
+                    <div class="chart-svg" role="img" aria-label=format!("{}. {}", title_for_svg, c.description) inner_html=c.svg></div>
+                })}
                 <div class="chart-overlay">{overlay}</div>
                 {move || tooltip.get().map(|(text, x, y)| view! {
                     <div class="chart-tooltip" role="tooltip" data-testid="chart-tooltip" style=format!("left:{}px;top:{}px", x.round() as i64, y.round() as i64)>{text}</div>

@@ -13,7 +13,7 @@ use crate::format::{ago, datetime, http_url};
 use leptos::prelude::*;
 use serde::de::DeserializeOwned;
 use std::sync::Arc;
-use tenantscope_model::api::{Facets, ListQuery, ListSpec, Page};
+use tenantscope_model::api::{Facets, FilterKind, ListQuery, ListSpec, Page, TimeRange};
 
 /// What a cell shows. A few kinds rendered by one function (`render`), so that a column is a plain
 /// function from a row to data, not a view of its own; data is always rendered as text.
@@ -303,8 +303,23 @@ fn ListView(
                     {move || match facets.map(|f| f.get().map(|r| r.and_then(|b| b.decode::<Facets>()))) {
                         None => ().into_any(),
                         Some(None) => view! { <span class="muted">"Loading filters…"</span> }.into_any(),
-                        Some(Some(Ok(f))) => f.fields.into_iter().map(|facet| view! { <FacetSelect state=state facet=facet /> }).collect_view().into_any(),
+                        Some(Some(Ok(f))) => f
+                            .fields
+                            .into_iter()
+                            .filter(|facet| !state.is_fixed(&facet.field))
+                            .map(|facet| view! { <FacetSelect state=state facet=facet /> })
+                            .collect_view()
+                            .into_any(),
                         Some(Some(Err(e))) => view! { <span class="muted">{format!("Filters unavailable: {e}")}</span> }.into_any(),
+                    }}
+                    {move || {
+                        let offered: Vec<String> = facets
+                            .and_then(|f| f.get())
+                            .and_then(|r| r.ok())
+                            .and_then(|b| b.decode::<Facets>().ok())
+                            .map(|f| f.fields.into_iter().map(|f| f.field).collect())
+                            .unwrap_or_default();
+                        other_filters(state, offered)
                     }}
                     {move || active().then(|| view! {
                         <button class="button ghost" data-testid="clear-all" on:click=move |_| state.update(|q: &mut ListQuery| { q.filters.clear(); q.q = None; })>
@@ -332,6 +347,33 @@ fn ListView(
             }}
         </div>
     }
+}
+
+/// Filters in the view that have no choice list (a time window, a threat, "still active"), as
+/// removable chips: a filter from a chart or a link is always visible.
+fn other_filters(state: UrlState, offered: Vec<String>) -> impl IntoView {
+    let spec = state.spec;
+    let filters = state.query.get().map(|q| q.filters).unwrap_or_default();
+    filters
+        .into_iter()
+        .filter(|(field, _)| !offered.contains(field))
+        .map(|(field, value)| {
+            let shown = match spec.filter(&field).map(|f| f.kind) {
+                Some(FilterKind::From | FilterKind::To) => datetime(&value),
+                Some(FilterKind::Range) => TimeRange::from_key(&value).map(|r| format!("last {}", r.label())).unwrap_or(value.clone()),
+                Some(FilterKind::Bool) => (if value == "true" { "yes" } else { "no" }).to_string(),
+                _ => value.clone(),
+            };
+            let text = format!("{}: {shown}", spec.label(&field));
+            let (f, v) = (field.clone(), value.clone());
+            view! {
+                <button class="filter-chip" data-chip=field.clone() aria-label=format!("Remove filter {text}")
+                    on:click=move |_| state.update(|q| q.filters.retain(|(k, x)| !(k == &f && x == &v)))>
+                    {text.clone()} <span aria-hidden="true">" ×"</span>
+                </button>
+            }
+        })
+        .collect_view()
 }
 
 #[component]

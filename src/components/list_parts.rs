@@ -42,6 +42,11 @@ impl UrlState {
         }
     }
 
+    /// Whether the page sets this filter itself (then it is not offered as a choice).
+    pub fn is_fixed(&self, field: &str) -> bool {
+        self.fixed.with_value(|f| f.iter().any(|(k, _)| k == field))
+    }
+
     /// The query sent to the API: the view plus the page's fixed filters.
     fn with_fixed(&self, mut q: ListQuery) -> ListQuery {
         self.fixed.with_value(|f| q.filters.extend(f.iter().cloned()));

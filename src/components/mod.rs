@@ -2,7 +2,6 @@
 //! chips, copy buttons, loading and error states.
 
 pub mod chart;
-pub mod chips;
 pub mod copy_button;
 pub mod kpi;
 pub mod list_page;

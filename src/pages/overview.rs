@@ -177,13 +177,17 @@ fn TopThreats() -> impl IntoView {
                                 Series { label: "No longer active".into(), tone: Tone::Idle },
                             ];
                             view! {
-                                <p class="muted small">"Devices affected per threat; select a threat for its details."</p>
+                                <p class="muted small">"Devices affected per threat in the last 7 days; select a bar for those detections."</p>
                                 <ChartView
                                     title="Top threats by devices affected, last 7 days".to_string()
                                     testid="top-threats"
                                     min_height=height
                                     draw=Arc::new(move |w, p| charts::stacked_bars("Top threats", &series, &rows, false, Size { width: w, height }, p))
-                                    link=Arc::new(|r| Some(routes::threat(r.key.split('|').next()?.parse().ok()?)))
+                                    link=Arc::new(|r| {
+                                        // The detections counted: this threat's devices in the last 7 days.
+                                        let id = r.key.split('|').next()?;
+                                        Some(routes::detections(&[("ThreatID", id), ("range", "7d")]))
+                                    })
                                 />
                             }.into_any()
                         }

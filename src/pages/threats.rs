@@ -6,11 +6,26 @@ use crate::components::threat_timeline::ThreatTimeline;
 use crate::format::{count, datetime, severity_tone, threat_state_tone};
 use crate::routes;
 use leptos::prelude::*;
-use tenantscope_model::api::{DetectionRow, ThreatRow, TimeRange, DETECTIONS, THREATS};
+use tenantscope_model::api::{decode_query, encode_pairs, DetectionRow, ThreatRow, TimeRange, DETECTIONS, THREATS};
 
 /// "More information" as a link only when the URL is http(s); anything else is inert text.
 pub fn info_link(url: &Option<String>) -> AnyView {
     render(Cell::External(url.clone()))
+}
+
+/// The detections a threat row counts: this threat, under the view's own detection filters (time
+/// range, severity, status...), so the list's total equals the number in the row.
+fn detections_of(threat_id: i64, active_only: bool) -> String {
+    let search = web_sys::window().and_then(|w| w.location().search().ok()).unwrap_or_default();
+    let mut pairs: Vec<(String, String)> = decode_query(&search)
+        .into_iter()
+        .filter(|(k, _)| DETECTIONS.filter(k).is_some() && k != "ThreatID" && !(active_only && k == "Active"))
+        .collect();
+    pairs.push(("ThreatID".into(), threat_id.to_string()));
+    if active_only {
+        pairs.push(("Active".into(), "true".into()));
+    }
+    format!("/detections?{}", encode_pairs(&pairs))
 }
 
 fn tabs(current: &'static str) -> impl IntoView {
@@ -29,9 +44,15 @@ pub fn threat_list(path: String, fixed: Vec<(String, String)>) -> ListConfig<Thr
             column("Severity", "", |r: &ThreatRow| chip(severity_tone(r.severity), r.severity.label())),
             column("Category", "", |r: &ThreatRow| text(r.category.label())),
             column("DevicesAffected", "num", |r: &ThreatRow| {
-                link(routes::detections(&[("ThreatID", &r.threat_id.to_string())]), count(r.devices_affected))
+                link(detections_of(r.threat_id, false), count(r.devices_affected))
             }),
-            column("DevicesActive", "num", |r: &ThreatRow| Cell::Alert(count(r.devices_active), r.devices_active > 0)),
+            column("DevicesActive", "num", |r: &ThreatRow| {
+                if r.devices_active > 0 {
+                    link(detections_of(r.threat_id, true), count(r.devices_active))
+                } else {
+                    text("0")
+                }
+            }),
             column("NumberOfDetections", "num", |r: &ThreatRow| text(count(r.number_of_detections))),
             column("InitialDetectionTime", "", |r: &ThreatRow| text(datetime(&r.initial_detection_time))),
             column("LastThreatStatusChangeTime", "", |r: &ThreatRow| text(datetime(&r.last_threat_status_change_time))),
@@ -93,7 +114,7 @@ pub fn Threats() -> impl IntoView {
     view! {
         <section class="page">
             <div class="page-head"><h1>"Threats"</h1>{tabs("/threats")}</div>
-            <ThreatTimeline default=TimeRange::Month />
+            <ThreatTimeline default=TimeRange::Quarter />
             <div class="panel">
                 <h2>"Threats"</h2>
                 <p class="muted small">"One row per threat. Devices affected opens its detections; add a time range with the buttons above."</p>
@@ -108,7 +129,7 @@ pub fn Detections() -> impl IntoView {
     view! {
         <section class="page">
             <div class="page-head"><h1>"Detections"</h1>{tabs("/detections")}</div>
-            <ThreatTimeline default=TimeRange::Month />
+            <ThreatTimeline default=TimeRange::Quarter />
             <div class="panel">
                 <h2>"Detections"</h2>
                 <p class="muted small">"One row per threat per device."</p>

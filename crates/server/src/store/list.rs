@@ -210,7 +210,7 @@ mod tests {
     #[test]
     fn active_and_collection_filters() {
         let sql = build_list(&THREATS, &q(&THREATS, &[("Active", "false"), ("Severity", "5")]));
-        assert_eq!(sql.where_clause, "WHERE NOT (CurrentStatus IN (0, 1, 2, 3, 4)) AND Severity IN (?)");
+        assert_eq!(sql.where_clause, "WHERE NOT (CurrentStatus NOT IN (5, 6, 7, 8, 9, 10)) AND Severity IN (?)");
         let both = build_list(&THREATS, &q(&THREATS, &[("Active", "false"), ("Active", "true")]));
         assert_eq!(both.where_clause, "");
         let window = build_list(

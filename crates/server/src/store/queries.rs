@@ -451,11 +451,10 @@ pub fn summary(conn: &Connection) -> Result<Summary> {
             count("SELECT COUNT(*) FROM devices WHERE DefenderHealth = ?1", Some(v.code()))?;
     }
     by_verdict[HealthVerdict::Healthy.code() as usize] = total - by_verdict.iter().sum::<u64>();
-    let active_codes = ThreatState::ACTIVE_CODES.map(|c| c.to_string()).join(", ");
     let mut by_severity: Vec<SeverityCount> =
         Severity::ALL.iter().map(|s| SeverityCount { severity: *s, count: 0 }).collect();
     let mut stmt = conn.prepare_cached(&format!(
-        "SELECT Severity, COUNT(*) FROM threats WHERE CurrentStatus IN ({active_codes}) GROUP BY Severity"
+        "SELECT Severity, COUNT(*) FROM threats WHERE {ACTIVE_THREAT_SQL} GROUP BY Severity"
     ))?;
     let mut rows = stmt.query([])?;
     while let Some(row) = rows.next()? {
@@ -626,6 +625,8 @@ pub struct TimelineSource {
     pub series: Vec<(i64, String)>,
     /// Extra condition with its parameter (e.g. one threat), or None.
     pub only: Option<(&'static str, i64)>,
+    /// The series an undocumented code is counted in (so every row is counted somewhere).
+    pub fallback: Option<usize>,
 }
 
 impl TimelineSource {
@@ -637,6 +638,7 @@ impl TimelineSource {
             key: "Severity",
             series: Severity::ALL.iter().map(|s| (s.code(), s.label().into_owned())).collect(),
             only: threat.map(|t| ("ThreatID", t)),
+            fallback: Severity::ALL.iter().position(|s| *s == Severity::Unknown0),
         }
     }
 
@@ -648,6 +650,8 @@ impl TimelineSource {
             key: "SeverityLevel",
             series: TelemetrySeverity::ALL.iter().map(|s| (s.code(), s.label().into_owned())).collect(),
             only: None,
+            // Above Critical is at least critical.
+            fallback: Some(TelemetrySeverity::ALL.len() - 1),
         }
     }
 }
@@ -686,7 +690,8 @@ pub fn timeline(conn: &Connection, source: &TimelineSource, from: i64, to: i64, 
             at += 1;
         }
         let code: i64 = row.get(1)?;
-        let (Some(b), Some(series)) = (buckets.get_mut(at), source.series.iter().position(|(c, _)| *c == code)) else {
+        let series = source.series.iter().position(|(c, _)| *c == code).or(source.fallback);
+        let (Some(b), Some(series)) = (buckets.get_mut(at), series) else {
             continue;
         };
         b.counts[series] += 1;
