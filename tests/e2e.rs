@@ -533,6 +533,18 @@ async fn hostile_threat_text_stays_inert() {
         let cell = c.wait().at_most(Duration::from_secs(20)).for_element(Locator::Css("[data-testid=threats-table] td.name a")).await?;
         assert_eq!(cell.text().await?, HOSTILE_NAME);
         assert_eq!(c.execute(scripts, vec![]).await?, serde_json::json!(0));
+        // Its URL column (picked in the column picker) is inert text, not a link.
+        c.find(Locator::Css("[data-testid=column-picker] summary")).await?.click().await?;
+        c.find(Locator::Css("input[data-column=URL]")).await?.click().await?;
+        let url_cell = c
+            .wait()
+            .at_most(Duration::from_secs(10))
+            .for_element(Locator::Css("[data-testid=threats-table] tbody tr td .inert"))
+            .await?;
+        assert_eq!(url_cell.text().await?, HOSTILE_URL);
+        let links = c.execute("return [...document.querySelectorAll('[data-testid=threats-table] a')].map(a => a.getAttribute('href')).filter(h => !h.startsWith('/'))", vec![]).await?;
+        assert_eq!(links, serde_json::json!([]), "no link leaves the console from this row");
+        c.find(Locator::Css("[data-testid=column-picker] summary")).await?.click().await?;
 
         // The detail: every field, the URL as inert text.
         cell.click().await?;

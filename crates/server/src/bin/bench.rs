@@ -81,6 +81,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let first = store.with(|c| store::devices(c, &index, &query(&[("page_size", "1")])))?;
     let d = first.items.first().ok_or("empty store")?.device.clone();
     let collection = "ABC00013"; // "All Windows 10 workstations", a large collection
+    let antivirus = store::antivirus(&index);
 
     let mut cases: Vec<(String, ListQuery, u64)> = vec![("devices default page".into(), query(&[]), 50)];
     for sort in DEVICES.sortable {
@@ -97,6 +98,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         ("DefenderHealth", "at_risk".into()),
         ("HasActiveThreats", "true".into()),
         ("CollectionId", collection.into()),
+        ("AgentState", "signatures_out_of_date".into()),
+        ("EngineVersion", antivirus.engine_versions.first().map(|v| v.version.clone()).unwrap_or_default()),
+        ("SignatureVersion", antivirus.signature_versions.last().map(|v| v.version.clone()).unwrap_or_default()),
+        ("DefenderVersion", antivirus.platform_versions.first().map(|v| v.version.clone()).unwrap_or_default()),
     ];
     for (field, value) in &filters {
         cases.push((format!("devices filter {field}"), query(&[(field, value)]), 50));
@@ -222,7 +227,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     if wanted("threats") {
         let from = tenantscope_model::time::format_rfc3339(now - 7 * 86_400);
         for (name, q) in [
-            ("top threats (7 days, 5)", parse(&THREATS, &[("from", &from), ("sort", "DevicesAffected"), ("order", "desc"), ("page_size", "5")])),
+            ("top threats (range=7d, 5)", {
+                // As the Overview asks: the range resolved against the tenant's last upload.
+                let mut q = parse(&THREATS, &[("range", "7d"), ("sort", "DevicesAffected"), ("order", "desc"), ("page_size", "5")]);
+                store::resolve_ranges(&THREATS, &mut q, now);
+                q
+            }),
             ("threats list (all time)", parse(&THREATS, &[])),
             ("threats list active, severe", parse(&THREATS, &[("Active", "true"), ("Severity", "5")])),
         ] {
