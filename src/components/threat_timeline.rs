@@ -5,17 +5,26 @@ use super::chart::ChartView;
 use super::status::loaded;
 use crate::api;
 use crate::charts::{self, Series, Size, TimeBucket};
-use crate::format::{count, severity_tone};
-use crate::routes;
+use crate::format::{count, datetime, severity_tone};
 use leptos::prelude::*;
 use leptos_router::hooks::{use_location, use_navigate};
 use std::sync::Arc;
-use tenantscope_model::api::{decode_query, encode_pairs, TimeRange, Timeline};
+use tenantscope_model::api::{decode_query, encode_pairs, FilterKind, TimeRange, Timeline, DETECTIONS};
 use tenantscope_model::{time, Severity};
 
 /// The range in the URL, or the default.
 pub fn url_range(search: &str, default: TimeRange) -> TimeRange {
     decode_query(search).into_iter().rev().find(|(k, _)| k == "range").and_then(|(_, v)| TimeRange::from_key(&v)).unwrap_or(default)
+}
+
+/// The detection filters in a URL query, the time window aside (the timeline has its own).
+pub fn url_filters(search: &str) -> Vec<(String, String)> {
+    decode_query(search)
+        .into_iter()
+        .filter(|(k, _)| {
+            DETECTIONS.filter(k).is_some_and(|f| !matches!(f.kind, FilterKind::From | FilterKind::To | FilterKind::Range))
+        })
+        .collect()
 }
 
 /// Axis label of a bucket: "11-24" for days, "14:00" for hours (UTC).
@@ -94,9 +103,20 @@ pub fn ThreatTimeline(
     let search = location.search;
     let pathname = location.pathname;
     let range = Memo::new(move |_| url_range(&search.get(), default));
+    // The list's own filters (its time window aside) select what the timeline counts, so that a bar
+    // opens exactly its number of detections.
+    let filters = Memo::new(move |_| {
+        let mut f = url_filters(&search.get());
+        if let Some(t) = threat {
+            f.retain(|(k, _)| k != "ThreatID");
+            f.push(("ThreatID".into(), t.to_string()));
+        }
+        f
+    });
     let timeline = api::resource(move || {
-        let only = threat.map(|t| format!("&ThreatID={t}")).unwrap_or_default();
-        Ok(format!("/threats/timeline?range={}{only}", range.get().key()))
+        let mut pairs = filters.get();
+        pairs.insert(0, ("range".into(), range.get().key().into()));
+        Ok(format!("/threats/timeline?{}", encode_pairs(&pairs)))
     });
     let navigate = use_navigate();
     let buttons = TimeRange::ALL
@@ -125,8 +145,8 @@ pub fn ThreatTimeline(
                             let for_draw = Arc::clone(&t);
                             let r = range.get_untracked();
                             let note = format!(
-                                "{} detections in the last {}, by first detection time ({} buckets, UTC). Select a bar for its detections.",
-                                count(total), r.label(), if t.bucket == "hour" { "hourly" } else { "daily" }
+                                "{} detections in the {} up to {} (the last upload), by first detection time, {} buckets. Select a bar for its detections.",
+                                count(total), r.label(), datetime(&t.to), if t.bucket == "hour" { "hourly" } else { "daily" }
                             );
                             view! {
                                 <p class="muted small">{note}</p>
@@ -142,12 +162,10 @@ pub fn ThreatTimeline(
                                         if total == 0 {
                                             return None;
                                         }
-                                        let id = threat.map(|t| t.to_string());
-                                        let mut pairs = vec![("from", region.key.as_str()), ("to", end.as_str())];
-                                        if let Some(id) = &id {
-                                            pairs.push(("ThreatID", id.as_str()));
-                                        }
-                                        Some(routes::detections(&pairs))
+                                        let mut pairs = filters.get_untracked();
+                                        pairs.push(("from".into(), region.key.clone()));
+                                        pairs.push(("to".into(), end));
+                                        Some(format!("/detections?{}", encode_pairs(&pairs)))
                                     })
                                 />
                             }
@@ -173,5 +191,7 @@ mod tests {
         assert_eq!(url_range("?q=x&range=7d", TimeRange::Month), TimeRange::Week);
         assert_eq!(url_range("?range=1y", TimeRange::Month), TimeRange::Month);
         assert_eq!(with_range("/threats", "?page=3&q=x&range=7d", TimeRange::Day), "/threats?q=x&range=24h");
+        let f = url_filters("?q=x&Severity=5&from=2026-11-20T00:00:00Z&range=7d&page=2&ThreatID=7");
+        assert_eq!(f, vec![("Severity".to_string(), "5".to_string()), ("ThreatID".into(), "7".into())]);
     }
 }

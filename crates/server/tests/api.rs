@@ -407,6 +407,19 @@ async fn timeline_buckets_equal_an_independent_count_at_every_range() {
     let from = time::parse_rfc3339(&own.from).unwrap();
     let expected = detections.iter().filter(|d| d.0 == id && time::parse_rfc3339(&d.6).unwrap() >= from).count() as u64;
     assert_eq!(own.buckets.iter().map(TimelineBucket::total).sum::<u64>(), expected);
+    // The list's filters select what the timeline counts, bucket by bucket.
+    let filtered: Timeline = typed("/api/v1/threats/timeline?range=30d&Severity=5&Active=false").await;
+    let mut checked = 0;
+    for b in filtered.buckets.iter().filter(|b| b.total() > 0).take(6) {
+        let end = time::format_rfc3339(time::parse_rfc3339(&b.start).unwrap() + 86_400);
+        let list: Page<DetectionRow> =
+            typed(&format!("/api/v1/detections?Severity=5&Active=false&from={}&to={end}&page_size=1", b.start)).await;
+        assert_eq!(list.total, b.total(), "{}", b.start);
+        checked += 1;
+    }
+    assert!(checked > 0);
+    bad_request("/api/v1/threats/timeline?range=7d&Severity=high", "Severity").await;
+    bad_request("/api/v1/threats/timeline?range=7d&q=x", "q").await;
     bad_request("/api/v1/threats/timeline?range=1y", "range").await;
     bad_request("/api/v1/detections?range=1y", "range").await;
     // A range on the lists selects what the timeline of that range counts.

@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use rusqlite::Connection;
-use tenantscope_model::api::{Facets, ListQuery, ThreatRow, TimeRange, Timeline, THREATS};
+use tenantscope_model::api::{Facets, FilterKind, ListQuery, ThreatRow, TimeRange, Timeline, DETECTIONS, THREATS};
 use tenantscope_model::time;
 
 pub fn router() -> Router<ApiContext> {
@@ -97,18 +97,27 @@ pub fn timeline_params(pairs: &[(String, String)], now: i64, extra: &[&str]) -> 
     Ok((from, to, bucket))
 }
 
+/// The detections filters a timeline takes (the list's, but its time window: the timeline has its own).
+pub fn timeline_filters() -> Vec<&'static str> {
+    DETECTIONS
+        .filters
+        .iter()
+        .filter(|f| !matches!(f.kind, FilterKind::From | FilterKind::To | FilterKind::Range))
+        .map(|f| f.name)
+        .collect()
+}
+
 async fn threats_timeline(State(ctx): State<ApiContext>, raw: RawQuery) -> Result<Json<Timeline>> {
     let pairs = query_pairs(&raw.0);
-    let mut threat = None;
-    for (_, v) in pairs.iter().filter(|(k, _)| k == "ThreatID") {
-        threat = Some(v.parse::<i64>().map_err(|_| Error::param("ThreatID", format!("must be an integer, got {v:?}")))?);
-    }
+    let names = timeline_filters();
+    let filter_pairs: Vec<(String, String)> = pairs.iter().filter(|(k, _)| names.contains(&k.as_str())).cloned().collect();
+    let filters = ListQuery::parse(&DETECTIONS, &filter_pairs)?;
     let timeline = ctx
         .store
         .run(move |conn| {
             let now = tenant_now(conn)?;
-            Ok(timeline_params(&pairs, now, &["ThreatID"]).map(|(from, to, bucket)| {
-                store::timeline(conn, &TimelineSource::threats(threat), from, to, bucket.seconds())
+            Ok(timeline_params(&pairs, now, &names).map(|(from, to, bucket)| {
+                store::timeline(conn, &TimelineSource::threats(Some(&filters)), from, to, bucket.seconds())
             }))
         })
         .await?;

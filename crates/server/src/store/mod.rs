@@ -189,8 +189,8 @@ pub const INDEXES: &str = r#"
     CREATE INDEX IF NOT EXISTS threats_status ON threats (CurrentStatus, Severity);
     CREATE INDEX IF NOT EXISTS threats_name ON threats (ThreatName);
     CREATE INDEX IF NOT EXISTS threats_threat ON threats (ThreatID, InitialDetectionTime);
-    CREATE INDEX IF NOT EXISTS threats_group ON threats (ThreatID, Severity, Category, CurrentStatus, NumberOfDetections,
-        InitialDetectionTime, LastThreatStatusChangeTime, ThreatName, URL);
+    CREATE INDEX IF NOT EXISTS threats_numbers ON threats (ThreatID, Severity, Category, CurrentStatus, NumberOfDetections,
+        InitialDetectionTime, LastThreatStatusChangeTime);
     CREATE INDEX IF NOT EXISTS members_device ON collection_members (device, collection);
     CREATE INDEX IF NOT EXISTS applications_name ON applications (ProductName, Version);
     CREATE INDEX IF NOT EXISTS applications_publisher ON applications (Publisher);

@@ -213,8 +213,9 @@ pub const DETECTIONS_TABLE: Table<DetectionRow> = Table {
 /// (DeviceId, ThreatID) is unique, so a threat's detections count its devices.
 fn threats_all(conn: &Connection, query: &ListQuery) -> Result<Vec<ThreatRow>> {
     let sql = build_list(&THREATS, query);
+    // Numbers first, over a narrow covering index; then each threat's name and URL by one lookup.
     let select = format!(
-        "SELECT ThreatID, MAX(ThreatName), MAX(Category), MAX(Severity), MAX(URL), COUNT(*), \
+        "SELECT ThreatID, '', MAX(Category), MAX(Severity), NULL, COUNT(*), \
          SUM(CASE WHEN {ACTIVE_THREAT_SQL} THEN 1 ELSE 0 END), SUM(NumberOfDetections), \
          MIN(InitialDetectionTime), MAX(LastThreatStatusChangeTime) \
          FROM threats {w} GROUP BY ThreatID",
@@ -224,6 +225,10 @@ fn threats_all(conn: &Connection, query: &ListQuery) -> Result<Vec<ThreatRow>> {
         .prepare_cached(&select)?
         .query_map(params_from_iter(sql.params.iter()), threat_row)?
         .collect::<rusqlite::Result<Vec<_>>>()?;
+    let mut names = conn.prepare_cached("SELECT ThreatName, URL FROM threats WHERE ThreatID = ?1 LIMIT 1")?;
+    for row in &mut rows {
+        (row.threat_name, row.url) = names.query_row([row.threat_id], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    }
     let by = |a: &ThreatRow, b: &ThreatRow| -> std::cmp::Ordering {
         match query.sort.as_str() {
             "DevicesAffected" => a.devices_affected.cmp(&b.devices_affected),
@@ -623,21 +628,25 @@ pub struct TimelineSource {
     pub key: &'static str,
     /// The series in stack order: (code, label).
     pub series: Vec<(i64, String)>,
-    /// Extra condition with its parameter (e.g. one threat), or None.
-    pub only: Option<(&'static str, i64)>,
+    /// Extra condition (SQL with `?` placeholders) and its values, e.g. the detections list's filters.
+    pub filter: Option<(String, Vec<rusqlite::types::Value>)>,
     /// The series an undocumented code is counted in (so every row is counted somewhere).
     pub fallback: Option<usize>,
 }
 
 impl TimelineSource {
-    /// Detections by severity (optionally of one threat).
-    pub fn threats(threat: Option<i64>) -> Self {
+    /// Detections by severity, selected by the detections list's filters (its time window aside:
+    /// the timeline has its own), so a bucket counts what the list shows for its window.
+    pub fn threats(filters: Option<&ListQuery>) -> Self {
+        let filter = filters.map(|q| build_list(&DETECTIONS, q)).filter(|sql| !sql.where_clause.is_empty()).map(|sql| {
+            (sql.where_clause.trim_start_matches("WHERE ").to_string(), sql.params)
+        });
         TimelineSource {
             table: "threats",
             time: "InitialDetectionTime",
             key: "Severity",
             series: Severity::ALL.iter().map(|s| (s.code(), s.label().into_owned())).collect(),
-            only: threat.map(|t| ("ThreatID", t)),
+            filter,
             fallback: Severity::ALL.iter().position(|s| *s == Severity::Unknown0),
         }
     }
@@ -649,7 +658,7 @@ impl TimelineSource {
             time: "Time",
             key: "SeverityLevel",
             series: TelemetrySeverity::ALL.iter().map(|s| (s.code(), s.label().into_owned())).collect(),
-            only: None,
+            filter: None,
             // Above Critical is at least critical.
             fallback: Some(TelemetrySeverity::ALL.len() - 1),
         }
@@ -669,7 +678,8 @@ pub fn timeline(conn: &Connection, source: &TimelineSource, from: i64, to: i64, 
         .collect();
     // Walk the rows in time order (the time index is covering) and advance through the buckets by
     // comparing RFC 3339 text with each bucket's end: no per-row parsing, no grouping sort.
-    let only = source.only.map(|(col, _)| format!(" AND {col} = ?3")).unwrap_or_default();
+    // The filter's anonymous `?`s number on from ?3.
+    let only = source.filter.as_ref().map(|(cond, _)| format!(" AND ({cond})")).unwrap_or_default();
     let sql = format!(
         "SELECT {t}, {k} FROM {table} WHERE {t} >= ?1 AND {t} < ?2{only} ORDER BY {t}",
         t = source.time,
@@ -678,11 +688,12 @@ pub fn timeline(conn: &Connection, source: &TimelineSource, from: i64, to: i64, 
     );
     let ends: Vec<String> = (1..=n).map(|i| time::format_rfc3339(start + i as i64 * width)).collect();
     let mut stmt = conn.prepare_cached(&sql)?;
-    let bounds = [time::format_rfc3339(from), time::format_rfc3339(to)];
-    let mut rows = match source.only {
-        Some((_, v)) => stmt.query(rusqlite::params![bounds[0], bounds[1], v])?,
-        None => stmt.query(rusqlite::params![bounds[0], bounds[1]])?,
-    };
+    let mut values =
+        vec![rusqlite::types::Value::Text(time::format_rfc3339(from)), rusqlite::types::Value::Text(time::format_rfc3339(to))];
+    if let Some((_, v)) = &source.filter {
+        values.extend(v.iter().cloned());
+    }
+    let mut rows = stmt.query(params_from_iter(values.iter()))?;
     let mut at = 0usize;
     while let Some(row) = rows.next()? {
         let t = row.get_ref(0)?.as_str().unwrap_or_default();
