@@ -8,8 +8,10 @@ use leptos::prelude::*;
 use tenantscope_model::api::{DeviceRow, DEVICES};
 
 /// Columns shown until the user picks others.
-pub const DEFAULT_COLUMNS: [&str; 9] =
-    ["Name", "DefenderHealth", "ActiveThreats", "DeviceOS", "DeviceOSBuild", "Model", "Manufacturer", "SerialNumber", "DomainNames"];
+pub const DEFAULT_COLUMNS: [&str; 10] = [
+    "Name", "DefenderHealth", "AgentState", "ActiveThreats", "DeviceOS", "DeviceOSBuild", "Model", "Manufacturer",
+    "SerialNumber", "DomainNames",
+];
 
 /// Every devices column: the list's field and how a row shows in it.
 pub fn device_columns() -> Vec<Column<DeviceRow>> {

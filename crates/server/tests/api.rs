@@ -431,7 +431,19 @@ async fn timeline_buckets_equal_an_independent_count_at_every_range() {
     bad_request("/api/v1/threats/timeline?range=7d&from=2026-11-20T00:00:00Z", "from").await;
     let c: Timeline = typed("/api/v1/connector/timeline?range=7d").await;
     assert_eq!(c.series.len(), TelemetrySeverity::ALL.len());
-    assert!(c.buckets.iter().map(TimelineBucket::total).sum::<u64>() > 0);
+    let from = time::parse_rfc3339(&c.from).unwrap();
+    let events = fixture()
+        .store
+        .with(|conn| {
+            Ok(conn.query_row(
+                "SELECT COUNT(*) FROM telemetry WHERE Time >= ?1 AND Kind IN ('TrackEvent', 'TrackException')",
+                [time::format_rfc3339(from)],
+                |r| r.get::<_, i64>(0),
+            )? as u64)
+        })
+        .unwrap();
+    assert_eq!(c.buckets.iter().map(TimelineBucket::total).sum::<u64>(), events, "status events and exceptions");
+    assert!(events > 0);
 }
 
 #[tokio::test]

@@ -651,14 +651,21 @@ impl TimelineSource {
         }
     }
 
-    /// Service connection point telemetry by severity level.
+    /// The service connection point's status events and exceptions by severity level (requests and
+    /// traces are left out).
     pub fn connector() -> Self {
         TimelineSource {
             table: "telemetry",
             time: "Time",
             key: "SeverityLevel",
             series: TelemetrySeverity::ALL.iter().map(|s| (s.code(), s.label().into_owned())).collect(),
-            filter: None,
+            filter: Some((
+                "Kind IN (?, ?)".into(),
+                vec![
+                    rusqlite::types::Value::Text("TrackEvent".into()),
+                    rusqlite::types::Value::Text("TrackException".into()),
+                ],
+            )),
             // Above Critical is at least critical.
             fallback: Some(TelemetrySeverity::ALL.len() - 1),
         }
