@@ -145,8 +145,8 @@ pub fn ThreatTimeline(
                             let for_draw = Arc::clone(&t);
                             let r = range.get_untracked();
                             let note = format!(
-                                "{} detections in the {} up to {} (the last upload), by first detection time, {} buckets. Select a bar for its detections.",
-                                count(total), r.label(), datetime(&t.to), if t.bucket == "hour" { "hourly" } else { "daily" }
+                                "{} detections in the last {} up to the last upload, by first detection time ({} buckets; the last one ends {}). Select a bar for its detections.",
+                                count(total), r.label(), if t.bucket == "hour" { "hourly" } else { "daily" }, datetime(&t.to)
                             );
                             view! {
                                 <p class="muted small">{note}</p>
