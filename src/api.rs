@@ -43,7 +43,8 @@ impl Body {
 /// A resource's state: None while the first answer is on its way.
 pub type Resource = LocalResource<Result<Body, ApiError>>;
 
-/// GET `BASE + path` (None: a request that cannot succeed, reported by `invalid`), abortable through `signal`.
+/// GET `BASE + path` (an `Err` path: a request that cannot succeed, answered as that error without a
+/// request), abortable through `signal`.
 pub async fn fetch(path: Result<String, ApiError>, signal: Option<AbortSignal>) -> Result<Body, ApiError> {
     let path = path?;
     let response = Request::get(&format!("{BASE}{path}"))

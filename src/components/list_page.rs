@@ -284,6 +284,15 @@ fn ListView(
             }
         });
     }
+    // The fields that have a choice list (decoded once per answer, not at every view change).
+    let offered = Memo::new(move |_| -> Vec<String> {
+        facets
+            .and_then(|f| f.get())
+            .and_then(|r| r.ok())
+            .and_then(|b| b.decode::<Facets>().ok())
+            .map(|f| f.fields.into_iter().map(|f| f.field).collect())
+            .unwrap_or_default()
+    });
     let meta = Arc::new(meta);
     let export_href = move || state.export_href(columns.get());
     let active = move || state.query.get().map(|q| !q.filters.is_empty() || q.q.is_some()).unwrap_or(false);
@@ -312,15 +321,7 @@ fn ListView(
                             .into_any(),
                         Some(Some(Err(e))) => view! { <span class="muted">{format!("Filters unavailable: {e}")}</span> }.into_any(),
                     }}
-                    {move || {
-                        let offered: Vec<String> = facets
-                            .and_then(|f| f.get())
-                            .and_then(|r| r.ok())
-                            .and_then(|b| b.decode::<Facets>().ok())
-                            .map(|f| f.fields.into_iter().map(|f| f.field).collect())
-                            .unwrap_or_default();
-                        other_filters(state, offered)
-                    }}
+                    {move || other_filters(state, offered.get())}
                     {move || active().then(|| view! {
                         <button class="button ghost" data-testid="clear-all" on:click=move |_| state.update(|q: &mut ListQuery| { q.filters.clear(); q.q = None; })>
                             "Clear all"

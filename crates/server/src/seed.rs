@@ -257,8 +257,7 @@ fn serial(rng: &mut Rng, style: u8) -> String {
 /// Defender health for one device with realistic proportions, consistent flags and times.
 /// The signature version a device has after updating at `at`: a release every 6 hours, a new build
 /// every 30 days (so devices that updated in the same window share a version, as they do in reality).
-/// `_draw` keeps the generator's random stream as it was.
-fn signature_release(at: i64, _draw: u64) -> String {
+fn signature_release(at: i64) -> String {
     let release = at.div_euclid(6 * 3_600);
     format!("1.{}.{}.0", 300 + release.div_euclid(120).rem_euclid(200), release.rem_euclid(120) * 3 + 1)
 }
@@ -311,7 +310,8 @@ fn gen_health(rng: &mut Rng, device_id: &str, is_vm: bool, anchor: i64) -> Defen
     if full_scan_required {
         computer |= 1;
     }
-    let sig_build = if signature_out_of_date { 380 + rng.below(30) } else { 421 + rng.below(3) };
+    // Draws kept so the rest of the demo tenant stays as it was (versions now follow the update times).
+    let _ = if signature_out_of_date { rng.below(30) } else { rng.below(3) };
     let last_update = if signature_out_of_date { hours(rng, 8 * 24, 40 * 24) } else { hours(rng, 1, 30) };
     let quick = if quick_scan_overdue { hours(rng, 8 * 24, 30 * 24) } else { hours(rng, 1, 7 * 24) };
     let full = if full_scan_overdue { hours(rng, 31 * 24, 120 * 24) } else { hours(rng, 24, 30 * 24) };
@@ -333,12 +333,23 @@ fn gen_health(rng: &mut Rng, device_id: &str, is_vm: bool, anchor: i64) -> Defen
         is_virtual_machine: is_vm,
         mde_onboarding_state: if onboarded { MdeOnboardingState::Onboarded } else { MdeOnboardingState::NotOnboarded },
         engine_version: if platform_old { "1.1.23110.2".into() } else { "1.1.24090.11".into() },
-        signature_version: signature_release(last_update, rng.below(400) + sig_build),
+        // Each `rng.below(400)` here is a draw kept so the rest of the demo tenant stays as it was.
+        signature_version: {
+            rng.below(400);
+            signature_release(last_update)
+        },
         defender_version: platform.into(),
         quick_scan_time: Some(time::format_rfc3339(quick)),
         full_scan_time: (!rng.chance(0.02)).then(|| time::format_rfc3339(full)),
-        quick_scan_sig_version: Some(format!("1.{}.{}.0", sig_build.saturating_sub(1), rng.below(400))),
-        full_scan_sig_version: Some(format!("1.{}.{}.0", sig_build.saturating_sub(6), rng.below(400))),
+        // The versions the scans ran with: those current at the scan (each before the last update).
+        quick_scan_sig_version: {
+            rng.below(400);
+            Some(signature_release(quick.min(last_update)))
+        },
+        full_scan_sig_version: {
+            rng.below(400);
+            Some(signature_release(full.min(last_update)))
+        },
         last_update_time: Some(time::format_rfc3339(last_update)),
     }
 }

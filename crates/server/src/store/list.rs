@@ -100,19 +100,15 @@ fn text_of(v: &Value) -> &str {
 
 /// Replaces `range` filters with the `from` bound of the range's window ending at `now`.
 pub fn resolve_ranges(spec: &ListSpec, query: &mut ListQuery, now: i64) {
-    let ranges: Vec<(String, String)> = query
+    let Some(from) = spec.filters.iter().find(|f| f.kind == FilterKind::From) else { return };
+    let starts: Vec<String> = query
         .filters
         .iter()
         .filter(|(f, _)| spec.filter(f).is_some_and(|s| s.kind == FilterKind::Range))
-        .cloned()
+        .filter_map(|(_, v)| tenantscope_model::api::TimeRange::from_key(v))
+        .map(|range| time::format_rfc3339(range.window(now).0))
         .collect();
-    for (field, value) in ranges {
-        if let Some(range) = tenantscope_model::api::TimeRange::from_key(&value) {
-            let from = spec.filters.iter().find(|f| f.kind == FilterKind::From).map(|f| f.name).unwrap_or("from");
-            query.filters.push((from.to_string(), time::format_rfc3339(range.window(now).0)));
-        }
-        let _ = field;
-    }
+    query.filters.extend(starts.into_iter().map(|start| (from.name.to_string(), start)));
 }
 
 pub fn build_list(spec: &ListSpec, query: &ListQuery) -> ListSql {
