@@ -27,15 +27,15 @@ step "wasm tests in headless Chromium"
 run wasm cargo test --locked -p tenantscope --target wasm32-unknown-unknown --test wasm
 
 step "release bundle size (gzip -9)"
-# Issue #6 sets the target at 300 KB; the guard stops growth beyond today's size until it is met.
-bundle_target=$((300 * 1024))
-bundle_budget=$((360 * 1024))
+# Issue #6: the release bundle (wasm + js + css, gzip -9) is at most 300 KB; counted in bytes
+# (300,000), so it holds whether a KB is read as 1,000 or 1,024 bytes.
+bundle_budget=300000
 wasm_gz=0; js_gz=0; css_gz=0
 for f in dist/*.wasm; do wasm_gz=$((wasm_gz + $(gzip -9 -c "$f" | wc -c))); done
 for f in dist/*.js; do js_gz=$((js_gz + $(gzip -9 -c "$f" | wc -c))); done
 for f in dist/*.css; do css_gz=$((css_gz + $(gzip -9 -c "$f" | wc -c))); done
 bundle_gz=$((wasm_gz + js_gz + css_gz))
-bundle_line="bundle: wasm $((wasm_gz / 1024)) KB + js $((js_gz / 1024)) KB + css $((css_gz / 1024)) KB = $((bundle_gz / 1024)) KB gzip (target $((bundle_target / 1024)) KB, guard $((bundle_budget / 1024)) KB)"
+bundle_line="bundle: wasm $wasm_gz B + js $js_gz B + css $css_gz B = $bundle_gz B gzip ($((bundle_gz / 1000)) KB; budget $((bundle_budget / 1000)) KB)"
 echo "$bundle_line"
 bundle_ok=1; [ "$bundle_gz" -le "$bundle_budget" ] || bundle_ok=0
 

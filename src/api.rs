@@ -3,8 +3,8 @@
 
 use gloo_net::http::Request;
 use leptos::prelude::*;
-use serde::de::DeserializeOwned;
 use tenantscope_model::api::ErrorBody;
+use tenantscope_model::json::{self, FromJson};
 use web_sys::{AbortController, AbortSignal};
 
 /// All API routes live under this path on the console's own origin.
@@ -35,8 +35,8 @@ impl ApiError {
 pub struct Body(std::sync::Arc<str>);
 
 impl Body {
-    pub fn decode<T: DeserializeOwned>(&self) -> Result<T, ApiError> {
-        serde_json::from_str(&self.0).map_err(|e| ApiError::Decode(e.to_string()))
+    pub fn decode<T: FromJson>(&self) -> Result<T, ApiError> {
+        json::parse(&self.0).map_err(|e| ApiError::Decode(e.to_string()))
     }
 }
 
@@ -54,7 +54,7 @@ pub async fn fetch(path: Result<String, ApiError>, signal: Option<AbortSignal>) 
         .map_err(|e| ApiError::Network(e.to_string()))?;
     if !response.ok() {
         let status = response.status();
-        let body = response.json::<ErrorBody>().await.ok();
+        let body = response.text().await.ok().and_then(|t| json::parse::<ErrorBody>(&t).ok());
         return Err(match body {
             Some(b) => ApiError::Status { status, error: b.error, detail: b.detail },
             None => ApiError::Status { status, error: "http".into(), detail: response.status_text() },
@@ -67,6 +67,12 @@ pub async fn fetch(path: Result<String, ApiError>, signal: Option<AbortSignal>) 
 /// A resource reading `path()` (tracked: it refetches when the path changes); one request in flight,
 /// a newer one aborts the stale one, and leaving the view aborts it.
 pub fn resource(path: impl Fn() -> Result<String, ApiError> + 'static) -> Resource {
+    erased_resource(Box::new(path))
+}
+
+/// The one instantiation of the resource machinery (about 1 KB of wasm per instantiation): every call
+/// site's path closure arrives boxed.
+fn erased_resource(path: Box<dyn Fn() -> Result<String, ApiError>>) -> Resource {
     let latest = Latest::new();
     LocalResource::new(move || fetch(path(), latest.next()))
 }

@@ -172,3 +172,26 @@ mod tests {
         assert_eq!(ago("nope", now), None);
     }
 }
+
+/// Orders a short list by a key, largest first, keeping equal keys in their order. A plain insertion
+/// sort: the lists are a handful of series or severities, and the standard sorts cost ~3 KB of wasm
+/// per element type.
+pub fn sort_desc_by<T>(items: &mut [T], key: impl Fn(&T) -> i64) {
+    for i in 1..items.len() {
+        let mut j = i;
+        while j > 0 && key(&items[j - 1]) < key(&items[j]) {
+            items.swap(j - 1, j);
+            j -= 1;
+        }
+    }
+}
+
+#[cfg(test)]
+mod sort_tests {
+    #[test]
+    fn sorts_descending_and_stable() {
+        let mut v = vec![(1, 'a'), (3, 'b'), (2, 'c'), (3, 'd'), (1, 'e')];
+        super::sort_desc_by(&mut v, |x| x.0);
+        assert_eq!(v, vec![(3, 'b'), (3, 'd'), (2, 'c'), (1, 'a'), (1, 'e')]);
+    }
+}

@@ -11,7 +11,6 @@ use crate::charts::Tone;
 use crate::components::copy_button::CopyButton;
 use crate::format::{ago, datetime, http_url};
 use leptos::prelude::*;
-use serde::de::DeserializeOwned;
 use std::sync::Arc;
 use tenantscope_model::api::{Facets, FilterKind, ListQuery, ListSpec, Page, TimeRange};
 
@@ -222,7 +221,7 @@ fn storage() -> Option<web_sys::Storage> {
 
 /// Saved column choice: known columns only, in the list's order; None if nothing valid is saved.
 pub fn parse_columns(saved: &str, known: &[&str]) -> Option<Vec<String>> {
-    let wanted: Vec<String> = serde_json::from_str(saved).ok()?;
+    let wanted: Vec<String> = tenantscope_model::json::parse(saved).ok()?;
     let cols: Vec<String> = known.iter().filter(|c| wanted.iter().any(|w| w == *c)).map(|c| c.to_string()).collect();
     (!cols.is_empty()).then_some(cols)
 }
@@ -230,7 +229,7 @@ pub fn parse_columns(saved: &str, known: &[&str]) -> Option<Vec<String>> {
 #[component]
 pub fn ListPage<T>(config: ListConfig<T>) -> impl IntoView
 where
-    T: DeserializeOwned + Send + Sync + 'static,
+    T: tenantscope_model::json::FromJson + Send + Sync + 'static,
 {
     let ListConfig { spec, path, columns, default_columns, picker_key, facets, fixed, search, empty, group } = config;
     let state = UrlState::new(spec, path, fixed);

@@ -33,7 +33,7 @@ pub fn ErrorMessage(
 /// this shows) the previous value.
 pub fn loaded<T, V>(res: crate::api::Resource, what: &'static str, show: impl Fn(T) -> V + Send + Sync + 'static) -> impl IntoView
 where
-    T: serde::de::DeserializeOwned + 'static,
+    T: tenantscope_model::json::FromJson + 'static,
     V: IntoView + 'static,
 {
     move || match res.get().map(|r| r.and_then(|b| b.decode::<T>())) {

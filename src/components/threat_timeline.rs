@@ -56,7 +56,7 @@ pub fn draw_coded(
 ) -> charts::Chart {
     let hourly = t.bucket == "hour";
     let mut order: Vec<usize> = (0..t.series.len()).collect();
-    order.sort_by_key(|i| std::cmp::Reverse(t.series[*i].code));
+    crate::format::sort_desc_by(&mut order, |i| t.series[*i].code);
     let series: Vec<Series> =
         order.iter().map(|i| Series { label: t.series[*i].label.clone(), tone: tone(t.series[*i].code) }).collect();
     let buckets: Vec<TimeBucket> = t

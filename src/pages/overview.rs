@@ -75,7 +75,7 @@ fn Kpis(summary: Summary) -> impl IntoView {
         .collect_view();
     let mut severities: Vec<_> =
         s.active_threats_by_severity.iter().filter(|c| c.severity != Severity::Unknown0 || c.count > 0).cloned().collect();
-    severities.sort_by_key(|c| std::cmp::Reverse(c.severity.code()));
+    crate::format::sort_desc_by(&mut severities, |c| c.severity.code());
     let severity_rows = severities
         .into_iter()
         .map(|c| {

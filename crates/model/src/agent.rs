@@ -112,6 +112,14 @@ impl AgentState {
     }
 }
 
+impl crate::json::FromJson for AgentState {
+    fn from_json(v: &crate::json::Value) -> Result<Self, crate::json::JsonError> {
+        v.as_str()
+            .and_then(AgentState::from_key)
+            .ok_or_else(|| crate::json::JsonError::new(format!("expected one of {}", AgentState::ALL.map(|x| x.key()).join(", "))))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

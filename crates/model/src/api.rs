@@ -8,6 +8,8 @@ use crate::entities::{
     ThreatDetection,
 };
 use crate::verdict::HealthVerdict;
+use crate::json::{field, FromJson, JsonError};
+use crate::wire;
 use serde::{Deserialize, Serialize};
 
 /// Largest `page_size` a list route accepts.
@@ -22,6 +24,12 @@ pub struct Page<T> {
     pub total: u64,
     pub page: u32,
     pub page_size: u32,
+}
+
+impl<T: FromJson> FromJson for Page<T> {
+    fn from_json(v: &crate::json::Value) -> Result<Self, JsonError> {
+        Ok(Page { items: field(v, "items")?, total: field(v, "total")?, page: field(v, "page")?, page_size: field(v, "page_size")? })
+    }
 }
 
 impl<T> Page<T> {
@@ -49,6 +57,12 @@ macro_rules! flat_row {
                 }
                 let w = Wire::deserialize(d)?;
                 Ok($row { $inner: $ty { $($f: w.$f,)* }, $($x: w.$x,)* })
+            }
+        }
+
+        impl FromJson for $row {
+            fn from_json(v: &crate::json::Value) -> Result<Self, JsonError> {
+                Ok($row { $inner: $ty::from_json(v)?, $($x: field(v, $xjson)?,)* })
             }
         }
     };
@@ -117,11 +131,13 @@ flat_row!(CollectionRow => collection: DefenderCollection {
     compliance_percent: Option<f64> = "CompliancePercent",
 });
 
-/// Error body of every failed API call.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct ErrorBody {
-    pub error: String,
-    pub detail: String,
+wire! {
+    /// Error body of every failed API call.
+    #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+    pub struct ErrorBody {
+        pub error: String,
+        pub detail: String,
+    }
 }
 
 /// A device in lists: the device-sync fields plus what the console derives.
@@ -153,83 +169,97 @@ pub struct ApplicationRow {
     pub product_device_count: u64,
 }
 
-/// `GET /api/v1/devices/{id}`: one device with everything known about it.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct DeviceDetail {
-    pub device: DeviceRow,
-    /// None: the device has not reported Defender health.
-    pub health: Option<DefenderHealth>,
-    /// Newest first.
-    pub threats: Vec<ThreatDetection>,
-    pub collections: Vec<CollectionRef>,
-    pub applications: Vec<Application>,
+wire! {
+    /// `GET /api/v1/devices/{id}`: one device with everything known about it.
+    #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+    pub struct DeviceDetail {
+        pub device: DeviceRow,
+        /// None: the device has not reported Defender health.
+        pub health: Option<DefenderHealth>,
+        /// Newest first.
+        pub threats: Vec<ThreatDetection>,
+        pub collections: Vec<CollectionRef>,
+        pub applications: Vec<Application>,
+    }
 }
 
-/// A collection a device belongs to.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct CollectionRef {
-    #[serde(rename = "CollectionId")]
-    pub collection_id: String,
-    #[serde(rename = "CollectionName")]
-    pub collection_name: String,
+wire! {
+    /// A collection a device belongs to.
+    #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+    pub struct CollectionRef {
+        pub collection_id: String = "CollectionId",
+        pub collection_name: String = "CollectionName",
+    }
 }
 
-/// `GET /api/v1/{list}/facets`: the values each filter of a list can take, with row counts.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Facets {
-    pub fields: Vec<Facet>,
+wire! {
+    /// `GET /api/v1/{list}/facets`: the values each filter of a list can take, with row counts.
+    #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+    pub struct Facets {
+        pub fields: Vec<Facet>,
+    }
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Facet {
-    /// The filter's parameter name, e.g. `DeviceOS`.
-    pub field: String,
-    pub values: Vec<FacetCount>,
+wire! {
+    #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+    pub struct Facet {
+        /// The filter's parameter name, e.g. `DeviceOS`.
+        pub field: String,
+        pub values: Vec<FacetCount>,
+    }
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct FacetCount {
-    pub value: String,
-    /// A display name where the value is a code or id (collection name, verdict label).
-    pub label: Option<String>,
-    pub count: u64,
+wire! {
+    #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+    pub struct FacetCount {
+        pub value: String,
+        /// A display name where the value is a code or id (collection name, verdict label).
+        pub label: Option<String>,
+        pub count: u64,
+    }
 }
 
-/// Active threats of one severity.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct SeverityCount {
-    pub severity: Severity,
-    pub count: u64,
+wire! {
+    /// Active threats of one severity.
+    #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+    pub struct SeverityCount {
+        pub severity: Severity,
+        pub count: u64,
+    }
 }
 
-/// The tenant and hierarchy the console is looking at.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct TenantInfo {
-    pub tenant_id: String,
-    pub tenant_name: String,
-    pub hierarchy_id: String,
-    pub site_code: String,
+wire! {
+    /// The tenant and hierarchy the console is looking at.
+    #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+    pub struct TenantInfo {
+        pub tenant_id: String,
+        pub tenant_name: String,
+        pub hierarchy_id: String,
+        pub site_code: String,
+    }
 }
 
-/// The Overview's KPIs (`GET /api/v1/summary`).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Summary {
-    pub tenant: TenantInfo,
-    pub total_devices: u64,
-    pub healthy: u64,
-    pub at_risk: u64,
-    pub unhealthy: u64,
-    pub not_reporting: u64,
-    /// Active threats (detections still needing action), one entry per documented severity.
-    pub active_threats_by_severity: Vec<SeverityCount>,
-    pub active_threats: u64,
-    pub devices_with_active_threats: u64,
-    pub signatures_out_of_date: u64,
-    /// Devices with a quick or a full scan overdue.
-    pub scans_overdue: u64,
-    pub reboot_required: u64,
-    /// When the site last uploaded (RFC 3339 UTC).
-    pub last_upload: Option<String>,
+wire! {
+    /// The Overview's KPIs (`GET /api/v1/summary`).
+    #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+    pub struct Summary {
+        pub tenant: TenantInfo,
+        pub total_devices: u64,
+        pub healthy: u64,
+        pub at_risk: u64,
+        pub unhealthy: u64,
+        pub not_reporting: u64,
+        /// Active threats (detections still needing action), one entry per documented severity.
+        pub active_threats_by_severity: Vec<SeverityCount>,
+        pub active_threats: u64,
+        pub devices_with_active_threats: u64,
+        pub signatures_out_of_date: u64,
+        /// Devices with a quick or a full scan overdue.
+        pub scans_overdue: u64,
+        pub reboot_required: u64,
+        /// When the site last uploaded (RFC 3339 UTC).
+        pub last_upload: Option<String>,
+    }
 }
 
 impl Summary {
@@ -252,18 +282,22 @@ impl Summary {
     }
 }
 
-/// A series of a timeline: the code it counts (severity, severity level) and its label.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct TimelineSeries {
-    pub code: i64,
-    pub label: String,
+wire! {
+    /// A series of a timeline: the code it counts (severity, severity level) and its label.
+    #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+    pub struct TimelineSeries {
+        pub code: i64,
+        pub label: String,
+    }
 }
 
-/// Bucket of a timeline: items that started in [start, start + bucket), one count per series.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct TimelineBucket {
-    pub start: String,
-    pub counts: Vec<u64>,
+wire! {
+    /// Bucket of a timeline: items that started in [start, start + bucket), one count per series.
+    #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+    pub struct TimelineBucket {
+        pub start: String,
+        pub counts: Vec<u64>,
+    }
 }
 
 impl TimelineBucket {
@@ -272,15 +306,17 @@ impl TimelineBucket {
     }
 }
 
-/// `threats/timeline` and `connector/timeline`.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Timeline {
-    /// `day` or `hour`.
-    pub bucket: String,
-    pub from: String,
-    pub to: String,
-    pub series: Vec<TimelineSeries>,
-    pub buckets: Vec<TimelineBucket>,
+wire! {
+    /// `threats/timeline` and `connector/timeline`.
+    #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+    pub struct Timeline {
+        /// `day` or `hour`.
+        pub bucket: String,
+        pub from: String,
+        pub to: String,
+        pub series: Vec<TimelineSeries>,
+        pub buckets: Vec<TimelineBucket>,
+    }
 }
 
 /// The time ranges the console offers (`range=`), each with the bucket size that reads well.
@@ -343,35 +379,27 @@ impl TimeRange {
     }
 }
 
-/// A threat in the per-threat list: its detections (the selected ones) summed up.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct ThreatRow {
-    #[serde(rename = "ThreatID")]
-    pub threat_id: i64,
-    #[serde(rename = "ThreatName")]
-    pub threat_name: String,
-    #[serde(rename = "Category")]
-    pub category: Category,
-    #[serde(rename = "Severity")]
-    pub severity: Severity,
-    /// Untrusted text; a link only when it is http(s).
-    #[serde(rename = "URL")]
-    pub url: Option<String>,
-    /// Distinct devices with a detection of this threat.
-    #[serde(rename = "DevicesAffected")]
-    pub devices_affected: u64,
-    /// Devices where it is still active.
-    #[serde(rename = "DevicesActive")]
-    pub devices_active: u64,
-    /// NumberOfDetections summed over the devices.
-    #[serde(rename = "NumberOfDetections")]
-    pub number_of_detections: u64,
-    /// The first InitialDetectionTime.
-    #[serde(rename = "InitialDetectionTime")]
-    pub initial_detection_time: String,
-    /// The last LastThreatStatusChangeTime.
-    #[serde(rename = "LastThreatStatusChangeTime")]
-    pub last_threat_status_change_time: String,
+wire! {
+    /// A threat in the per-threat list: its detections (the selected ones) summed up.
+    #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+    pub struct ThreatRow {
+        pub threat_id: i64 = "ThreatID",
+        pub threat_name: String = "ThreatName",
+        pub category: Category = "Category",
+        pub severity: Severity = "Severity",
+        /// Untrusted text; a link only when it is http(s).
+        pub url: Option<String> = "URL",
+        /// Distinct devices with a detection of this threat.
+        pub devices_affected: u64 = "DevicesAffected",
+        /// Devices where it is still active.
+        pub devices_active: u64 = "DevicesActive",
+        /// NumberOfDetections summed over the devices.
+        pub number_of_detections: u64 = "NumberOfDetections",
+        /// The first InitialDetectionTime.
+        pub initial_detection_time: String = "InitialDetectionTime",
+        /// The last LastThreatStatusChangeTime.
+        pub last_threat_status_change_time: String = "LastThreatStatusChangeTime",
+    }
 }
 
 /// A detection (one threat on one device) with the device's name.
@@ -402,29 +430,35 @@ impl CollectionRow {
     }
 }
 
-/// Devices in one antivirus agent state.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct StateCount {
-    pub state: AgentState,
-    pub count: u64,
+wire! {
+    /// Devices in one antivirus agent state.
+    #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+    pub struct StateCount {
+        pub state: AgentState,
+        pub count: u64,
+    }
 }
 
-/// Devices on one version.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct VersionCount {
-    pub version: String,
-    pub count: u64,
+wire! {
+    /// Devices on one version.
+    #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+    pub struct VersionCount {
+        pub version: String,
+        pub count: u64,
+    }
 }
 
-/// `GET /api/v1/antivirus`: devices by agent state (every state, in rule order) and the spread of
-/// engine, signature and platform versions (oldest first).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Antivirus {
-    pub total_devices: u64,
-    pub states: Vec<StateCount>,
-    pub engine_versions: Vec<VersionCount>,
-    pub signature_versions: Vec<VersionCount>,
-    pub platform_versions: Vec<VersionCount>,
+wire! {
+    /// `GET /api/v1/antivirus`: devices by agent state (every state, in rule order) and the spread of
+    /// engine, signature and platform versions (oldest first).
+    #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+    pub struct Antivirus {
+        pub total_devices: u64,
+        pub states: Vec<StateCount>,
+        pub engine_versions: Vec<VersionCount>,
+        pub signature_versions: Vec<VersionCount>,
+        pub platform_versions: Vec<VersionCount>,
+    }
 }
 
 /// Compares dotted version strings by their numbers ("1.10.0" after "1.9.3"); text parts compare as text.
@@ -449,14 +483,16 @@ pub fn version_cmp(a: &str, b: &str) -> std::cmp::Ordering {
     }
 }
 
-/// `GET /api/v1/connector`: the service connection point's health.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Connector {
-    pub facts: ConnectorFacts,
-    /// Newest first.
-    pub events: Vec<TelemetryEvent>,
-    pub exceptions_last_24h: u64,
-    pub errors_last_24h: u64,
+wire! {
+    /// `GET /api/v1/connector`: the service connection point's health.
+    #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+    pub struct Connector {
+        pub facts: ConnectorFacts,
+        /// Newest first.
+        pub events: Vec<TelemetryEvent>,
+        pub exceptions_last_24h: u64,
+        pub errors_last_24h: u64,
+    }
 }
 
 // ---------------------------------------------------------------------------------------------

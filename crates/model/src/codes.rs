@@ -60,6 +60,12 @@ macro_rules! code_enum {
                 i64::deserialize(d).map($name::from_code)
             }
         }
+
+        impl $crate::json::FromJson for $name {
+            fn from_json(v: &$crate::json::Value) -> Result<Self, $crate::json::JsonError> {
+                <i64 as $crate::json::FromJson>::from_json(v).map($name::from_code)
+            }
+        }
     };
 }
 

@@ -58,6 +58,12 @@ macro_rules! entity {
             $($(#[$fmeta])* #[serde(rename = $json)] pub $field: $ty,)*
         }
 
+        impl $crate::json::FromJson for $name {
+            fn from_json(v: &$crate::json::Value) -> Result<Self, $crate::json::JsonError> {
+                Ok($name { $($field: $crate::json::field(v, $json)?,)* })
+            }
+        }
+
         impl $name {
             /// Every field with its wire name and data class, in upload order.
             pub const FIELDS: &'static [FieldInfo] = &[$(FieldInfo { name: $json, class: DataClass::$class, label: $label, unit: "" },)*];

@@ -175,3 +175,15 @@ mod tests {
         assert_eq!(ComputerState(0).worst(), FlagSeverity::Info);
     }
 }
+
+impl crate::json::FromJson for ProductStatus {
+    fn from_json(v: &crate::json::Value) -> Result<Self, crate::json::JsonError> {
+        <u64 as crate::json::FromJson>::from_json(v).map(ProductStatus)
+    }
+}
+
+impl crate::json::FromJson for ComputerState {
+    fn from_json(v: &crate::json::Value) -> Result<Self, crate::json::JsonError> {
+        <u64 as crate::json::FromJson>::from_json(v).map(ComputerState)
+    }
+}

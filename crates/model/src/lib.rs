@@ -7,6 +7,7 @@ pub mod api;
 pub mod codes;
 pub mod entities;
 pub mod flags;
+pub mod json;
 pub mod time;
 pub mod verdict;
 
@@ -23,10 +24,13 @@ mod round_trip {
     use serde::{de::DeserializeOwned, Serialize};
     use std::fmt::Debug;
 
-    fn round_trip<T: Serialize + DeserializeOwned + PartialEq + Debug>(value: &T) -> serde_json::Value {
+    /// Serde writes it, and both readers (serde's and the console's `FromJson`) read it back equal.
+    fn round_trip<T: Serialize + DeserializeOwned + crate::json::FromJson + PartialEq + Debug>(value: &T) -> serde_json::Value {
         let json = serde_json::to_value(value).unwrap();
         let back: T = serde_json::from_value(json.clone()).unwrap();
         assert_eq!(&back, value);
+        let read = T::from_json(&json).unwrap_or_else(|e| panic!("{}: {e}", std::any::type_name::<T>()));
+        assert_eq!(&read, value, "FromJson of {}", std::any::type_name::<T>());
         json
     }
 

@@ -94,6 +94,14 @@ impl HealthVerdict {
     }
 }
 
+impl crate::json::FromJson for HealthVerdict {
+    fn from_json(v: &crate::json::Value) -> Result<Self, crate::json::JsonError> {
+        v.as_str()
+            .and_then(HealthVerdict::from_key)
+            .ok_or_else(|| crate::json::JsonError::new(format!("expected one of {}", HealthVerdict::ALL.map(|x| x.key()).join(", "))))
+    }
+}
+
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;

@@ -46,8 +46,14 @@ async fn json(uri: &str) -> Value {
     serde_json::from_slice(&body).unwrap()
 }
 
-async fn typed<T: serde::de::DeserializeOwned>(uri: &str) -> T {
-    serde_json::from_value(json(uri).await).unwrap()
+/// The answer read by serde and by the console's reader (`json::FromJson`): both must agree, so every
+/// typed read in these tests also proves the console reads the real answer.
+async fn typed<T: serde::de::DeserializeOwned + tenantscope_model::json::FromJson + PartialEq + std::fmt::Debug>(uri: &str) -> T {
+    let value = json(uri).await;
+    let console = T::from_json(&value).unwrap_or_else(|e| panic!("{uri}: the console cannot read the answer: {e}"));
+    let serde: T = serde_json::from_value(value).unwrap();
+    assert_eq!(console, serde, "{uri}");
+    serde
 }
 
 async fn bad_request(uri: &str, param: &str) {
