@@ -15,7 +15,7 @@ pub use codes::*;
 pub use entities::*;
 pub use flags::*;
 pub use agent::AgentState;
-pub use verdict::HealthVerdict;
+pub use verdict::{ActiveThreat, Finding, HealthVerdict};
 
 #[cfg(test)]
 mod round_trip {

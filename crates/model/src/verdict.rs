@@ -2,7 +2,8 @@
 
 use crate::entities::DefenderHealth;
 use crate::flags::FlagSeverity;
-use crate::codes::MdeOnboardingState;
+use crate::codes::{MdeOnboardingState, Severity};
+use crate::time;
 use serde::{Deserialize, Serialize};
 
 /// Overall Defender health of a device, worst first in `ALL` order of severity.
@@ -66,32 +67,88 @@ impl HealthVerdict {
         }
     }
 
-    /// The verdict for a device with this health record (None: nothing reported).
-    pub fn of(health: Option<&DefenderHealth>) -> Self {
-        let Some(h) = health else { return HealthVerdict::NotReporting };
-        let product = h.product_status.worst();
-        let computer = h.computer_state.worst();
-        if !h.defender_enabled
-            || !h.rtp_enabled
-            || product == FlagSeverity::Critical
-            || computer == FlagSeverity::Critical
-        {
-            return HealthVerdict::Unhealthy;
-        }
-        if h.signature_out_of_date
-            || h.quick_scan_overdue
-            || h.full_scan_overdue
-            || h.reboot_required
-            || h.full_scan_required
-            || !h.tamper_protection_enabled
-            || h.mde_onboarding_state != MdeOnboardingState::Onboarded
-            || product == FlagSeverity::Warning
-            || computer == FlagSeverity::Warning
-        {
-            return HealthVerdict::AtRisk;
-        }
-        HealthVerdict::Healthy
+    /// The verdict for a device with this health record (None: nothing reported) and these threats
+    /// still active on it. The one rule; `assess` says why.
+    pub fn of(health: Option<&DefenderHealth>, threats: &[ActiveThreat<'_>]) -> Self {
+        Self::assess(health, threats, None).0
     }
+
+    /// The verdict and every finding behind it, worst first. A finding is anything that keeps the
+    /// device from being healthy: protection off or broken (unhealthy), something needing attention
+    /// (at risk), or a threat still active on it (unhealthy for High and Severe, at risk otherwise).
+    /// `now` (Unix seconds) adds the signature age to "Signatures out of date".
+    pub fn assess(health: Option<&DefenderHealth>, threats: &[ActiveThreat<'_>], now: Option<i64>) -> (Self, Vec<Finding>) {
+        use HealthVerdict::{AtRisk, Unhealthy};
+        let mut findings: Vec<Finding> = Vec::new();
+        let mut add = |verdict: HealthVerdict, text: String| {
+            if !findings.iter().any(|f| f.text == text) {
+                findings.push(Finding { verdict, text });
+            }
+        };
+        for t in threats {
+            let verdict = if matches!(t.severity, Severity::High | Severity::Severe) { Unhealthy } else { AtRisk };
+            add(verdict, format!("Active threat: {} ({})", t.name, t.severity.label()));
+        }
+        if let Some(h) = health {
+            if !h.defender_enabled {
+                add(Unhealthy, "Defender Antivirus off".into());
+            }
+            if !h.rtp_enabled {
+                add(Unhealthy, "Real-time protection off".into());
+            }
+            for f in h.product_status.flags().into_iter().chain(h.computer_state.flags()) {
+                match f.severity {
+                    FlagSeverity::Critical => add(Unhealthy, f.label.to_string()),
+                    FlagSeverity::Warning => add(AtRisk, f.label.to_string()),
+                    FlagSeverity::Info => {}
+                }
+            }
+            if h.signature_out_of_date {
+                let age = now.zip(h.last_update_time.as_deref().and_then(time::parse_rfc3339)).map(|(n, t)| (n - t) / 86_400);
+                add(AtRisk, match age {
+                    Some(d) if d >= 1 => format!("Signatures {d} day{} old", if d == 1 { "" } else { "s" }),
+                    _ => "Signatures out of date".into(),
+                });
+            }
+            for (set, text) in [
+                (h.quick_scan_overdue, "Quick scan overdue"),
+                (h.full_scan_overdue, "Full scan overdue"),
+                (h.reboot_required, "Reboot required"),
+                (h.full_scan_required, "Full scan required"),
+                (!h.tamper_protection_enabled, "Tamper protection off"),
+            ] {
+                if set {
+                    add(AtRisk, text.into());
+                }
+            }
+            if h.mde_onboarding_state != MdeOnboardingState::Onboarded {
+                add(AtRisk, format!("Defender for Endpoint: {}", h.mde_onboarding_state.label()));
+            }
+        }
+        // Worst first, keeping the order within each verdict (a partition, not a sort: smaller wasm).
+        let (mut findings, at_risk): (Vec<Finding>, Vec<Finding>) = findings.into_iter().partition(|f| f.verdict == Unhealthy);
+        findings.extend(at_risk);
+        let verdict = match findings.first() {
+            Some(f) => f.verdict,
+            None if health.is_none() => HealthVerdict::NotReporting,
+            None => HealthVerdict::Healthy,
+        };
+        (verdict, findings)
+    }
+}
+
+/// A threat still active on a device, as the verdict sees it.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ActiveThreat<'a> {
+    pub name: &'a str,
+    pub severity: Severity,
+}
+
+/// One reason a device is not healthy, with the verdict it leads to.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Finding {
+    pub verdict: HealthVerdict,
+    pub text: String,
 }
 
 impl crate::json::FromJson for HealthVerdict {
@@ -137,15 +194,15 @@ pub(crate) mod tests {
 
     #[test]
     fn no_record_is_not_reporting() {
-        assert_eq!(HealthVerdict::of(None), HealthVerdict::NotReporting);
+        assert_eq!(HealthVerdict::of(None, &[]), HealthVerdict::NotReporting);
     }
 
     #[test]
     fn clean_record_is_healthy() {
-        assert_eq!(HealthVerdict::of(Some(&healthy())), HealthVerdict::Healthy);
+        assert_eq!(HealthVerdict::of(Some(&healthy()), &[]), HealthVerdict::Healthy);
         // A scan in progress is informational only.
         let h = DefenderHealth { product_status: ProductStatus(PRODUCT_STATUS_HEALTHY | 512), ..healthy() };
-        assert_eq!(HealthVerdict::of(Some(&h)), HealthVerdict::Healthy);
+        assert_eq!(HealthVerdict::of(Some(&h), &[]), HealthVerdict::Healthy);
     }
 
     #[test]
@@ -162,7 +219,7 @@ pub(crate) mod tests {
             DefenderHealth { computer_state: ComputerState(2), ..healthy() },
         ];
         for h in cases {
-            assert_eq!(HealthVerdict::of(Some(&h)), HealthVerdict::AtRisk, "{h:?}");
+            assert_eq!(HealthVerdict::of(Some(&h), &[]), HealthVerdict::AtRisk, "{h:?}");
         }
     }
 
@@ -176,8 +233,35 @@ pub(crate) mod tests {
             DefenderHealth { computer_state: ComputerState(16), ..healthy() },
         ];
         for h in cases {
-            assert_eq!(HealthVerdict::of(Some(&h)), HealthVerdict::Unhealthy, "{h:?}");
+            assert_eq!(HealthVerdict::of(Some(&h), &[]), HealthVerdict::Unhealthy, "{h:?}");
         }
+    }
+
+    #[test]
+    fn active_threats_are_never_healthy() {
+        let low = [ActiveThreat { name: "PUA:Win32/DlManager", severity: Severity::Low }];
+        let severe = [ActiveThreat { name: "Trojan:Win32/Emotet", severity: Severity::Severe }];
+        let high = [ActiveThreat { name: "Backdoor:Win32/X", severity: Severity::High }];
+        assert_eq!(HealthVerdict::of(Some(&healthy()), &low), HealthVerdict::AtRisk);
+        assert_eq!(HealthVerdict::of(Some(&healthy()), &severe), HealthVerdict::Unhealthy);
+        assert_eq!(HealthVerdict::of(Some(&healthy()), &high), HealthVerdict::Unhealthy);
+        // Without a health record, a severe threat still decides.
+        assert_eq!(HealthVerdict::of(None, &severe), HealthVerdict::Unhealthy);
+        let (_, findings) = HealthVerdict::assess(Some(&healthy()), &low, None);
+        assert_eq!(findings[0].text, "Active threat: PUA:Win32/DlManager (Low)");
+    }
+
+    #[test]
+    fn findings_explain_the_verdict_worst_first() {
+        let h = DefenderHealth { rtp_enabled: false, signature_out_of_date: true, last_update_time: Some("2026-11-15T06:00:00Z".into()), ..healthy() };
+        let now = time::parse_rfc3339("2026-11-24T06:00:00Z");
+        let (verdict, findings) = HealthVerdict::assess(Some(&h), &[], now);
+        assert_eq!(verdict, HealthVerdict::Unhealthy);
+        let texts: Vec<&str> = findings.iter().map(|f| f.text.as_str()).collect();
+        assert_eq!(texts, ["Real-time protection off", "Signatures 9 days old"]);
+        assert!(HealthVerdict::assess(Some(&healthy()), &[], now).1.is_empty());
+        let (v, f) = HealthVerdict::assess(None, &[], now);
+        assert_eq!((v, f.len()), (HealthVerdict::NotReporting, 0));
     }
 
     #[test]

@@ -457,7 +457,7 @@ fn generate(conn: &Connection, opts: &DemoOptions) -> Result<()> {
             let smsid = format!("GUID:{}", rng.guid().to_uppercase());
             let is_vm = style >= 4;
             let health = (!rng.chance(0.035)).then(|| gen_health(&mut rng, &guid, is_vm, anchor));
-            let verdict = HealthVerdict::of(health.as_ref());
+            let verdict = HealthVerdict::of(health.as_ref(), &[]);
             let agent = AgentState::of(health.as_ref());
             insert.execute(params![
                 i as i64 + 1,
@@ -501,12 +501,14 @@ fn generate(conn: &Connection, opts: &DemoOptions) -> Result<()> {
     bar.done();
 
     tracing::info!(elapsed_ms = started.elapsed().as_millis() as u64, "demo: devices and health");
+    // Threats before collections: an active threat changes a device's verdict, and the collections'
+    // compliance counts follow their members' verdicts.
+    gen_threats(conn, &mut rng, &mut devices, anchor)?;
     let collection_ids = gen_collections(conn, &devices, &tenant_id, &hierarchy_id, site, opts.progress)?;
-    tracing::info!(elapsed_ms = started.elapsed().as_millis() as u64, "demo: collections");
+    tracing::info!(elapsed_ms = started.elapsed().as_millis() as u64, "demo: threats, collections");
     gen_applications(conn, &mut rng, &collection_ids)?;
-    gen_threats(conn, &mut rng, &devices, anchor)?;
     gen_connector(conn, &mut rng, &tenant_id, &hierarchy_id, last_upload)?;
-    tracing::info!(elapsed_ms = started.elapsed().as_millis() as u64, "demo: applications, threats, connector");
+    tracing::info!(elapsed_ms = started.elapsed().as_millis() as u64, "demo: applications, connector");
     Ok(())
 }
 
@@ -516,6 +518,8 @@ type Rule<'a> = Box<dyn Fn(&GenDevice) -> bool + 'a>;
 struct Members {
     rowid: i64,
     bits: Vec<u64>,
+    /// A device collection (applications are deployed to these).
+    devices: bool,
 }
 
 fn gen_collections(
@@ -608,8 +612,11 @@ fn gen_collections(
         let rowid = n as i64 + 1;
         let mut counts = [0u64; 4];
         let mut members = vec![0u64; words];
+        // A user collection's members are users, not devices: no device is a member of one, and an
+        // endpoint protection policy (which targets devices) counts nothing for it.
+        let device_collection = *ctype != CollectionType::User;
         for (i, d) in devices.iter().enumerate() {
-            if rule(d) {
+            if device_collection && rule(d) {
                 insert_member.execute([rowid, i as i64 + 1])?;
                 counts[d.verdict.code() as usize] += 1;
                 members[i / 64] |= 1 << (i % 64);
@@ -634,7 +641,7 @@ fn gen_collections(
             tenant_id,
             hierarchy_id
         ])?;
-        ids.push(Members { rowid, bits: members });
+        ids.push(Members { rowid, bits: members, devices: device_collection });
         bar.inc(1);
     }
     bar.done();
@@ -648,12 +655,13 @@ fn gen_applications(conn: &Connection, rng: &mut Rng, collections: &[Members]) -
     )?;
     let scope = format!("ScopeId_{}", rng.guid().to_uppercase());
     let words = collections.first().map(|c| c.bits.len()).unwrap_or(0);
+    let targets: Vec<&Members> = collections[3..].iter().filter(|c| c.devices).collect();
     for (product, publisher, versions, languages) in PRODUCTS.iter() {
         // Each deployment type is deployed to one of the site's device collections.
         let mut types = Vec::new();
         for version in versions.iter() {
             for lcid in languages.iter() {
-                let target = rng.pick(&collections[3..]);
+                let target = *rng.pick(&targets);
                 // x64 / x86 / per-channel deployment types of the same MSI.
                 for _ in 0..2 + rng.below(3) {
                     types.push((format!("{scope}/DeploymentType_{}", rng.guid()), *version, *lcid, target));
@@ -675,7 +683,7 @@ fn gen_applications(conn: &Connection, rng: &mut Rng, collections: &[Members]) -
     Ok(())
 }
 
-fn gen_threats(conn: &Connection, rng: &mut Rng, devices: &[GenDevice], anchor: i64) -> Result<()> {
+fn gen_threats(conn: &Connection, rng: &mut Rng, devices: &mut [GenDevice], anchor: i64) -> Result<()> {
     if devices.is_empty() {
         return Ok(());
     }
@@ -778,9 +786,18 @@ fn gen_threats(conn: &Connection, rng: &mut Rng, devices: &[GenDevice], anchor: 
             t.device_id
         ])?;
     }
-    let mut update = conn.prepare("UPDATE devices SET ActiveThreats = ?1 WHERE id = ?2")?;
-    for (device, count) in active {
-        update.execute([count, device as i64 + 1])?;
+    // The devices with active threats get their count and verdict from the store's one rule.
+    // (The look-up indexes it needs are built here, ahead of the others.)
+    conn.execute_batch(
+        "CREATE INDEX IF NOT EXISTS threats_device ON threats (DeviceId);
+         CREATE UNIQUE INDEX IF NOT EXISTS health_device ON defender_health (DeviceId);",
+    )?;
+    let ids: Vec<i64> = active.keys().map(|device| *device as i64 + 1).collect();
+    crate::store::refresh_verdicts(conn, &ids)?;
+    let mut verdict = conn.prepare("SELECT DefenderHealth FROM devices WHERE id = ?1")?;
+    for id in ids {
+        let code: i64 = verdict.query_row([id], |r| r.get(0))?;
+        devices[id as usize - 1].verdict = HealthVerdict::from_code(code).unwrap_or(HealthVerdict::NotReporting);
     }
     Ok(())
 }

@@ -65,13 +65,13 @@ async fn bad_request(uri: &str, param: &str) {
 }
 
 /// Counts straight from the tables, with the verdict recomputed by the model's rule from the raw
-/// health records (not read from the stored DefenderHealth column).
+/// health records and active threats (not read from the stored DefenderHealth column).
 fn independent_counts() -> HashMap<&'static str, u64> {
     fixture()
         .store
         .with(|conn| {
             let mut health: HashMap<String, (bool, bool, bool, bool)> = HashMap::new();
-            let mut verdicts: HashMap<String, HealthVerdict> = HashMap::new();
+            let mut records: HashMap<String, DefenderHealth> = HashMap::new();
             let mut stmt = conn.prepare(
                 "SELECT DeviceId, ProductStatus, ComputerState, DefenderEnabled, RtpEnabled, QuickScanOverdue, FullScanOverdue, \
                  SignatureOutOfDate, RebootRequired, FullScanRequired, TamperProtectionEnabled, MdeOnboardingState FROM defender_health",
@@ -105,28 +105,28 @@ fn independent_counts() -> HashMap<&'static str, u64> {
                     last_update_time: None,
                 };
                 health.insert(id.clone(), (h.signature_out_of_date, h.quick_scan_overdue || h.full_scan_overdue, h.reboot_required, true));
-                verdicts.insert(id, HealthVerdict::of(Some(&h)));
+                records.insert(id, h);
             }
             let ids: Vec<String> =
                 conn.prepare("SELECT AADDeviceID FROM devices")?.query_map([], |r| r.get(0))?.collect::<Result<_, _>>()?;
             let mut out: HashMap<&'static str, u64> = HashMap::new();
             out.insert("total_devices", ids.len() as u64);
             for id in &ids {
-                let v = verdicts.get(id).copied().unwrap_or(HealthVerdict::NotReporting);
-                *out.entry(v.key()).or_default() += 1;
                 if let Some((sig, scans, reboot, _)) = health.get(id) {
                     *out.entry("signatures_out_of_date").or_default() += *sig as u64;
                     *out.entry("scans_overdue").or_default() += *scans as u64;
                     *out.entry("reboot_required").or_default() += *reboot as u64;
                 }
             }
-            let mut stmt = conn.prepare("SELECT DeviceId, CurrentStatus, Severity FROM threats")?;
+            let mut stmt = conn.prepare("SELECT DeviceId, CurrentStatus, Severity, ThreatName FROM threats")?;
             let mut rows = stmt.query([])?;
             let mut devices_with = std::collections::HashSet::new();
+            let mut active: HashMap<String, Vec<(String, Severity)>> = HashMap::new();
             while let Some(r) = rows.next()? {
                 let state = ThreatState::from_code(r.get(1)?);
                 if state.is_active() {
                     devices_with.insert(r.get::<_, String>(0)?);
+                    active.entry(r.get(0)?).or_default().push((r.get(3)?, Severity::from_code(r.get(2)?)));
                     *out.entry("active_threats").or_default() += 1;
                     let sev = Severity::from_code(r.get(2)?);
                     *out.entry(match sev {
@@ -140,6 +140,12 @@ fn independent_counts() -> HashMap<&'static str, u64> {
                 }
             }
             out.insert("devices_with_active_threats", devices_with.len() as u64);
+            for id in &ids {
+                let threats: Vec<ActiveThreat<'_>> =
+                    active.get(id).map(|t| t.iter().map(|(name, severity)| ActiveThreat { name, severity: *severity }).collect()).unwrap_or_default();
+                let v = HealthVerdict::of(records.get(id), &threats);
+                *out.entry(v.key()).or_default() += 1;
+            }
             Ok(out)
         })
         .unwrap()
@@ -217,8 +223,21 @@ async fn search_and_detail() {
     assert!(found.items.iter().any(|r| r.device.aad_device_id == d.aad_device_id));
     let detail: DeviceDetail = typed(&format!("/api/v1/devices/{}", d.aad_device_id)).await;
     assert_eq!(&detail.device.device, d);
-    assert_eq!(detail.device.defender_health, HealthVerdict::of(detail.health.as_ref()));
+    let active: Vec<ActiveThreat<'_>> = detail
+        .threats
+        .iter()
+        .filter(|t| t.current_status.is_active())
+        .map(|t| ActiveThreat { name: &t.threat_name, severity: t.severity })
+        .collect();
+    assert_eq!(detail.device.defender_health, HealthVerdict::of(detail.health.as_ref(), &active));
     assert!(detail.collections.iter().any(|c| c.collection_id == "SMS00001"));
+    // A device is a member of device collections only (never "All Users").
+    for c in &detail.collections {
+        let row: CollectionRow = typed(&format!("/api/v1/collections/{}", c.collection_id)).await;
+        assert_ne!(row.collection.collection_type, CollectionType::User, "{}", c.collection_name);
+    }
+    let users: CollectionRow = typed("/api/v1/collections/SMS00002").await;
+    assert_eq!((users.collection.collection_type, users.collection.count_targeted), (CollectionType::User, 0));
     let (status, _, body) = get("/api/v1/devices/00000000-0000-0000-0000-000000000000").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert_eq!(serde_json::from_slice::<ErrorBody>(&body).unwrap().error, "not_found");

@@ -160,6 +160,9 @@ const MIGRATIONS: &[&str] = &[
                t.DeviceId, d.Name AS DeviceName
         FROM threats t LEFT JOIN devices d ON d.AADDeviceID = t.DeviceId;
     "#,
+    // 3: the verdict takes a device's active threats into account (`refresh_verdicts` recomputes the
+    // devices that have any).
+    "SELECT 1;",
 ];
 
 /// Indexes for the API's queries. Created after a bulk load (building them once is much faster than
@@ -312,8 +315,38 @@ fn migrate(conn: &mut Connection) -> Result<()> {
         if i == 1 {
             fill_agent_states(&tx)?;
         }
+        if i == 2 {
+            let ids: Vec<i64> =
+                tx.prepare("SELECT id FROM devices WHERE ActiveThreats > 0")?.query_map([], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
+            refresh_verdicts(&tx, &ids)?;
+        }
         tx.execute("INSERT INTO schema_version (version) VALUES (?1)", [i as i64 + 1])?;
         tx.commit()?;
+    }
+    Ok(())
+}
+
+/// Recomputes the stored verdict (DefenderHealth) and active-threat count of these devices (row ids)
+/// from their health record and the threats still active on them, by the model's one rule. Every
+/// write that changes a device's health or threats calls it for the devices it touched.
+pub fn refresh_verdicts(conn: &Connection, ids: &[i64]) -> Result<()> {
+    let mut device = conn.prepare_cached("SELECT AADDeviceID FROM devices WHERE id = ?1")?;
+    let mut threats = conn.prepare_cached(&format!(
+        "SELECT ThreatName, Severity FROM threats WHERE DeviceId = ?1 AND {}",
+        tenantscope_model::api::ACTIVE_THREAT_SQL
+    ))?;
+    let mut update = conn.prepare_cached("UPDATE devices SET DefenderHealth = ?1, ActiveThreats = ?2 WHERE id = ?3")?;
+    for &id in ids {
+        let aad: String = device.query_row([id], |r| r.get(0))?;
+        let health = queries::health_of(conn, &aad)?;
+        let active: Vec<(String, i64)> =
+            threats.query_map([&aad], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<rusqlite::Result<_>>()?;
+        let active_threats: Vec<tenantscope_model::ActiveThreat<'_>> = active
+            .iter()
+            .map(|(name, severity)| tenantscope_model::ActiveThreat { name, severity: tenantscope_model::Severity::from_code(*severity) })
+            .collect();
+        let verdict = tenantscope_model::HealthVerdict::of(health.as_ref(), &active_threats);
+        update.execute(rusqlite::params![verdict.code(), active.len() as i64, id])?;
     }
     Ok(())
 }
