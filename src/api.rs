@@ -67,14 +67,36 @@ pub async fn fetch(path: Result<String, ApiError>, signal: Option<AbortSignal>) 
 /// A resource reading `path()` (tracked: it refetches when the path changes); one request in flight,
 /// a newer one aborts the stale one, and leaving the view aborts it.
 pub fn resource(path: impl Fn() -> Result<String, ApiError> + 'static) -> Resource {
-    erased_resource(Box::new(path))
+    erased_resource(Box::new(path), None)
+}
+
+/// A resource and whether a request for it is on its way (true while a newer answer is awaited,
+/// even though the last answer is still shown).
+pub fn tracked_resource(path: impl Fn() -> Result<String, ApiError> + 'static) -> (Resource, Signal<bool>) {
+    let requests = RwSignal::new((0u32, 0u32));
+    let resource = erased_resource(Box::new(path), Some(requests));
+    (resource, Signal::derive(move || requests.with(|(started, done)| started != done)))
 }
 
 /// The one instantiation of the resource machinery (about 1 KB of wasm per instantiation): every call
-/// site's path closure arrives boxed.
-fn erased_resource(path: Box<dyn Fn() -> Result<String, ApiError>>) -> Resource {
+/// site's path closure arrives boxed. `requests` counts (started, finished) requests.
+fn erased_resource(path: Box<dyn Fn() -> Result<String, ApiError>>, requests: Option<RwSignal<(u32, u32)>>) -> Resource {
     let latest = Latest::new();
-    LocalResource::new(move || fetch(path(), latest.next()))
+    LocalResource::new(move || {
+        let path = path();
+        let signal = latest.next();
+        async move {
+            let n = requests.and_then(|r| r.try_update(|(started, _)| {
+                *started += 1;
+                *started
+            }));
+            let answer = fetch(path, signal).await;
+            if let (Some(r), Some(n)) = (requests, n) {
+                r.try_update(|(_, done)| *done = (*done).max(n));
+            }
+            answer
+        }
+    })
 }
 
 /// Keeps one request in flight: starting a new one aborts the previous (a stale view state).

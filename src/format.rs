@@ -25,12 +25,51 @@ pub fn percent(p: f64) -> String {
     format!("{}.{}%", t / 10, t % 10)
 }
 
-/// "2026-11-24T16:03:00Z" → "2026-11-24 16:03 UTC"; text that is not a time is shown as it is.
+thread_local! {
+    /// Show times in the viewer's local time zone instead of UTC (the header's setting).
+    static LOCAL_TIME: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Sets how `datetime` shows times (the setting lives in `contexts::settings`).
+pub fn set_local_time(local: bool) {
+    LOCAL_TIME.with(|l| l.set(local));
+}
+
+pub fn local_time() -> bool {
+    LOCAL_TIME.with(|l| l.get())
+}
+
+/// "2026-11-24T16:03:00Z" → "2026-11-24 16:03 UTC", or in local time when that is the setting
+/// ("2026-11-24 17:03 UTC+1"); text that is not a time is shown as it is.
 pub fn datetime(rfc3339: &str) -> String {
+    let offset = if local_time() { time::parse_rfc3339(rfc3339).map(local_offset_minutes) } else { None };
+    datetime_at(rfc3339, offset.unwrap_or(0))
+}
+
+/// The viewer's UTC offset at that moment, in minutes east of UTC (0 outside a browser).
+fn local_offset_minutes(secs: i64) -> i32 {
+    #[cfg(target_arch = "wasm32")]
+    {
+        -(js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(secs as f64 * 1000.0)).get_timezone_offset() as i32)
+    }
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        let _ = secs;
+        0
+    }
+}
+
+/// A time shifted by `offset` minutes east of UTC and labelled with it ("UTC", "UTC+1", "UTC-5:30").
+pub fn datetime_at(rfc3339: &str, offset: i32) -> String {
     match time::parse_rfc3339(rfc3339) {
         Some(secs) => {
-            let s = time::format_rfc3339(secs);
-            format!("{} {} UTC", &s[..10], &s[11..16])
+            let s = time::format_rfc3339(secs + offset as i64 * 60);
+            let zone = match (offset / 60, (offset % 60).abs()) {
+                (0, 0) => "UTC".to_string(),
+                (h, 0) => format!("UTC{}{}", if offset < 0 { "-" } else { "+" }, h.abs()),
+                (h, m) => format!("UTC{}{}:{m:02}", if offset < 0 { "-" } else { "+" }, h.abs()),
+            };
+            format!("{} {} {zone}", &s[..10], &s[11..16])
         }
         None => rfc3339.to_string(),
     }
@@ -49,10 +88,10 @@ pub fn http_url(url: &str) -> Option<String> {
     (ok_scheme && clean && url.len() > 8).then(|| url.to_string())
 }
 
-/// "English (United States) · 1033", "Neutral · 0", or "LCID 9999".
+/// "English (United States)", "Neutral", or "LCID 9999" (the LCID itself is a detail: `language_code`).
 pub fn language(lcid: u32) -> String {
     match tenantscope_model::language_name(lcid) {
-        Some(name) => format!("{name} · {lcid}"),
+        Some(name) => name.to_string(),
         None => format!("LCID {lcid}"),
     }
 }
@@ -139,8 +178,8 @@ mod tests {
 
     #[test]
     fn languages() {
-        assert_eq!(language(1033), "English (United States) · 1033");
-        assert_eq!(language(0), "Neutral · 0");
+        assert_eq!(language(1033), "English (United States)");
+        assert_eq!(language(0), "Neutral");
         assert_eq!(language(9999), "LCID 9999");
     }
 
@@ -167,6 +206,9 @@ mod tests {
     fn times() {
         assert_eq!(datetime("2026-11-24T16:03:00Z"), "2026-11-24 16:03 UTC");
         assert_eq!(datetime("<script>"), "<script>");
+        assert_eq!(datetime_at("2026-11-24T16:03:00Z", 60), "2026-11-24 17:03 UTC+1");
+        assert_eq!(datetime_at("2026-11-24T23:30:00Z", 330), "2026-11-25 05:00 UTC+5:30");
+        assert_eq!(datetime_at("2026-11-24T16:03:00Z", -300), "2026-11-24 11:03 UTC-5");
         let now = time::parse_rfc3339("2026-11-24T16:08:00Z").unwrap() as f64 * 1000.0;
         assert_eq!(ago("2026-11-24T16:03:00Z", now).as_deref(), Some("5 minutes ago"));
         assert_eq!(ago("nope", now), None);

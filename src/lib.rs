@@ -18,6 +18,8 @@ use routes::PageRoute;
 #[component]
 pub fn App() -> impl IntoView {
     contexts::theme::provide_theme();
+    contexts::settings::provide_settings();
+    contexts::page::provide_page();
     contexts::summary::provide_summary();
     view! {
         <Router>
@@ -44,7 +46,18 @@ fn Pages() -> impl IntoView {
             location.ready_to_complete();
         }
     });
-    move || match route.get() {
+    let page = contexts::page::use_page();
+    let settings = contexts::settings::use_settings();
+    move || {
+        // A new page names its own object; a change of time setting re-renders the page in it.
+        settings.local_time.track();
+        page.object.set(None);
+        page_view(route.get())
+    }
+}
+
+fn page_view(route: PageRoute) -> AnyView {
+    match route {
         PageRoute::Overview => view! { <pages::overview::Overview /> }.into_any(),
         PageRoute::Devices => view! { <pages::devices::Devices /> }.into_any(),
         PageRoute::Device(id) => view! { <pages::device::Device id=id /> }.into_any(),

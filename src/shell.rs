@@ -1,5 +1,7 @@
 //! The console frame: left navigation, header with tenant and hierarchy, breadcrumb, content area.
 
+use crate::contexts::page::{document_title, use_page};
+use crate::contexts::settings::use_settings;
 use crate::contexts::summary::summary_value;
 use leptos::prelude::*;
 use leptos_router::hooks::use_location;
@@ -30,6 +32,9 @@ pub const SECTIONS: [Section; 6] = [
     Section { path: "/connector", key: "connector", title: "Connector", icon: "⇄", api: "/api/v1/connector",
         blurb: "Health of the service connection point: uploads, status events and exceptions.", also: &[] },
 ];
+
+/// The list pages whose last view the breadcrumb returns to.
+const LIST_PATHS: [&str; 5] = ["/devices", "/applications", "/endpoint-security", "/threats", "/detections"];
 
 pub fn section(key: &str) -> &'static Section {
     SECTIONS.iter().find(|s| s.key == key).unwrap_or(&SECTIONS[0])
@@ -69,15 +74,40 @@ pub fn crumb_tail(section: &Section, path: &str) -> Option<String> {
 pub fn Shell(children: Children) -> impl IntoView {
     let location = use_location();
     let pathname = location.pathname;
+    let search = location.search;
+    let page = use_page();
+    let settings = use_settings();
+    // The last view of each list, for the breadcrumb's way back.
+    Effect::new(move |_| {
+        let path = pathname.get();
+        if LIST_PATHS.contains(&path.as_str()) {
+            let query = search.get();
+            page.remember_list(&path, if query.is_empty() { path.clone() } else { format!("{path}?{query}") });
+        }
+    });
+    // The document title names the page and, on a detail page, its object.
+    Effect::new(move |_| {
+        let path = pathname.get();
+        let name = match section_for_path(&path) {
+            Some(s) => crumb_tail(s, &path).filter(|_| s.also.iter().any(|a| path == *a)).unwrap_or_else(|| s.title.to_string()),
+            None => "Not found".to_string(),
+        };
+        let object = page.object.get();
+        if let Some(doc) = web_sys::window().and_then(|w| w.document()) {
+            doc.set_title(&document_title(object.as_deref(), &name));
+        }
+    });
     let tenant = move || summary_value().map(|s| s.tenant);
     let crumbs = move || {
         let path = pathname.get();
         let mut out = vec![("Tenantscope".to_string(), Some("/".to_string()))];
         match section_for_path(&path) {
             Some(s) if s.path != "/" => {
-                out.push((s.title.to_string(), Some(s.path.to_string())));
+                out.push((s.title.to_string(), Some(page.list_href(s.path))));
                 if let Some(tail) = crumb_tail(s, &path) {
-                    out.push((tail, None));
+                    // A detail page's crumb is its object's name once known.
+                    let detail = !s.also.iter().any(|a| path == *a);
+                    out.push((page.object.get().filter(|_| detail).unwrap_or(tail), None));
                 }
             }
             Some(s) => out.push((s.title.to_string(), None)),
@@ -113,6 +143,14 @@ pub fn Shell(children: Children) -> impl IntoView {
                         None => view! { <span class="muted">"Loading tenant…"</span> }.into_any(),
                     }}
                 </div>
+                <label class="time-setting" title="Show times in UTC or in this browser's time zone">
+                    <span>"Times"</span>
+                    <select data-testid="time-setting" on:change=move |ev| settings.set_local_time(event_target_value(&ev) == "local")
+                        prop:value=move || if settings.local_time.get() { "local" } else { "utc" }>
+                        <option value="utc">"UTC"</option>
+                        <option value="local">"Local time"</option>
+                    </select>
+                </label>
             </header>
             <nav class="sidenav" aria-label="Sections">
                 <ul>

@@ -215,6 +215,39 @@ struct ColumnMeta {
     class: &'static str,
 }
 
+/// The control to give the focus back to once the list has re-rendered (a CSS selector).
+#[derive(Clone, Copy)]
+pub struct Refocus(StoredValue<Option<String>>);
+
+impl Refocus {
+    fn new() -> Self {
+        Refocus(StoredValue::new(None))
+    }
+
+    pub fn set(&self, selector: impl Into<String>) {
+        self.0.set_value(Some(selector.into()));
+    }
+
+    /// Focuses the remembered control if the focus was lost (it is on the body).
+    fn apply(&self) {
+        let Some(selector) = self.0.get_value() else { return };
+        let Some(doc) = web_sys::window().and_then(|w| w.document()) else { return };
+        let lost = doc.active_element().map(|e| e.tag_name() == "BODY").unwrap_or(true);
+        if lost {
+            if let Some(el) = doc.query_selector(&selector).ok().flatten().and_then(|e| wasm_bindgen::JsCast::dyn_into::<web_sys::HtmlElement>(e).ok()) {
+                let _ = el.focus();
+            }
+        }
+    }
+}
+
+/// Remembers the control to refocus after the list re-renders (no-op outside a list).
+pub fn refocus_after(selector: impl Into<String>) {
+    if let Some(r) = use_context::<Refocus>() {
+        r.set(selector);
+    }
+}
+
 fn storage() -> Option<web_sys::Storage> {
     web_sys::window()?.local_storage().ok()?
 }
@@ -236,14 +269,14 @@ where
     let meta: Vec<ColumnMeta> = columns.iter().map(|c| ColumnMeta { field: c.field, class: c.class }).collect();
     let cells: Cells<T> = Arc::new(columns.iter().map(|c| c.cell).collect());
     let group = group.map(|g| (g.key, g.header));
-    let fetched = api::resource(move || state.api_query().map(|q| format!("/{}?{q}", spec.name)));
+    let (fetched, busy) = api::tracked_resource(move || state.api_query().map(|q| format!("/{}?{q}", spec.name)));
     let rows = Signal::derive(move || {
         fetched.get().map(|r| r.and_then(|b| b.decode::<Page<T>>()).map(|p| erase(p, Arc::clone(&cells), group)))
     });
-    let facets = facets.then(|| api::resource(move || Ok(format!("/{}/facets", spec.name))));
+    let facets = facets.then(|| api::resource(move || Ok(state.facets_path())));
     view! {
         <ListView state=state meta=meta default_columns=default_columns picker_key=picker_key
-            facets=facets search=search empty=empty rows=rows fetched=fetched />
+            facets=facets search=search empty=empty rows=rows fetched=fetched busy=busy />
     }
 }
 
@@ -258,6 +291,7 @@ fn ListView(
     empty: &'static str,
     rows: Signal<Option<Result<Rows, ApiError>>>,
     fetched: Resource,
+    busy: Signal<bool>,
 ) -> impl IntoView {
     let spec = state.spec;
     let all: Vec<&'static str> = meta.iter().map(|m| m.field).collect();
@@ -292,6 +326,17 @@ fn ListView(
             .map(|f| f.fields.into_iter().map(|f| f.field).collect())
             .unwrap_or_default()
     });
+    // Sorting, paging or clearing re-renders the table and pager: the control used keeps the focus
+    // (found again by its selector once the new rows are on screen).
+    let refocus = Refocus::new();
+    Effect::new(move |_| {
+        rows.track();
+        if let Some(f) = facets {
+            f.track();
+        }
+        refocus.apply();
+    });
+    provide_context(refocus);
     let meta = Arc::new(meta);
     let export_href = move || state.export_href(columns.get());
     let active = move || state.query.get().map(|q| !q.filters.is_empty() || q.q.is_some()).unwrap_or(false);
@@ -304,7 +349,7 @@ fn ListView(
                     <SearchBox state=state placeholder=search />
                     <div class="list-actions">
                         {picker_key.map(|_| view! { <ColumnPicker all=all.clone() columns=columns defaults=defaults.clone() spec=spec /> })}
-                        <a class="button ghost" href=export_href download=format!("{}.csv", spec.name) data-testid="export">"Export CSV"</a>
+                        <a class="button ghost" href=export_href download=move || state.export_name() data-testid="export">"Export CSV"</a>
                     </div>
                 </div>
                 <div class="filters">
@@ -321,19 +366,23 @@ fn ListView(
                         Some(Some(Err(e))) => view! { <span class="muted">{format!("Filters unavailable: {e}")}</span> }.into_any(),
                     }}
                     {move || other_filters(state, offered.get())}
-                    {move || active().then(|| view! {
-                        <button class="button ghost" data-testid="clear-all" on:click=move |_| state.update(|q: &mut ListQuery| { q.filters.clear(); q.q = None; })>
-                            "Clear all"
-                        </button>
-                    })}
+                    <button class="button ghost" data-testid="clear-all" class:inactive=move || !active()
+                        aria-disabled=move || (!active()).to_string()
+                        on:click=move |_| if active() {
+                            refocus.set("[data-testid=clear-all]");
+                            state.update(|q: &mut ListQuery| { q.filters.clear(); q.q = None; })
+                        }>
+                        "Clear all"
+                    </button>
                 </div>
             </div>
+            <div class="busy-line" class:on=move || busy.get() aria-hidden="true"></div>
             {move || match rows.get() {
                 None => view! { <Loading /> }.into_any(),
                 Some(Ok(rows)) => {
                     let (total, page, size) = (rows.total, rows.page, rows.page_size);
                     view! {
-                        <Table rows=rows meta=Arc::clone(&table_meta) columns=columns state=state empty=empty />
+                        <Table rows=rows meta=Arc::clone(&table_meta) columns=columns state=state empty=empty busy=busy />
                         <Pager state=state total=total page=page page_size=size />
                     }.into_any()
                 }
@@ -377,7 +426,7 @@ fn other_filters(state: UrlState, offered: Vec<String>) -> impl IntoView {
 }
 
 #[component]
-fn Table(rows: Rows, meta: Arc<Vec<ColumnMeta>>, columns: RwSignal<Vec<String>>, state: UrlState, empty: &'static str) -> impl IntoView {
+fn Table(rows: Rows, meta: Arc<Vec<ColumnMeta>>, columns: RwSignal<Vec<String>>, state: UrlState, empty: &'static str, busy: Signal<bool>) -> impl IntoView {
     let spec = state.spec;
     let visible = move || -> Vec<(usize, ColumnMeta)> {
         let cols = columns.get();
@@ -427,7 +476,7 @@ fn Table(rows: Rows, meta: Arc<Vec<ColumnMeta>>, columns: RwSignal<Vec<String>>,
     };
     let reset = state.href(&ListQuery::new(spec));
     view! {
-        <div class="table-wrap">
+        <div class="table-wrap" class:busy=move || busy.get() aria-busy=move || busy.get().to_string()>
             <table class="grid" data-testid=format!("{}-table", spec.name)>
                 <thead><tr>{head}</tr></thead>
                 <tbody>{body}</tbody>
@@ -447,8 +496,32 @@ fn Table(rows: Rows, meta: Arc<Vec<ColumnMeta>>, columns: RwSignal<Vec<String>>,
 fn ColumnPicker(all: Vec<&'static str>, columns: RwSignal<Vec<String>>, defaults: Vec<String>, spec: &'static ListSpec) -> impl IntoView {
     let first = all.first().copied().unwrap_or_default();
     let order = all.clone();
+    let details = NodeRef::<leptos::html::Details>::new();
+    let close = move |refocus: bool| {
+        if let Some(d) = details.get_untracked() {
+            if d.open() {
+                d.set_open(false);
+                if refocus {
+                    if let Some(summary) = d.first_element_child().and_then(|e| wasm_bindgen::JsCast::dyn_into::<web_sys::HtmlElement>(e).ok()) {
+                        let _ = summary.focus();
+                    }
+                }
+            }
+        }
+    };
+    // A click outside the open picker closes it (focus stays where the click put it).
+    let outside = window_event_listener(leptos::ev::click, move |ev| {
+        let inside = details.get_untracked().zip(ev.target().and_then(|t| wasm_bindgen::JsCast::dyn_into::<web_sys::Node>(t).ok()))
+            .map(|(d, t)| d.contains(Some(&t)))
+            .unwrap_or(false);
+        if !inside {
+            close(false);
+        }
+    });
+    on_cleanup(move || outside.remove());
     view! {
-        <details class="column-picker" data-testid="column-picker">
+        <details class="column-picker" data-testid="column-picker" node_ref=details
+            on:keydown=move |ev| if ev.key() == "Escape" { ev.prevent_default(); close(true); }>
             <summary class="button ghost">"Columns"</summary>
             <div class="menu">
                 {all.iter().map(|c| {

@@ -7,6 +7,7 @@ use leptos_router::hooks::{use_location, use_navigate};
 use leptos_router::NavigateOptions;
 use std::time::Duration;
 use crate::api::ApiError;
+use super::list_page::refocus_after;
 use tenantscope_model::api::{decode_query, Facet, ListQuery, ListSpec, ParamError, SortOrder, DEFAULT_PAGE_SIZE};
 
 /// Page sizes offered in the pager.
@@ -92,6 +93,24 @@ impl UrlState {
         })
     }
 
+    /// The facets route of this list: with the view's filters and search where the list's facets
+    /// follow them (tracked), else tenant-wide.
+    pub fn facets_path(&self) -> String {
+        if !self.spec.facets_follow_filters() {
+            return format!("/{}/facets", self.spec.name);
+        }
+        let Ok(view) = self.query.get() else { return format!("/{}/facets", self.spec.name) };
+        let mut q = ListQuery::new(self.spec);
+        q.filters = view.filters;
+        q.q = view.q;
+        let qs = self.with_fixed(q).to_query_string(self.spec);
+        if qs.is_empty() {
+            format!("/{}/facets", self.spec.name)
+        } else {
+            format!("/{}/facets?{qs}", self.spec.name)
+        }
+    }
+
     /// The CSV export of this view: all pages, same filters, search and order, these columns.
     pub fn export_href(&self, columns: Vec<String>) -> String {
         self.query.track();
@@ -99,9 +118,19 @@ impl UrlState {
         q.page = 1;
         q.page_size = DEFAULT_PAGE_SIZE;
         q.csv = true;
+        q.labels = true;
         q.columns = columns;
         let q = self.with_fixed(q);
         format!("{}/{}?{}", crate::api::BASE, self.spec.name, q.to_query_string(self.spec))
+    }
+
+    /// The export's file name: the list, the view's filter values and search, today's date
+    /// ("devices-at-risk-2026-11-26.csv").
+    pub fn export_name(&self) -> String {
+        self.query.track();
+        let q = self.current();
+        let today = tenantscope_model::time::format_rfc3339((js_sys::Date::now() / 1000.0) as i64);
+        export_file_name(self.spec.name, &q.filters, q.q.as_deref(), &today[..10])
     }
 
     /// The values a filter currently has.
@@ -129,9 +158,12 @@ pub fn Pager(state: UrlState, total: u64, page: u32, page_size: u32) -> impl Int
     let pages = tenantscope_model::api::page_count(total, page_size);
     let first_row = if total == 0 { 0 } else { (page as u64 - 1) * page_size as u64 + 1 };
     let last_row = (page as u64 * page_size as u64).min(total);
-    let go = move |p: u64| {
+    // Steps count from the page in the URL, not the page on screen: two quick "Next" clicks go two
+    // pages on even while the first page is still loading.
+    let go = move |target: fn(u64, u64) -> u64, control: &'static str| {
         let mut q = state.current();
-        q.page = p.clamp(1, pages) as u32;
+        q.page = target(q.page as u64, pages).clamp(1, pages) as u32;
+        refocus_after(control);
         state.go(q, false);
     };
     let at_start = page <= 1;
@@ -156,11 +188,11 @@ pub fn Pager(state: UrlState, total: u64, page: u32, page_size: u32) -> impl Int
                     }).collect_view()}
                 </select>
             </label>
-            <button class="button ghost" disabled=at_start on:click=move |_| go(1) aria-label="First page">"«"</button>
-            <button class="button ghost" disabled=at_start on:click=move |_| go(page as u64 - 1) aria-label="Previous page">"‹ Prev"</button>
+            <button class="button ghost" disabled=at_start on:click=move |_| go(|_, _| 1, "[aria-label='First page']") aria-label="First page">"«"</button>
+            <button class="button ghost" disabled=at_start on:click=move |_| go(|p, _| p.saturating_sub(1), "[aria-label='Previous page']") aria-label="Previous page">"‹ Prev"</button>
             <span class="pager-page">{format!("Page {} of {}", count(page as u64), count(pages))}</span>
-            <button class="button ghost" disabled=at_end on:click=move |_| go(page as u64 + 1) aria-label="Next page">"Next ›"</button>
-            <button class="button ghost" disabled=at_end on:click=move |_| go(pages) aria-label="Last page">"»"</button>
+            <button class="button ghost" disabled=at_end on:click=move |_| go(|p, _| p + 1, "[aria-label='Next page']") aria-label="Next page">"Next ›"</button>
+            <button class="button ghost" disabled=at_end on:click=move |_| go(|_, last| last, "[aria-label='Last page']") aria-label="Last page">"»"</button>
         </div>
     }
 }
@@ -185,6 +217,7 @@ pub fn SortHeader(state: UrlState, field: &'static str) -> impl IntoView {
     view! {
         <th aria-sort=aria scope="col">
             <button class="sort" data-sort=field on:click=move |_| {
+                refocus_after(format!("[data-sort='{field}']"));
                 state.update(|q| {
                     let next = if q.sort == field && q.order == SortOrder::Asc { SortOrder::Desc } else { SortOrder::Asc };
                     q.sort = field.to_string();
@@ -295,6 +328,7 @@ pub fn FacetSelect(state: UrlState, facet: Facet) -> impl IntoView {
             <span class="facet-label">{label}</span>
             <select data-filter=field on:change=move |ev| {
                 let v = event_target_value(&ev);
+                refocus_after(format!("[data-filter='{field}']"));
                 state.set_filter(field, (!v.is_empty()).then_some(v));
             }>
                 <option value="" selected=move || current().is_empty()>"All"</option>
@@ -304,4 +338,35 @@ pub fn FacetSelect(state: UrlState, facet: Facet) -> impl IntoView {
         </label>
     }
     .into_any()
+}
+
+/// "devices-at-risk-2026-11-26.csv": the list, its filter values and search as words, the date.
+pub fn export_file_name(list: &str, filters: &[(String, String)], search: Option<&str>, date: &str) -> String {
+    let mut parts = vec![list.to_string()];
+    for v in filters.iter().map(|(_, v)| v.as_str()).chain(search) {
+        let slug: String = v
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '-' })
+            .collect::<String>()
+            .split('-')
+            .filter(|p| !p.is_empty())
+            .collect::<Vec<_>>()
+            .join("-");
+        if !slug.is_empty() {
+            parts.push(slug.chars().take(40).collect());
+        }
+    }
+    parts.push(date.to_string());
+    format!("{}.csv", parts.join("-"))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn export_names_say_the_view() {
+        let f = |k: &str, v: &str| (k.to_string(), v.to_string());
+        assert_eq!(super::export_file_name("devices", &[f("DefenderHealth", "at_risk")], None, "2026-11-26"), "devices-at-risk-2026-11-26.csv");
+        assert_eq!(super::export_file_name("devices", &[], Some("LON <x>"), "2026-11-26"), "devices-lon-x-2026-11-26.csv");
+        assert_eq!(super::export_file_name("threats", &[], None, "2026-11-26"), "threats-2026-11-26.csv");
+    }
 }

@@ -25,7 +25,10 @@ pub fn Collection(id: String) -> impl IntoView {
         <section class="page">
             {move || match data.get().map(|r| r.and_then(|b| b.decode::<CollectionRow>())) {
                     None => view! { <Loading what="the collection" /> }.into_any(),
-                        Some(Ok(c)) => view! { <CollectionView row=c /> }.into_any(),
+                        Some(Ok(c)) => {
+                        crate::contexts::page::use_page().set_object(c.collection.collection_name.clone());
+                        view! { <CollectionView row=c /> }.into_any()
+                    }
                         Some(Err(e)) if e.is_not_found() => view! {
                             <h1>"Collection not found"</h1>
                             <div class="panel" data-testid="not-found">

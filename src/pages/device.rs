@@ -8,7 +8,8 @@ use crate::format::{datetime, language, severity_tone, threat_state_tone, verdic
 use crate::routes;
 use leptos::prelude::*;
 use tenantscope_model::api::DeviceDetail;
-use tenantscope_model::{Application, DefenderHealth, Flag, FlagSeverity, MdeOnboardingState};
+use crate::contexts::page::use_page;
+use tenantscope_model::{ActiveThreat, Application, DefenderHealth, Flag, FlagSeverity, HealthVerdict, MdeOnboardingState};
 
 #[component]
 pub fn Device(id: String) -> impl IntoView {
@@ -40,20 +41,25 @@ pub fn Device(id: String) -> impl IntoView {
     }
 }
 
-fn flag_chips(flags: Vec<Flag>) -> Cell {
-    Cell::Chips(
-        flags
-            .into_iter()
-            .map(|f| {
-                let tone = match f.severity {
-                    FlagSeverity::Info => Tone::Good,
-                    FlagSeverity::Warning => Tone::Warn,
-                    FlagSeverity::Critical => Tone::Bad,
-                };
-                (tone, f.label.to_string(), format!("flag value {}", f.value))
-            })
-            .collect(),
-    )
+/// Decoded flags as chips: problems in their colour, informational flags muted; `ok` when no flag
+/// signals a problem (never a green chip next to a red one). The raw number is only a tooltip.
+fn flag_chips(flags: Vec<Flag>, raw: u64, ok: &str) -> Cell {
+    let mut chips: Vec<(Tone, String, String)> = flags
+        .iter()
+        .map(|f| {
+            let tone = match f.severity {
+                FlagSeverity::Info => Tone::Idle,
+                FlagSeverity::Warning => Tone::Warn,
+                FlagSeverity::Critical => Tone::Bad,
+            };
+            (tone, f.label.to_string(), format!("Flag {} of raw value {raw}", f.value))
+        })
+        .collect();
+    if flags.iter().all(|f| f.severity == FlagSeverity::Info) {
+        chips.retain(|c| c.1 != "No status flags set (well initialised)");
+        chips.insert(0, (Tone::Good, ok.to_string(), format!("Raw value {raw}")));
+    }
+    Cell::Chips(chips)
 }
 
 fn yes_no(value: bool, good_when: bool) -> Cell {
@@ -103,11 +109,41 @@ fn DeviceView(detail: DeviceDetail) -> impl IntoView {
         })
         .collect();
     let n_threats = detail.threats.len();
-    let n_apps = detail.applications.len();
+    let n_types = detail.applications.len();
+    let n_apps = apps.len();
+    let active: Vec<ActiveThreat<'_>> = detail
+        .threats
+        .iter()
+        .filter(|t| t.current_status.is_active())
+        .map(|t| ActiveThreat { name: &t.threat_name, severity: t.severity })
+        .collect();
+    let now = (js_sys::Date::now() / 1000.0) as i64;
+    let (_, findings) = HealthVerdict::assess(detail.health.as_ref(), &active, Some(now));
+    let verdict = row.defender_health;
+    let why = if findings.is_empty() {
+        verdict.rule().to_string()
+    } else {
+        String::new()
+    };
+    use_page().set_object(d.name.clone());
     view! {
         <div class="page-head detail-head">
             <h1 data-testid="device-name">{d.name.clone()}</h1>
-            <span data-testid="verdict">{render(Cell::Chip(verdict_tone(row.defender_health), row.defender_health.label().into(), row.defender_health.rule().into()))}</span>
+            <span data-testid="verdict">{render(Cell::Chip(verdict_tone(verdict), verdict.label().into(), verdict.rule().into()))}</span>
+        </div>
+        <div class="panel findings" data-testid="findings">
+            <h2>"Why this verdict"</h2>
+            {if findings.is_empty() {
+                view! { <p class="muted">{why}</p> }.into_any()
+            } else {
+                view! {
+                    <ul class="plain">
+                        {findings.into_iter().map(|f| view! {
+                            <li>{render(chip(verdict_tone(f.verdict), f.verdict.label()))} " " {f.text}</li>
+                        }).collect_view()}
+                    </ul>
+                }.into_any()
+            }}
         </div>
         <div class="detail-grid">
             <div class="panel">
@@ -141,7 +177,10 @@ fn DeviceView(detail: DeviceDetail) -> impl IntoView {
                 </ul>
             </div>
             <div class="panel">
-                <h2>{format!("Applications deployed ({n_apps})")}</h2>
+                <h2>"Applications deployed"</h2>
+                <p class="muted small" data-testid="applications-count">
+                    {format!("{n_apps} product version{} · {n_types} deployment type{}", if n_apps == 1 { "" } else { "s" }, if n_types == 1 { "" } else { "s" })}
+                </p>
                 {if n_apps == 0 {
                     view! { <p class="muted">"No MSI deployment types target this device's collections."</p> }.into_any()
                 } else {
@@ -169,14 +208,9 @@ pub fn dedupe_apps(apps: Vec<Application>) -> Vec<(Application, usize)> {
 fn health_fields(h: DefenderHealth) -> Vec<(&'static str, Cell)> {
     let ps = h.product_status;
     let cs = h.computer_state;
-    let mut product = match flag_chips(ps.flags()) {
-        Cell::Chips(c) => c,
-        _ => Vec::new(),
-    };
-    product.push((Tone::Idle, format!("value {}", ps.0), String::new()));
     vec![
-        ("Product status", Cell::Chips(product)),
-        ("Computer state", if cs.is_clean() { chip(Tone::Good, "Clean") } else { flag_chips(cs.flags()) }),
+        ("Product status", flag_chips(ps.flags(), ps.0, "No problems reported")),
+        ("Computer state", flag_chips(cs.flags(), cs.0, "Clean")),
         ("Defender enabled", yes_no(h.defender_enabled, true)),
         ("Real-time protection", yes_no(h.rtp_enabled, true)),
         ("Network protection", yes_no(h.nis_enabled, true)),

@@ -26,7 +26,10 @@ pub fn Threat(id: String) -> impl IntoView {
         <section class="page">
             {move || match data.get().map(|r| r.and_then(|b| b.decode::<ThreatRow>())) {
                     None => view! { <Loading what="the threat" /> }.into_any(),
-                        Some(Ok(t)) => view! { <ThreatView threat=t /> }.into_any(),
+                        Some(Ok(t)) => {
+                        crate::contexts::page::use_page().set_object(t.threat_name.clone());
+                        view! { <ThreatView threat=t /> }.into_any()
+                    }
                         Some(Err(e)) if e.is_not_found() => view! {
                             <h1>"Threat not found"</h1>
                             <div class="panel" data-testid="not-found">

@@ -580,6 +580,13 @@ pub struct ListSpec {
 }
 
 impl ListSpec {
+    /// Whether `/{list}/facets` takes the list's filters and search: each facet then counts the rows
+    /// the other filters (and the search) select, so the counts follow the view. The devices list
+    /// does (its in-memory index counts under any filter); the others count the whole tenant.
+    pub fn facets_follow_filters(&self) -> bool {
+        self.name == DEVICES.name
+    }
+
     pub fn filter(&self, name: &str) -> Option<FilterSpec> {
         self.filters.iter().copied().find(|f| f.name == name)
     }
@@ -725,6 +732,9 @@ pub struct ListQuery {
     pub csv: bool,
     /// Columns of a CSV export, in order (empty: all of the spec's columns).
     pub columns: Vec<String>,
+    /// A CSV export as people read it: column labels and value labels (`labels=true`) instead of
+    /// wire names and codes.
+    pub labels: bool,
 }
 
 /// A rejected query parameter: which one and why.
@@ -759,6 +769,7 @@ impl ListQuery {
             filters: Vec::new(),
             csv: false,
             columns: Vec::new(),
+            labels: false,
         }
     }
 
@@ -825,6 +836,11 @@ impl ListQuery {
                     }
                     query.columns = columns;
                 }
+                "labels" => match value.as_str() {
+                    "true" => query.labels = true,
+                    "false" => query.labels = false,
+                    _ => return Err(bad("labels", format!("must be true or false, got \"{value}\""))),
+                },
                 "format" => match value.as_str() {
                     "json" => query.csv = false,
                     "csv" => query.csv = true,
@@ -873,6 +889,9 @@ impl ListQuery {
         }
         if self.csv {
             out.push(("format".into(), "csv".into()));
+        }
+        if self.labels {
+            out.push(("labels".into(), "true".into()));
         }
         out
     }
@@ -1172,4 +1191,28 @@ mod tests {
         assert_eq!(page_count(0, 50), 1);
         assert_eq!(page_count(101, 50), 3);
     }
+}
+
+/// A list field's value as people read it, where the wire carries a code or key: verdicts, agent
+/// states, Defender codes, languages, yes/no. None: the value reads as it is.
+pub fn display_value(field: &str, value: &crate::json::Value) -> Option<String> {
+    use crate::codes::*;
+    let code = value.as_i64();
+    let label = match (field, value) {
+        ("DefenderHealth", _) => HealthVerdict::from_key(value.as_str()?)?.label().to_string(),
+        ("AgentState", _) => AgentState::from_key(value.as_str()?)?.label().to_string(),
+        ("Severity", _) => Severity::from_code(code?).label().into_owned(),
+        ("Category", _) => Category::from_code(code?).label().into_owned(),
+        ("CurrentStatus", _) => ThreatState::from_code(code?).label().into_owned(),
+        ("CurrentStatusID", _) => DetectionStatus::from_code(code?).label().into_owned(),
+        ("ExecutionStatus", _) => ExecutionStatus::from_code(code?).label().into_owned(),
+        ("CollectionType", _) => CollectionType::from_code(code?).label().into_owned(),
+        ("ProductLanguage", _) => {
+            let lcid = u32::try_from(value.as_u64()?).ok()?;
+            crate::entities::language_name(lcid).map(str::to_string).unwrap_or_else(|| format!("LCID {lcid}"))
+        }
+        (_, crate::json::Value::Bool(b)) => (if *b { "Yes" } else { "No" }).to_string(),
+        _ => return None,
+    };
+    Some(label)
 }

@@ -44,14 +44,19 @@ fn json_field(value: &serde_json::Value, out: &mut String) {
     }
 }
 
-/// A CSV line of `columns` taken from the item's JSON form.
-pub fn line<T: Serialize>(item: &T, columns: &[&str], out: &mut String) {
+/// A CSV line of `columns` taken from the item's JSON form; with `labels`, coded values as their
+/// labels (the model's `display_value`).
+pub fn line<T: Serialize>(item: &T, columns: &[&str], labels: bool, out: &mut String) {
     let json = serde_json::to_value(item).unwrap_or(serde_json::Value::Null);
     for (i, col) in columns.iter().enumerate() {
         if i > 0 {
             out.push(',');
         }
-        json_field(json.get(*col).unwrap_or(&serde_json::Value::Null), out);
+        let value = json.get(*col).unwrap_or(&serde_json::Value::Null);
+        match labels.then(|| tenantscope_model::api::display_value(col, value)).flatten() {
+            Some(label) => field(&label, out),
+            None => json_field(value, out),
+        }
     }
     out.push_str("\r\n");
 }
@@ -73,7 +78,7 @@ pub type Sink<'a, T> = &'a mut dyn FnMut(T) -> bool;
 
 /// Streams rows from `produce` as a CSV download named `name.csv` with the given columns. Runs on
 /// the blocking pool; memory stays at one chunk whatever the number of rows.
-pub fn stream<T, P>(store: &Arc<Store>, name: &'static str, columns: Vec<String>, produce: P) -> Response
+pub fn stream<T, P>(store: &Arc<Store>, name: &'static str, columns: Columns, produce: P) -> Response
 where
     T: Serialize,
     P: FnOnce(&Store, Sink<'_, T>) -> crate::store::Result<()> + Send + 'static,
@@ -81,11 +86,13 @@ where
     let (tx, mut rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(4);
     let store = Arc::clone(store);
     tokio::task::spawn_blocking(move || {
-        let columns: Vec<&str> = columns.iter().map(String::as_str).collect();
-        let mut buf = header(&columns);
+        let Columns { names, header: titles, labels } = columns;
+        let names: Vec<&str> = names.iter().map(String::as_str).collect();
+        let titles: Vec<&str> = titles.iter().map(String::as_str).collect();
+        let mut buf = header(&titles);
         let mut open = true;
         let mut sink = |item: T| {
-            line(&item, &columns, &mut buf);
+            line(&item, &names, labels, &mut buf);
             if buf.len() >= CHUNK {
                 open = tx.blocking_send(Ok(Bytes::from(std::mem::take(&mut buf)))).is_ok();
             }
@@ -115,13 +122,26 @@ where
         .into_response()
 }
 
-/// The columns a CSV export of `query` has: the ones it names, else all of the list's.
-pub fn columns(spec: &ListSpec, query: &ListQuery) -> Vec<String> {
-    if query.columns.is_empty() {
-        spec.columns.iter().map(|c| c.to_string()).collect()
-    } else {
-        query.columns.clone()
-    }
+/// The columns of a CSV export: their wire names, the header line, and whether values are labels.
+pub struct Columns {
+    pub names: Vec<String>,
+    pub header: Vec<String>,
+    pub labels: bool,
+}
+
+/// The columns a CSV export of `query` has: the ones it names, else all of the list's; headed by
+/// wire names, or by their labels with `labels=true`.
+pub fn columns(spec: &ListSpec, query: &ListQuery) -> Columns {
+    let names: Vec<String> =
+        if query.columns.is_empty() { spec.columns.iter().map(|c| c.to_string()).collect() } else { query.columns.clone() };
+    let header = names
+        .iter()
+        .map(|c| match spec.label(c) {
+            label if query.labels && !label.is_empty() => label.to_string(),
+            _ => c.clone(),
+        })
+        .collect();
+    Columns { names, header, labels: query.labels }
 }
 
 #[cfg(test)]
@@ -156,7 +176,7 @@ mod tests {
     fn lines_follow_columns() {
         let item = serde_json::json!({"Name": "WKS-1", "Count": 3, "On": true, "User": null});
         let mut out = String::new();
-        line(&item, &["Name", "User", "Count", "On", "Missing"], &mut out);
+        line(&item, &["Name", "User", "Count", "On", "Missing"], false, &mut out);
         assert_eq!(out, "WKS-1,,3,true,\r\n");
         assert_eq!(header(&["A", "B"]), "A,B\r\n");
     }

@@ -367,6 +367,48 @@ async fn csv_columns_and_formula_safety() {
     assert_eq!(lines.next(), Some("Name,DefenderHealth"));
     assert!(lines.all(|l| l.ends_with(",unhealthy") && l.matches(',').count() == 1));
     bad_request("/api/v1/devices?format=csv&columns=Name,Secret", "columns").await;
+    // As people read it: labels for the columns and the coded values.
+    let (status, _, body) =
+        get("/api/v1/detections?format=csv&labels=true&columns=ThreatName,Severity,CurrentStatus&Severity=5&page_size=500").await;
+    assert_eq!(status, StatusCode::OK);
+    let text = String::from_utf8(body).unwrap();
+    let mut lines = text.split("\r\n").filter(|l| !l.is_empty());
+    assert_eq!(lines.next(), Some(format!("{},{},{}", DETECTIONS.label("ThreatName"), DETECTIONS.label("Severity"), DETECTIONS.label("CurrentStatus")).as_str()));
+    let rows: Vec<&str> = lines.collect();
+    assert!(!rows.is_empty());
+    assert!(rows.iter().all(|l| l.contains(",Severe,")), "{:?}", &rows[..3.min(rows.len())]);
+    bad_request("/api/v1/devices?format=csv&labels=maybe", "labels").await;
+}
+
+#[tokio::test]
+async fn device_facets_count_under_the_other_filters() {
+    let collection = "SMS00001";
+    let base = format!("DefenderHealth=at_risk&CollectionId={collection}&q=lon");
+    let facets: Facets = typed(&format!("/api/v1/devices/facets?{base}")).await;
+    let view: Page<DeviceRow> = typed(&format!("/api/v1/devices?{base}&page_size=1")).await;
+    assert!(view.total > 0);
+    // A facet the view does not filter on partitions the view: its counts sum to the view's total,
+    // and each value's count is what the list says with that value added.
+    let manufacturer = facets.fields.iter().find(|f| f.field == "Manufacturer").unwrap();
+    assert_eq!(manufacturer.values.iter().map(|v| v.count).sum::<u64>(), view.total);
+    for v in &manufacturer.values {
+        let page: Page<DeviceRow> =
+            typed(&format!("/api/v1/devices?{base}&Manufacturer={}&page_size=1", encode_component(&v.value))).await;
+        assert_eq!(page.total, v.count, "{}", v.value);
+    }
+    // A facet the view filters on counts without its own filter (its other values stay choosable).
+    let health = facets.fields.iter().find(|f| f.field == "DefenderHealth").unwrap();
+    for v in &health.values {
+        let page: Page<DeviceRow> =
+            typed(&format!("/api/v1/devices?CollectionId={collection}&q=lon&DefenderHealth={}&page_size=1", v.value)).await;
+        assert_eq!(page.total, v.count, "{}", v.value);
+    }
+    assert!(health.values.len() > 1);
+    // Without filters, the whole tenant.
+    let all: Facets = typed("/api/v1/devices/facets").await;
+    let total: u64 = all.fields.iter().find(|f| f.field == "DefenderHealth").unwrap().values.iter().map(|v| v.count).sum();
+    assert_eq!(total, DEVICES_N);
+    bad_request("/api/v1/devices/facets?Bogus=1", "Bogus").await;
 }
 
 /// A detection read plainly: (ThreatID, name, severity, status, device, detections, first, last change).

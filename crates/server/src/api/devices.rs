@@ -38,10 +38,12 @@ async fn devices(State(ctx): State<ApiContext>, raw: RawQuery) -> Result<Respons
     Ok(Json(page).into_response())
 }
 
+/// The filter choices under the view: takes the devices list's filters and search (`q`); each
+/// facet counts what the other filters select.
 async fn devices_facets(State(ctx): State<ApiContext>, raw: RawQuery) -> Result<Json<Facets>> {
-    only_params(&query_pairs(&raw.0), &[])?;
+    let query = ListQuery::parse(&DEVICES, &query_pairs(&raw.0))?;
     let store = ctx.store.clone();
-    let facets = ctx.store.run(move |conn| store::devices_facets(conn, &*store.device_index()?)).await?;
+    let facets = ctx.store.run(move |conn| store::devices_facets(conn, &*store.device_index()?, &query)).await?;
     Ok(Json(facets))
 }
 

@@ -99,7 +99,11 @@ pub fn document() -> Value {
     paths.insert("/devices".into(), list_op(&DEVICES, "Devices with their Defender health verdict and active threats."));
     paths.insert(
         "/devices/facets".into(),
-        op("devices_facets", "Values of every devices filter with device counts (filter choices).", json!([])),
+        op(
+            "devices_facets",
+            "Values of every devices filter with device counts under the other filters and the search (filter choices). Takes the devices list's filters and q.",
+            Value::Array(list_params(&DEVICES)),
+        ),
     );
     paths.insert(
         "/devices/{id}".into(),

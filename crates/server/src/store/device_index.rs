@@ -368,6 +368,37 @@ impl DeviceIndex {
         }
     }
 
+    /// Values of a filterable field with the number of devices each has among those the query's
+    /// other filters and search select (a facet never narrows itself, so its other values stay
+    /// choosable). Values no selected device has are left out, except those the query asks for.
+    pub fn facet_in(&self, field: &str, query: &ListQuery) -> Vec<FacetValue> {
+        let mut others = query.clone();
+        others.filters.retain(|(f, _)| f != field);
+        let Some(selected) = self.select(&others) else { return self.facet(field) };
+        let mut out: Vec<FacetValue> = if let Some(col) = self.columns.get(field) {
+            let mut counts = vec![0u64; col.dict.len()];
+            for (w, word) in selected.0.iter().enumerate() {
+                let mut bits = *word;
+                while bits != 0 {
+                    let p = w * 64 + bits.trailing_zeros() as usize;
+                    counts[col.codes[p] as usize] += 1;
+                    bits &= bits - 1;
+                }
+            }
+            col.dict.iter().zip(counts).map(|(v, c)| FacetValue { value: v.clone(), count: c }).collect()
+        } else if DEVICES.filter(field).is_some_and(|f| f.kind == FilterKind::Member) {
+            self.members
+                .iter()
+                .map(|(k, v)| FacetValue { value: k.clone(), count: v.iter().filter(|p| selected.get(**p as usize)).count() as u64 })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        out.retain(|v| v.count > 0 || query.filters.iter().any(|(f, x)| f == field && *x == v.value));
+        out.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.value.cmp(&b.value)));
+        out
+    }
+
     /// Values of a filterable field with their device counts (most devices first).
     pub fn facet(&self, field: &str) -> Vec<FacetValue> {
         let mut out: Vec<FacetValue> = if let Some(col) = self.columns.get(field) {

@@ -355,12 +355,12 @@ pub fn devices_by_id(conn: &Connection, ids: &[i64]) -> Result<Vec<DeviceRow>> {
 }
 
 /// Values with device counts of every devices filter, from the index (labels for codes and ids).
-pub fn devices_facets(conn: &Connection, index: &DeviceIndex) -> Result<Facets> {
+pub fn devices_facets(conn: &Connection, index: &DeviceIndex, query: &ListQuery) -> Result<Facets> {
     let mut names: Option<std::collections::HashMap<String, String>> = None;
     let mut fields = Vec::new();
     for f in DEVICES.filters {
         let mut values: Vec<FacetCount> = index
-            .facet(f.name)
+            .facet_in(f.name, query)
             .into_iter()
             .filter(|v| !v.value.is_empty())
             .map(|v| FacetCount { value: v.value, label: None, count: v.count })
