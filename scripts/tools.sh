@@ -9,6 +9,10 @@ TRUNK_VERSION=0.21.14
 # Must equal the wasm-bindgen pinned in Cargo.toml / Cargo.lock.
 WASM_BINDGEN_VERSION=0.2.130
 BINARYEN_VERSION=132
+# The accessibility engine the browser tests run on every page (WCAG 2.1 A/AA rules).
+AXE_VERSION=4.11.0
+# Minifies wasm-bindgen's JS glue in release builds (scripts/minify-js.sh, a trunk hook).
+TERSER_VERSION=5.36.0
 
 mkdir -p "$TOOLS/bin"
 export PATH="$TOOLS/npm/node_modules/.bin:$TOOLS/bin:$HOME/.cargo/bin:$PATH"
@@ -35,6 +39,18 @@ if ! "$TOOLS/npm/node_modules/.bin/wasm-opt" --version 2>/dev/null | grep -q "ve
   mkdir -p "$TOOLS/npm"
   (cd "$TOOLS/npm" && npm install --no-audit --no-fund --silent "binaryen@$BINARYEN_VERSION" >&2)
 fi
+
+if ! grep -q "\"version\": \"$AXE_VERSION\"" "$TOOLS/npm/node_modules/axe-core/package.json" 2>/dev/null; then
+  say "installing axe-core $AXE_VERSION from npm (accessibility checks in the browser tests)"
+  mkdir -p "$TOOLS/npm"
+  (cd "$TOOLS/npm" && npm install --no-audit --no-fund --silent "axe-core@$AXE_VERSION" >&2)
+fi
+if ! "$TOOLS/npm/node_modules/.bin/terser" --version 2>/dev/null | grep -q "terser $TERSER_VERSION"; then
+  say "installing terser $TERSER_VERSION from npm (release JS minification)"
+  mkdir -p "$TOOLS/npm"
+  (cd "$TOOLS/npm" && npm install --no-audit --no-fund --silent "terser@$TERSER_VERSION" >&2)
+fi
+export TENANTSCOPE_AXE="$TOOLS/npm/node_modules/axe-core/axe.min.js"
 
 if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1; then
   say "installing chromium and chromium-driver"

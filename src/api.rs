@@ -27,6 +27,16 @@ impl ApiError {
     pub fn is_not_found(&self) -> bool {
         matches!(self, ApiError::Status { status: 404, .. })
     }
+
+    /// Whether asking again can help: the server was unreachable, busy or failed, not a request it
+    /// refused (a 4xx is refused again) or an answer the console cannot read.
+    pub fn retryable(&self) -> bool {
+        match self {
+            ApiError::Network(_) => true,
+            ApiError::Status { status, .. } => *status >= 500 || *status == 429 || *status == 408,
+            ApiError::Decode(_) => false,
+        }
+    }
 }
 
 /// An API answer's JSON text, decoded where it is used. Every resource of the console holds this one
@@ -72,10 +82,20 @@ pub fn resource(path: impl Fn() -> Result<String, ApiError> + 'static) -> Resour
 
 /// A resource and whether a request for it is on its way (true while a newer answer is awaited,
 /// even though the last answer is still shown).
-pub fn tracked_resource(path: impl Fn() -> Result<String, ApiError> + 'static) -> (Resource, Signal<bool>) {
+pub fn tracked_resource(path: impl Fn() -> Result<String, ApiError> + 'static) -> (Resource, Busy) {
     let requests = RwSignal::new((0u32, 0u32));
     let resource = erased_resource(Box::new(path), Some(requests));
-    (resource, Signal::derive(move || requests.with(|(started, done)| started != done)))
+    (resource, Busy(requests))
+}
+
+/// Whether a tracked resource has a request on its way (read with `get`, tracked).
+#[derive(Clone, Copy)]
+pub struct Busy(RwSignal<(u32, u32)>);
+
+impl Busy {
+    pub fn get(&self) -> bool {
+        self.0.with(|(started, done)| started != done)
+    }
 }
 
 /// The one instantiation of the resource machinery (about 1 KB of wasm per instantiation): every call
@@ -130,4 +150,11 @@ impl Default for Latest {
     fn default() -> Self {
         Self::new()
     }
+}
+
+/// An effect (re-runs when what it reads changes). Every effect of the console goes through this one
+/// function, so the effect machinery is instantiated once in the bundle (~1 KB per instantiation).
+pub fn effect(f: impl Fn() + 'static) {
+    let f: Box<dyn Fn()> = Box::new(f);
+    Effect::new(move |_| f());
 }

@@ -39,7 +39,7 @@ fn Pages() -> impl IntoView {
     // The router writes a new path into the address bar once the page for it is on screen (what its
     // route views would do): after each render of a route.
     let location = use_context::<BrowserUrl>();
-    Effect::new(move |_| {
+    crate::api::effect(move || {
         pathname.track();
         route.track();
         if let Some(location) = &location {

@@ -2,7 +2,7 @@
 
 use crate::contexts::page::{document_title, use_page};
 use crate::contexts::settings::use_settings;
-use crate::contexts::summary::summary_value;
+use crate::contexts::summary::{summary_error, summary_value};
 use leptos::prelude::*;
 use leptos_router::hooks::use_location;
 
@@ -78,7 +78,7 @@ pub fn Shell(children: Children) -> impl IntoView {
     let page = use_page();
     let settings = use_settings();
     // The last view of each list, for the breadcrumb's way back.
-    Effect::new(move |_| {
+    crate::api::effect(move || {
         let path = pathname.get();
         if LIST_PATHS.contains(&path.as_str()) {
             let query = search.get();
@@ -86,7 +86,7 @@ pub fn Shell(children: Children) -> impl IntoView {
         }
     });
     // The document title names the page and, on a detail page, its object.
-    Effect::new(move |_| {
+    crate::api::effect(move || {
         let path = pathname.get();
         let name = match section_for_path(&path) {
             Some(s) => crumb_tail(s, &path).filter(|_| s.also.iter().any(|a| path == *a)).unwrap_or_else(|| s.title.to_string()),
@@ -140,7 +140,13 @@ pub fn Shell(children: Children) -> impl IntoView {
                                 "Hierarchy " {t.hierarchy_id} " · site " {t.site_code}
                             </span>
                         }.into_any(),
-                        None => view! { <span class="muted">"Loading tenant…"</span> }.into_any(),
+                        None => match summary_error() {
+                            Some(e) if e.retryable() => view! {
+                                <span class="offline" role="status" title=e.to_string()>"Cannot reach the Tenantscope server — retrying"</span>
+                            }.into_any(),
+                            Some(e) => view! { <span class="offline" role="status">{e.to_string()}</span> }.into_any(),
+                            None => view! { <span class="muted">"Loading tenant…"</span> }.into_any(),
+                        },
                     }}
                 </div>
                 <label class="time-setting" title="Show times in UTC or in this browser's time zone">

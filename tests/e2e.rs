@@ -340,10 +340,14 @@ async fn devices_view_lives_in_the_url() {
         let rows = table_matches_api(&c, addr).await?;
         assert!(rows.contains(&wanted), "{rows:?}");
 
-        // A view the API rejects is explained, not blank.
-        c.goto(&format!("{base}/devices?sort=Password")).await?;
-        let err = c.wait().for_element(Locator::Css("[data-testid=error]")).await?.text().await?;
-        assert!(err.contains("sort"), "{err}");
+        // A view the API would reject shows the nearest valid one and says what was left out.
+        c.goto(&format!("{base}/devices?sort=Password&DefenderHealth=at_risk&page=0")).await?;
+        let notes = c.wait().for_element(Locator::Css("[data-testid=url-notes]")).await?.text().await?;
+        assert!(notes.contains("Sort by “Password” isn't available — showing Name"), "{notes}");
+        assert!(notes.contains("Page “0” doesn't exist — showing page 1"), "{notes}");
+        let want = api_names(addr, "DefenderHealth=at_risk").await;
+        eventually("the nearest valid view", || async { Ok((table_names(&c).await? == want).then_some(())) }).await?;
+        assert!(c.find(Locator::Css("[data-testid=error]")).await.is_err(), "no error panel for a fixable URL");
         Ok(())
     })
     .await;
@@ -459,28 +463,37 @@ async fn applications_grouped_and_filtered() {
     let base = format!("http://{addr}");
     with_browser(|c| async move {
         c.goto(&format!("{base}/applications")).await?;
-        c.wait().for_element(Locator::Css("[data-testid=applications-table] tr.group")).await?;
-        c.wait().for_element(Locator::Css("select[data-filter=Publisher] option[value='Microsoft Corporation']")).await?;
-        c.find(Locator::Css("select[data-filter=Publisher]")).await?.select_by_value("Microsoft Corporation").await?;
-        eventually("the publisher in the URL", || async {
-            Ok(url_query(&c).await?.contains("Publisher=Microsoft%20Corporation").then_some(()))
-        })
-        .await?;
-        let page: tenantscope_model::api::Page<tenantscope_model::api::ApplicationRow> = serde_json::from_str(
-            &http_get(addr, "/api/v1/applications?Publisher=Microsoft%20Corporation").await,
-        )
-        .unwrap();
-        let rows = eventually("the filtered rows", || async {
-            let rows = c.find_all(Locator::Css("[data-testid=applications-table] tbody tr:not(.group)")).await?;
+        c.wait().for_element(Locator::Css("[data-testid=products-table] details.fold")).await?;
+        // Vendors group publishers that differ only by legal form.
+        c.wait().for_element(Locator::Css("select[data-filter=PublisherGroup] option[value='Microsoft']")).await?;
+        c.find(Locator::Css("select[data-filter=PublisherGroup]")).await?.select_by_value("Microsoft").await?;
+        eventually("the vendor in the URL", || async { Ok(url_query(&c).await?.contains("PublisherGroup=Microsoft").then_some(())) }).await?;
+        let page: tenantscope_model::api::Page<tenantscope_model::api::ProductRow> =
+            serde_json::from_str(&http_get(addr, "/api/v1/products?PublisherGroup=Microsoft").await)?;
+        let rows = eventually("one row per product", || async {
+            let rows = c.find_all(Locator::Css("[data-testid=products-table] tbody tr")).await?;
             Ok((rows.len() == page.items.len()).then_some(rows))
         })
         .await?;
+        let mut publishers = std::collections::BTreeSet::new();
         for (row, api) in rows.iter().zip(&page.items) {
             let text = row.text().await?;
-            assert!(text.contains("Microsoft Corporation") && text.contains(&api.application.version), "{text}");
+            assert!(text.contains(&api.product_name) && text.contains(&format!("{} deployment type", api.deployment_types)), "{text}");
+            publishers.insert(api.publisher.clone());
         }
-        let table = c.find(Locator::Css("[data-testid=applications-table]")).await?.text().await?;
-        assert!(table.contains("English (United States)"), "languages are named");
+        assert!(publishers.contains("Microsoft") && publishers.contains("Microsoft Corporation"), "{publishers:?}");
+        // A product unfolds into its deployment types by version and language, with their ProgramIDs.
+        let fold = c.find(Locator::Css("[data-testid=products-table] details.fold")).await?;
+        fold.find(Locator::Css("summary")).await?.click().await?;
+        let unfolded = fold.text().await?;
+        assert!(unfolded.contains(&page.items[0].types[0].program_id), "{unfolded}");
+        assert!(unfolded.contains("English (United States)") || unfolded.contains("Neutral"), "languages are named: {unfolded}");
+        // The number of devices reached opens exactly those devices.
+        let reach = page.items[0].product_device_count;
+        c.find(Locator::Css("[data-testid=products-table] tbody tr td.num a")).await?.click().await?;
+        eventually("the devices list", || async { Ok(c.current_url().await?.path().eq("/devices").then_some(())) }).await?;
+        assert_eq!(list_total(&c).await?, reach);
+        c.back().await?;
 
         // "/" jumps to the search box.
         c.find(Locator::Css("h1")).await?.click().await?;
@@ -690,6 +703,79 @@ async fn device_with_an_active_threat_explains_its_verdict() {
         let health = c.find(Locator::Css("[data-testid=health]")).await?.text().await?;
         assert!(!health.contains("value "), "{health}");
         no_console_errors(&c, "device").await?;
+        Ok(())
+    })
+    .await;
+}
+
+/// axe-core (installed by scripts/tools.sh; its path in TENANTSCOPE_AXE).
+fn axe_source() -> String {
+    let path = std::env::var("TENANTSCOPE_AXE").unwrap_or_else(|_| {
+        format!("{}/.cache/tenantscope-tools/npm/node_modules/axe-core/axe.min.js", std::env::var("HOME").unwrap_or_default())
+    });
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("axe-core not found at {path} ({e}): run scripts/tools.sh"))
+}
+
+/// Serious and critical WCAG 2.1 A/AA violations of the page on screen, as "rule: targets" lines.
+async fn accessibility_violations(c: &Client, axe: &str) -> Result<Vec<String>, BoxError> {
+    c.execute(axe, vec![]).await?;
+    let found = c
+        .execute_async(
+            "const done = arguments[arguments.length - 1];
+             axe.run(document, {
+                 runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] },
+                 rules: { 'label-content-name-mismatch': { enabled: true } },
+               })
+               .then(r => done(r.passes.length === 0 ? ['axe checked nothing'] : r.violations
+                 .filter(v => v.impact === 'serious' || v.impact === 'critical')
+                 .map(v => v.id + ' (' + v.impact + '): ' + v.nodes.slice(0, 3).map(n => n.target.join(' ')).join(' | '))))
+               .catch(e => done(['axe failed: ' + e]));",
+            vec![],
+        )
+        .await?;
+    Ok(found.as_array().map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect()).unwrap_or_default())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs the built console and chromedriver; run by scripts/test.sh"]
+async fn every_page_passes_the_accessibility_check() {
+    let server = start_server(1_000).await;
+    let addr = server.addr;
+    let base = format!("http://{addr}");
+    let axe = axe_source();
+    with_browser(|c| async move {
+        let device: tenantscope_model::api::Page<tenantscope_model::api::DeviceRow> =
+            serde_json::from_str(&http_get(addr, "/api/v1/devices?HasActiveThreats=true&page_size=1").await)?;
+        let threat: tenantscope_model::api::Page<tenantscope_model::api::ThreatRow> =
+            serde_json::from_str(&http_get(addr, "/api/v1/threats?page_size=1").await)?;
+        let routes = [
+            "/".to_string(),
+            "/devices".to_string(),
+            format!("/devices/{}", device.items[0].device.aad_device_id),
+            "/applications".to_string(),
+            "/endpoint-security".to_string(),
+            "/collections/SMS00001".to_string(),
+            "/threats".to_string(),
+            format!("/threats/{}", threat.items[0].threat_id),
+            "/detections".to_string(),
+            "/connector".to_string(),
+            "/no-such-page".to_string(),
+        ];
+        let mut report = Vec::new();
+        for route in &routes {
+            c.goto(&format!("{base}{route}")).await?;
+            eventually(&format!("{route} to load"), || async {
+                let loading = c.execute("return document.querySelectorAll('.loading').length", vec![]).await?;
+                let main = c.find(Locator::Css("main h1")).await.is_ok();
+                Ok((loading == serde_json::json!(0) && main).then_some(()))
+            })
+            .await?;
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            for v in accessibility_violations(&c, &axe).await? {
+                report.push(format!("{route}: {v}"));
+            }
+        }
+        assert!(report.is_empty(), "accessibility violations:\n{}", report.join("\n"));
         Ok(())
     })
     .await;

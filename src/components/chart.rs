@@ -84,7 +84,7 @@ pub fn ChartView(
             }
         }
     };
-    Effect::new(move |_| {
+    crate::api::effect(move || {
         if container.get().is_some() {
             request_animation_frame(measure);
         }
@@ -236,10 +236,10 @@ pub fn ChartView(
                 })}
             </div>
             <figcaption class="chart-actions">
-                <button class="button ghost small" aria-pressed=move || show_table.get().to_string()
-                    aria-label=format!("Show {title_for_toggle} as a table")
+                <button class="button ghost small" aria-expanded=move || show_table.get().to_string()
                     on:click=move |_| show_table.update(|s| *s = !*s)>
                     {move || if show_table.get() { "Hide table" } else { "Show as table" }}
+                    <span class="sr-only">{format!(": {title_for_toggle}")}</span>
                 </button>
             </figcaption>
             {move || show_table.get().then(&table)}

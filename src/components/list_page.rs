@@ -6,7 +6,7 @@
 
 use super::list_parts::{FacetSelect, Pager, SearchBox, SortHeader, UrlState};
 use super::status::{ErrorMessage, Loading};
-use crate::api::{self, ApiError, Resource};
+use crate::api::{self, ApiError, Body, Busy, Resource};
 use crate::charts::Tone;
 use crate::components::copy_button::CopyButton;
 use crate::format::{ago, datetime, http_url};
@@ -33,6 +33,8 @@ pub enum Cell {
     Copy(String),
     /// A time, absolute and relative, highlighted as overdue when the flag is set ("Never" when None).
     Time(Option<String>, bool),
+    /// A summary that unfolds into titled groups of lines (a product's deployment types).
+    Fold(String, Vec<(String, Vec<String>)>),
 }
 
 pub fn text(s: impl Into<String>) -> Cell {
@@ -76,6 +78,18 @@ pub fn render(cell: Cell) -> AnyView {
             }
             .into_any()
         }
+        Cell::Fold(summary, groups) => view! {
+            <details class="fold">
+                <summary>{summary}</summary>
+                {groups.into_iter().map(|(title, lines)| view! {
+                    <div class="fold-group">
+                        <div class="fold-title">{title}</div>
+                        <ul>{lines.into_iter().map(|l| view! { <li>{l}</li> }).collect_view()}</ul>
+                    </div>
+                }).collect_view()}
+            </details>
+        }
+        .into_any(),
         Cell::External(url) => match url.as_deref().map(|u| (u, http_url(u))) {
             Some((_, Some(href))) => {
                 view! { <a href=href target="_blank" rel="noopener noreferrer">"More information"</a> }.into_any()
@@ -122,12 +136,6 @@ pub const fn column<T>(field: &'static str, class: &'static str, cell: fn(&T) ->
     Column { field, class, cell }
 }
 
-/// Rows grouped under a header (consecutive rows with the same key): the header's title and note.
-pub struct Group<T> {
-    pub key: fn(&T) -> String,
-    pub header: fn(&[T]) -> (String, String),
-}
-
 pub struct ListConfig<T> {
     pub spec: &'static ListSpec,
     /// The page's path (the URL state lives in its query string).
@@ -143,7 +151,6 @@ pub struct ListConfig<T> {
     pub search: &'static str,
     /// What to say when nothing matches ("No devices match this view.").
     pub empty: &'static str,
-    pub group: Option<Group<T>>,
 }
 
 impl<T> ListConfig<T> {
@@ -158,7 +165,6 @@ impl<T> ListConfig<T> {
             fixed: Vec::new(),
             search: "Search",
             empty: "Nothing matches this view.",
-            group: None,
         }
     }
 }
@@ -166,9 +172,6 @@ impl<T> ListConfig<T> {
 type CellFn = Arc<dyn Fn(usize, usize) -> Cell + Send + Sync>;
 /// The cell functions of a list's columns, in column order.
 type Cells<T> = Arc<Vec<fn(&T) -> Cell>>;
-/// A group's key and header functions.
-type Grouping<T> = Option<(fn(&T) -> String, fn(&[T]) -> (String, String))>;
-type HeaderFn = Arc<dyn Fn(usize, usize) -> (String, String) + Send + Sync>;
 
 /// One page of rows with the types erased: cell (row, column index) renders on demand.
 #[derive(Clone)]
@@ -178,34 +181,13 @@ pub struct Rows {
     pub page: u32,
     pub page_size: u32,
     cell: CellFn,
-    /// (first row, rows) of each group, with its header.
-    groups: Vec<(usize, usize)>,
-    header: Option<HeaderFn>,
 }
 
-fn erase<T: Send + Sync + 'static>(
-    page: Page<T>,
-    cells: Cells<T>,
-    group: Grouping<T>,
-) -> Rows {
+fn erase<T: Send + Sync + 'static>(page: Page<T>, cells: Cells<T>) -> Rows {
     let items = Arc::new(page.items);
-    let mut groups = Vec::new();
-    if let Some((key, _)) = group {
-        let mut start = 0;
-        for i in 1..=items.len() {
-            if i == items.len() || key(&items[i]) != key(&items[start]) {
-                groups.push((start, i - start));
-                start = i;
-            }
-        }
-    }
-    let header: Option<HeaderFn> = group.map(|(_, header)| {
-        let items = Arc::clone(&items);
-        Arc::new(move |start: usize, len: usize| header(&items[start..start + len])) as HeaderFn
-    });
     let len = items.len();
     let cell: CellFn = Arc::new(move |row, col| (cells[col])(&items[row]));
-    Rows { len, total: page.total, page: page.page, page_size: page.page_size, cell, groups, header }
+    Rows { len, total: page.total, page: page.page, page_size: page.page_size, cell }
 }
 
 /// Column metadata without the row type.
@@ -248,6 +230,26 @@ pub fn refocus_after(selector: impl Into<String>) {
     }
 }
 
+type Decoder = Arc<dyn Fn(&Body) -> Result<Rows, ApiError> + Send + Sync>;
+
+/// A list's rows: the answer on screen, read by the list's decoder (tracked).
+#[derive(Clone, Copy)]
+struct Rowsource {
+    fetched: Resource,
+    decode: StoredValue<Decoder>,
+}
+
+impl Rowsource {
+    fn get(&self) -> Option<Result<Rows, ApiError>> {
+        let decode = self.decode.get_value();
+        self.fetched.get().map(|r| r.and_then(|b| decode(&b)))
+    }
+
+    fn track(&self) {
+        self.fetched.track();
+    }
+}
+
 fn storage() -> Option<web_sys::Storage> {
     web_sys::window()?.local_storage().ok()?
 }
@@ -264,15 +266,15 @@ pub fn ListPage<T>(config: ListConfig<T>) -> impl IntoView
 where
     T: tenantscope_model::json::FromJson + Send + Sync + 'static,
 {
-    let ListConfig { spec, path, columns, default_columns, picker_key, facets, fixed, search, empty, group } = config;
+    let ListConfig { spec, path, columns, default_columns, picker_key, facets, fixed, search, empty } = config;
     let state = UrlState::new(spec, path, fixed);
     let meta: Vec<ColumnMeta> = columns.iter().map(|c| ColumnMeta { field: c.field, class: c.class }).collect();
     let cells: Cells<T> = Arc::new(columns.iter().map(|c| c.cell).collect());
-    let group = group.map(|g| (g.key, g.header));
     let (fetched, busy) = api::tracked_resource(move || state.api_query().map(|q| format!("/{}?{q}", spec.name)));
-    let rows = Signal::derive(move || {
-        fetched.get().map(|r| r.and_then(|b| b.decode::<Page<T>>()).map(|p| erase(p, Arc::clone(&cells), group)))
-    });
+    // The only typed step: a page of `T` read into type-erased rows; everything reactive below is
+    // built once for all lists.
+    let decode: Decoder = Arc::new(move |b: &Body| b.decode::<Page<T>>().map(|p| erase(p, Arc::clone(&cells))));
+    let rows = Rowsource { fetched, decode: StoredValue::new(decode) };
     let facets = facets.then(|| api::resource(move || Ok(state.facets_path())));
     view! {
         <ListView state=state meta=meta default_columns=default_columns picker_key=picker_key
@@ -289,9 +291,9 @@ fn ListView(
     facets: Option<Resource>,
     search: &'static str,
     empty: &'static str,
-    rows: Signal<Option<Result<Rows, ApiError>>>,
+    rows: Rowsource,
     fetched: Resource,
-    busy: Signal<bool>,
+    busy: Busy,
 ) -> impl IntoView {
     let spec = state.spec;
     let all: Vec<&'static str> = meta.iter().map(|m| m.field).collect();
@@ -306,7 +308,7 @@ fn ListView(
     );
     if let Some(key) = picker_key {
         let defaults = defaults.clone();
-        Effect::new(move |_| {
+        crate::api::effect(move || {
             let cols = columns.get();
             if let Some(s) = storage() {
                 if cols == defaults {
@@ -329,7 +331,7 @@ fn ListView(
     // Sorting, paging or clearing re-renders the table and pager: the control used keeps the focus
     // (found again by its selector once the new rows are on screen).
     let refocus = Refocus::new();
-    Effect::new(move |_| {
+    crate::api::effect(move || {
         rows.track();
         if let Some(f) = facets {
             f.track();
@@ -376,6 +378,18 @@ fn ListView(
                     </button>
                 </div>
             </div>
+            {move || {
+                let notes = state.notes.get();
+                (!notes.is_empty()).then(|| {
+                    let clean = state.href(&state.current());
+                    view! {
+                        <div class="notice" role="status" data-testid="url-notes">
+                            <ul>{notes.into_iter().map(|n| view! { <li>{n}</li> }).collect_view()}</ul>
+                            <a href=clean>"Use this view's link"</a>
+                        </div>
+                    }
+                })
+            }}
             <div class="busy-line" class:on=move || busy.get() aria-hidden="true"></div>
             {move || match rows.get() {
                 None => view! { <Loading /> }.into_any(),
@@ -389,7 +403,7 @@ fn ListView(
                 Some(Err(e)) => {
                     let reset = reset_href.clone();
                     view! {
-                        <ErrorMessage title="Could not load this list" message=e.to_string() retry=move || fetched.refetch() />
+                        <ErrorMessage title="Could not load this list" retryable=e.retryable() message=e.to_string() retry=move || fetched.refetch() />
                         <p><a href=reset>"Reset the view"</a></p>
                     }.into_any()
                 }
@@ -426,7 +440,7 @@ fn other_filters(state: UrlState, offered: Vec<String>) -> impl IntoView {
 }
 
 #[component]
-fn Table(rows: Rows, meta: Arc<Vec<ColumnMeta>>, columns: RwSignal<Vec<String>>, state: UrlState, empty: &'static str, busy: Signal<bool>) -> impl IntoView {
+fn Table(rows: Rows, meta: Arc<Vec<ColumnMeta>>, columns: RwSignal<Vec<String>>, state: UrlState, empty: &'static str, busy: Busy) -> impl IntoView {
     let spec = state.spec;
     let visible = move || -> Vec<(usize, ColumnMeta)> {
         let cols = columns.get();
@@ -457,22 +471,7 @@ fn Table(rows: Rows, meta: Arc<Vec<ColumnMeta>>, columns: RwSignal<Vec<String>>,
                 .collect_view();
             view! { <tr>{cells}</tr> }
         };
-        match &rows.header {
-            Some(header) => rows
-                .groups
-                .iter()
-                .map(|(start, len)| {
-                    let span = vis.len().to_string();
-                    let (title, note) = header(*start, *len);
-                    view! {
-                        <tr class="group"><td colspan=span><strong>{title}</strong> <span class="muted">{note}</span></td></tr>
-                        {(*start..start + len).map(row_view).collect_view()}
-                    }
-                })
-                .collect_view()
-                .into_any(),
-            None => (0..rows.len).map(row_view).collect_view().into_any(),
-        }
+        (0..rows.len).map(row_view).collect_view()
     };
     let reset = state.href(&ListQuery::new(spec));
     view! {

@@ -21,6 +21,8 @@ type Navigate = Box<dyn Fn(&str, NavigateOptions)>;
 pub struct UrlState {
     pub spec: &'static ListSpec,
     pub query: Memo<Result<ListQuery, ParamError>>,
+    /// What the URL asked for that this list cannot show, in words (left out of `query`).
+    pub notes: Memo<Vec<String>>,
     path: StoredValue<String>,
     /// Filters the page sets itself (a collection's members, a threat's devices): sent to the API,
     /// never shown or cleared.
@@ -31,12 +33,16 @@ pub struct UrlState {
 impl UrlState {
     pub fn new(spec: &'static ListSpec, path: String, fixed: Vec<(String, String)>) -> Self {
         let search = use_location().search;
-        let query = Memo::new(move |_| ListQuery::parse(spec, &decode_query(&search.get())));
+        // A URL's parameters that the list cannot take are left out (and said in `notes`), so a
+        // stale or mistyped link still shows the nearest valid view.
+        let query = Memo::new(move |_| Ok(ListQuery::parse_lenient(spec, &decode_query(&search.get())).0));
+        let notes = Memo::new(move |_| ListQuery::parse_lenient(spec, &decode_query(&search.get())).1);
         let navigate = use_navigate();
         let navigate: Navigate = Box::new(move |href, opts| navigate(href, opts));
         UrlState {
             spec,
             query,
+            notes,
             path: StoredValue::new(path),
             fixed: StoredValue::new(fixed),
             navigate: StoredValue::new_local(navigate),
@@ -177,6 +183,11 @@ pub fn Pager(state: UrlState, total: u64, page: u32, page_size: u32) -> impl Int
                     format!("{}–{} of {}", count(first_row), count(last_row), count(total))
                 }}
             </span>
+            {(first_row > last_row && total > 0).then(|| view! {
+                <button class="button" data-testid="last-page" on:click=move |_| go(|_, last| last, "[aria-label='Last page']")>
+                    {format!("Go to the last page ({})", count(pages))}
+                </button>
+            })}
             <label class="pager-size">
                 "Rows per page "
                 <select on:change=move |ev| {
@@ -267,7 +278,9 @@ pub fn SearchBox(state: UrlState, placeholder: &'static str) -> impl IntoView {
             class="search"
             type="search"
             aria-label=placeholder
-            placeholder=format!("{placeholder}  ( / )")
+            aria-keyshortcuts="/"
+            title="Press / to search"
+            placeholder=placeholder
             prop:value=value
             maxlength="200"
             on:input=move |ev| {

@@ -14,7 +14,7 @@ pub fn provide_settings() {
     let saved = storage().and_then(|s| s.get_item(TIME_KEY).ok().flatten()).as_deref() == Some("local");
     crate::format::set_local_time(saved);
     let local_time = RwSignal::new(saved);
-    Effect::new(move |_| {
+    crate::api::effect(move || {
         let local = local_time.get();
         if let Some(s) = storage() {
             let _ = if local { s.set_item(TIME_KEY, "local") } else { s.remove_item(TIME_KEY) };

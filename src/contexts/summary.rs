@@ -18,6 +18,22 @@ pub fn provide_summary() {
     if let Ok(handle) = set_interval_with_handle(move || summary.refetch(), REFRESH) {
         on_cleanup(move || handle.clear());
     }
+    // An unreachable or failing server is asked again soon, not at the next minute.
+    crate::api::effect(move || {
+        if let Some(Err(e)) = summary.get() {
+            if e.retryable() {
+                set_timeout(move || summary.refetch(), RETRY);
+            }
+        }
+    });
+}
+
+/// How soon a failed summary is asked for again.
+pub const RETRY: Duration = Duration::from_secs(10);
+
+/// Why the summary is not there (None while it loads or once it is).
+pub fn summary_error() -> Option<crate::api::ApiError> {
+    use_summary().get().and_then(|r| r.err())
 }
 
 pub fn use_summary() -> Resource {

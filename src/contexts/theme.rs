@@ -10,7 +10,7 @@ pub struct Theme(pub RwSignal<Palette>);
 pub fn provide_theme() {
     let palette = RwSignal::new(Palette::light());
     provide_context(Theme(palette));
-    Effect::new(move |_| {
+    crate::api::effect(move || {
         let css = palette.with(Palette::css_vars);
         let Some(doc) = web_sys::window().and_then(|w| w.document()) else { return };
         let el = match doc.get_element_by_id("palette") {

@@ -43,7 +43,7 @@ pub fn Collection(id: String) -> impl IntoView {
 }
 
 fn error(e: ApiError, retry: impl Fn() + Send + Sync + 'static) -> impl IntoView {
-    view! { <h1>"Collection"</h1> <ErrorMessage title="Could not load this collection" message=e.to_string() retry=retry /> }
+    view! { <h1>"Collection"</h1> <ErrorMessage title="Could not load this collection" retryable=e.retryable() message=e.to_string() retry=retry /> }
 }
 
 #[component]

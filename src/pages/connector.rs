@@ -77,7 +77,7 @@ pub fn Connector() -> impl IntoView {
             {move || match data.get().map(|r| r.and_then(|b| b.decode::<ConnectorData>())) {
                     None => view! { <Loading what="the service connection point" /> }.into_any(),
                         Some(Ok(c)) => view! { <Facts data=c /> }.into_any(),
-                        Some(Err(e)) => view! { <ErrorMessage title="Could not load the connector" message=e.to_string() retry=move || data.refetch() /> }.into_any(),
+                        Some(Err(e)) => view! { <ErrorMessage title="Could not load the connector" retryable=e.retryable() message=e.to_string() retry=move || data.refetch() /> }.into_any(),
                 }}
             <div class="panel">
                 <h2>"Status events and exceptions, last 7 days"</h2>

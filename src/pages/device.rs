@@ -3,7 +3,7 @@
 use crate::api;
 use crate::charts::Tone;
 use crate::components::list_page::{cell_table, chip, fields, link, render, text, Cell};
-use crate::components::status::Loading;
+use crate::components::status::{ErrorMessage, Loading};
 use crate::format::{datetime, language, severity_tone, threat_state_tone, verdict_tone};
 use crate::routes;
 use leptos::prelude::*;
@@ -30,11 +30,7 @@ pub fn Device(id: String) -> impl IntoView {
                         }.into_any(),
                         Some(Err(e)) => view! {
                             <h1>"Device"</h1>
-                            <div class="panel error" role="alert">
-                                <h2>"Could not load this device"</h2>
-                                <p>{e.to_string()}</p>
-                                <button class="button" on:click=move |_| detail.refetch()>"Try again"</button>
-                            </div>
+                            <ErrorMessage title="Could not load this device" retryable=e.retryable() message=e.to_string() retry=move || detail.refetch() />
                         }.into_any(),
                 }}
         </section>

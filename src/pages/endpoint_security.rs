@@ -77,7 +77,7 @@ fn ComplianceChart() -> impl IntoView {
                                 />
                             }.into_any()
                         }
-                        Some(Err(e)) => view! { <ErrorMessage title="Could not load compliance" message=e.to_string() retry=move || data.refetch() /> }.into_any(),
+                        Some(Err(e)) => view! { <ErrorMessage title="Could not load compliance" retryable=e.retryable() message=e.to_string() retry=move || data.refetch() /> }.into_any(),
                 }}
         </div>
     }
@@ -168,7 +168,7 @@ fn AgentStatus() -> impl IntoView {
                             </div>
                         }.into_any()
                     }
-                    Some(Err(e)) => view! { <ErrorMessage title="Could not load antivirus status" message=e.to_string() retry=move || data.refetch() /> }.into_any(),
+                    Some(Err(e)) => view! { <ErrorMessage title="Could not load antivirus status" retryable=e.retryable() message=e.to_string() retry=move || data.refetch() /> }.into_any(),
             }}
     }
 }

@@ -129,9 +129,11 @@ fn Kpis(summary: Summary) -> impl IntoView {
                 <h2>"Needs attention"</h2>
                 <div class="kpi-grid compact">
                     <Kpi kpi="signatures_out_of_date" label="Signatures out of date" value=count(s.signatures_out_of_date)
-                        note="Older than 7 days" tone=Tone::Warn />
-                    <Kpi kpi="scans_overdue" label="Scans overdue" value=count(s.scans_overdue) note="Quick or full scan" tone=Tone::Warn />
-                    <Kpi kpi="reboot_required" label="Reboot required" value=count(s.reboot_required) tone=Tone::Warn />
+                        note="Older than 7 days" tone=Tone::Warn href=routes::devices(&[("SignatureOutOfDate", "true")]) />
+                    <Kpi kpi="scans_overdue" label="Scans overdue" value=count(s.scans_overdue) note="Quick or full scan" tone=Tone::Warn
+                        href=routes::devices(&[("ScanOverdue", "true")]) />
+                    <Kpi kpi="reboot_required" label="Reboot required" value=count(s.reboot_required) note="Pending restart" tone=Tone::Warn
+                        href=routes::devices(&[("RebootRequired", "true")]) />
                 </div>
             </div>
         </div>

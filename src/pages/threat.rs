@@ -39,7 +39,7 @@ pub fn Threat(id: String) -> impl IntoView {
                         }.into_any(),
                         Some(Err(e)) => view! {
                             <h1>"Threat"</h1>
-                            <ErrorMessage title="Could not load this threat" message=e.to_string() retry=move || data.refetch() />
+                            <ErrorMessage title="Could not load this threat" retryable=e.retryable() message=e.to_string() retry=move || data.refetch() />
                         }.into_any(),
                 }}
         </section>

@@ -132,6 +132,39 @@ flat_row!(CollectionRow => collection: DefenderCollection {
 });
 
 wire! {
+    /// A product in the products list: its whole-product totals and every deployment type of it.
+    #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+    pub struct ProductRow {
+        pub product_name: String = "ProductName",
+        /// The uploaded publisher (the first, if the product's deployment types differ).
+        pub publisher: String = "Publisher",
+        /// The publisher without its legal form, for filtering (`entities::publisher_group`).
+        pub publisher_group: String = "PublisherGroup",
+        pub versions: u64 = "Versions",
+        pub languages: u64 = "Languages",
+        pub deployment_types: u64 = "DeploymentTypes",
+        /// Distinct devices in any collection a deployment type of the product is deployed to.
+        pub product_device_count: u64 = "ProductDeviceCount",
+        /// Every deployment type, by version (oldest first), language and ProgramID.
+        pub types: Vec<DeploymentTypeRow> = "DeploymentTypeList",
+    }
+}
+
+wire! {
+    /// One deployment type of a product.
+    #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+    pub struct DeploymentTypeRow {
+        pub version: String = "Version",
+        pub product_language: u32 = "ProductLanguage",
+        pub program_id: String = "ProgramID",
+        /// Devices in the collection it is deployed to.
+        pub device_count: u64 = "DeviceCount",
+        /// The collection it is deployed to (None: not deployed).
+        pub collection_id: Option<String> = "CollectionId",
+    }
+}
+
+wire! {
     /// Error body of every failed API call.
     #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
     pub struct ErrorBody {
@@ -633,6 +666,10 @@ pub const DEVICES: ListSpec = ListSpec {
         filter("EngineVersion", FilterKind::Text, HEALTH_ENGINE),
         filter("SignatureVersion", FilterKind::Text, HEALTH_SIGNATURE),
         filter("DefenderVersion", FilterKind::Text, HEALTH_PLATFORM),
+        // The Overview's "Needs attention" numbers, each a list of its own.
+        filter("SignatureOutOfDate", FilterKind::Bool, "(SELECT h.SignatureOutOfDate FROM defender_health h WHERE h.id = devices.id)"),
+        filter("ScanOverdue", FilterKind::Bool, "(SELECT h.QuickScanOverdue OR h.FullScanOverdue FROM defender_health h WHERE h.id = devices.id)"),
+        filter("RebootRequired", FilterKind::Bool, "(SELECT h.RebootRequired FROM defender_health h WHERE h.id = devices.id)"),
     ],
     searchable: &["Name", "SerialNumber", "AADDeviceID", "Model"],
     columns: &[
@@ -649,6 +686,18 @@ pub const APPLICATIONS: ListSpec = ListSpec {
     filters: &[text("Publisher"), int("ProductLanguage"), text("ProductName")],
     searchable: &["ProductName", "Publisher", "ProgramID"],
     columns: &["ProductName", "Publisher", "Version", "ProductLanguage", "ProgramID", "DeviceCount", "ProductDeviceCount"],
+};
+
+/// Products (MSI deployment types grouped by ProductName): paged and sorted by product, each with
+/// whole-product totals and its deployment types.
+pub const PRODUCTS: ListSpec = ListSpec {
+    name: "products",
+    entity: Entity::Application,
+    sortable: &["ProductName", "Publisher", "PublisherGroup", "Versions", "Languages", "DeploymentTypes", "ProductDeviceCount"],
+    default_sort: ("ProductName", SortOrder::Asc),
+    filters: &[text("PublisherGroup"), text("Publisher")],
+    searchable: &["ProductName", "Publisher", "ProgramIDs"],
+    columns: &["ProductName", "Publisher", "PublisherGroup", "Versions", "Languages", "DeploymentTypes", "ProductDeviceCount"],
 };
 
 pub const COLLECTIONS: ListSpec = ListSpec {
@@ -717,7 +766,7 @@ pub const DETECTIONS: ListSpec = ListSpec {
     ],
 };
 
-pub const LISTS: [ListSpec; 5] = [DEVICES, APPLICATIONS, COLLECTIONS, THREATS, DETECTIONS];
+pub const LISTS: [ListSpec; 6] = [DEVICES, APPLICATIONS, PRODUCTS, COLLECTIONS, THREATS, DETECTIONS];
 
 /// A list query in the API's convention, validated against a `ListSpec`.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -770,6 +819,25 @@ impl ListQuery {
             csv: false,
             columns: Vec::new(),
             labels: false,
+        }
+    }
+
+    /// Reads a view from a URL the way a console should: every parameter the API would refuse is
+    /// left out, and each one left out is said in words with what is shown instead ("Sort by
+    /// “Bogus” isn't available — showing Name").
+    pub fn parse_lenient(spec: &ListSpec, pairs: &[(String, String)]) -> (Self, Vec<String>) {
+        let mut kept: Vec<(String, String)> = pairs.to_vec();
+        let mut notes = Vec::new();
+        loop {
+            match ListQuery::parse(spec, &kept) {
+                Ok(q) => return (q, notes),
+                Err(e) => {
+                    let value = kept.iter().find(|(k, _)| *k == e.param).map(|(_, v)| v.clone());
+                    kept.retain(|(k, _)| *k != e.param);
+                    let Some(value) = value else { return (ListQuery::new(spec), notes) };
+                    notes.push(dropped_param_words(spec, &e.param, &value));
+                }
+            }
         }
     }
 
@@ -1215,4 +1283,49 @@ pub fn display_value(field: &str, value: &crate::json::Value) -> Option<String> 
         _ => return None,
     };
     Some(label)
+}
+
+/// What leaving out parameter `param` (with `value`) means for the view, in words.
+fn dropped_param_words(spec: &ListSpec, param: &str, value: &str) -> String {
+    let shown: String = value.chars().take(40).collect();
+    match param {
+        "sort" => format!("Sort by “{shown}” isn't available — showing {}", spec.label(spec.default_sort.0)),
+        "order" => format!(
+            "Order “{shown}” isn't available — showing {}",
+            if spec.default_sort.1 == SortOrder::Asc { "ascending" } else { "descending" }
+        ),
+        "page" => format!("Page “{shown}” doesn't exist — showing page 1"),
+        "page_size" => format!("{shown} rows per page isn't available — showing {DEFAULT_PAGE_SIZE}"),
+        "q" => format!("A search can be at most {MAX_Q_LEN} characters — showing the list without it"),
+        "columns" | "format" | "labels" => format!("“{param}” applies to exports only — ignored here"),
+        _ => match spec.filter(param) {
+            Some(_) => format!("{} “{shown}” isn't a valid choice — showing all", spec.label(param)),
+            None => format!("“{}” isn't a filter of this list — ignored", param.chars().take(40).collect::<String>()),
+        },
+    }
+}
+
+#[cfg(test)]
+mod lenient_tests {
+    use super::*;
+
+    fn pairs(p: &[(&str, &str)]) -> Vec<(String, String)> {
+        p.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn bad_parameters_are_left_out_and_said_in_words() {
+        let (q, notes) = ListQuery::parse_lenient(&DEVICES, &pairs(&[("sort", "Bogus"), ("DefenderHealth", "at_risk"), ("Nope", "1"), ("page", "0")]));
+        assert_eq!(q.sort, "Name");
+        assert_eq!(q.page, 1);
+        assert_eq!(q.filters, pairs(&[("DefenderHealth", "at_risk")]));
+        assert_eq!(notes.len(), 3);
+        assert_eq!(notes[0], "Sort by “Bogus” isn't available — showing Name");
+        assert!(notes.iter().any(|n| n == "“Nope” isn't a filter of this list — ignored"), "{notes:?}");
+        assert!(notes.iter().any(|n| n == "Page “0” doesn't exist — showing page 1"), "{notes:?}");
+        let (_, notes) = ListQuery::parse_lenient(&DEVICES, &pairs(&[("DefenderHealth", "sick")]));
+        assert_eq!(notes, ["Defender health “sick” isn't a valid choice — showing all"]);
+        let (q, notes) = ListQuery::parse_lenient(&DEVICES, &pairs(&[("page", "2")]));
+        assert_eq!((q.page, notes.len()), (2, 0));
+    }
 }

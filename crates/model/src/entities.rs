@@ -36,6 +36,7 @@ pub const DERIVED_FIELDS: &[FieldInfo] = &[
     derived("DefenderHealth", DataClass::Pseudonymized, "Defender health", ""),
     derived("ActiveThreats", DataClass::Aggregated, "Active threats", ""),
     derived("HasActiveThreats", DataClass::Aggregated, "Active threats", ""),
+    derived("ScanOverdue", DataClass::Pseudonymized, "Scan overdue", ""),
     derived("AgentState", DataClass::Pseudonymized, "Antivirus state", ""),
     derived("DeviceCount", DataClass::Aggregated, "Targeted devices", "devices"),
     derived("ProductDeviceCount", DataClass::Aggregated, "Devices reached by the product", "devices"),
@@ -48,7 +49,33 @@ pub const DERIVED_FIELDS: &[FieldInfo] = &[
     derived("from", DataClass::Aggregated, "Detected from", ""),
     derived("to", DataClass::Aggregated, "Detected before", ""),
     derived("range", DataClass::Aggregated, "Time range", ""),
+    derived("PublisherGroup", DataClass::Identified, "Vendor", ""),
+    derived("Versions", DataClass::Aggregated, "Versions", ""),
+    derived("Languages", DataClass::Aggregated, "Languages", ""),
+    derived("DeploymentTypes", DataClass::Aggregated, "Deployment types", ""),
+    derived("ProgramIDs", DataClass::Pseudonymized, "Deployment type IDs", ""),
 ];
+
+/// Legal-form suffixes that do not tell publishers apart ("Microsoft" and "Microsoft Corporation").
+const PUBLISHER_SUFFIXES: &[&str] = &[
+    "corporation", "corp", "incorporated", "inc", "limited", "ltd", "llc", "gmbh", "ag", "se", "co", "company", "sa", "bv", "plc",
+];
+
+/// The vendor a publisher name stands for: the name without legal-form suffixes, trailing commas
+/// and dots ("Citrix Systems, Inc." → "Citrix Systems"), so publishers that differ only by them
+/// filter together; the uploaded value stays visible next to it.
+pub fn publisher_group(publisher: &str) -> String {
+    let mut words: Vec<&str> = publisher.split_whitespace().collect();
+    while words.len() > 1 {
+        let last = words[words.len() - 1].trim_matches(|c: char| c == ',' || c == '.').to_ascii_lowercase();
+        if PUBLISHER_SUFFIXES.contains(&last.as_str()) {
+            words.pop();
+        } else {
+            break;
+        }
+    }
+    words.join(" ").trim_end_matches([',', '.']).to_string()
+}
 
 macro_rules! entity {
     ($(#[$meta:meta])* $name:ident { $($(#[$fmeta:meta])* $field:ident : $ty:ty = $json:literal / $class:ident / $label:literal,)* }) => {
@@ -273,4 +300,19 @@ pub fn language_name(lcid: u32) -> Option<&'static str> {
         3082 => "Spanish (Spain)",
         _ => return None,
     })
+}
+
+#[cfg(test)]
+mod publisher_tests {
+    #[test]
+    fn publishers_group_by_name_without_legal_form() {
+        use super::publisher_group as g;
+        assert_eq!(g("Microsoft Corporation"), "Microsoft");
+        assert_eq!(g("Microsoft"), "Microsoft");
+        assert_eq!(g("Citrix Systems, Inc."), "Citrix Systems");
+        assert_eq!(g("Google LLC"), "Google");
+        assert_eq!(g("Adobe Inc."), "Adobe");
+        assert_eq!(g("Co"), "Co");
+        assert_eq!(g("  Mozilla  "), "Mozilla");
+    }
 }

@@ -62,8 +62,13 @@ pub trait FromJson: Sized {
 
 /// Parses JSON text and reads a `T` from it.
 pub fn parse<T: FromJson>(text: &str) -> Result<T, JsonError> {
-    let value: Value = serde_json::from_str(text).map_err(|e| JsonError::new(e.to_string()))?;
-    T::from_json(&value)
+    T::from_json(&parse_value(text)?)
+}
+
+/// The JSON text as a value: one copy of the parser, whatever type is read from it.
+#[inline(never)]
+pub fn parse_value(text: &str) -> Result<Value, JsonError> {
+    serde_json::from_str(text).map_err(|e| JsonError::new(e.to_string()))
 }
 
 /// Field `name` of the object `v`.

@@ -650,8 +650,8 @@ fn gen_collections(
 
 fn gen_applications(conn: &Connection, rng: &mut Rng, collections: &[Members]) -> Result<()> {
     let mut insert = conn.prepare(
-        "INSERT INTO applications (ProgramID, ProductName, Publisher, Version, ProductLanguage, TargetCollection, ProductDeviceCount) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        "INSERT INTO applications (ProgramID, ProductName, Publisher, Version, ProductLanguage, TargetCollection, ProductDeviceCount, PublisherGroup) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     )?;
     let scope = format!("ScopeId_{}", rng.guid().to_uppercase());
     let words = collections.first().map(|c| c.bits.len()).unwrap_or(0);
@@ -677,7 +677,7 @@ fn gen_applications(conn: &Connection, rng: &mut Rng, collections: &[Members]) -
         }
         let reach: u64 = reach.iter().map(|w| w.count_ones() as u64).sum();
         for (program, version, lcid, target) in types {
-            insert.execute(params![program, product, publisher, version, lcid, target.rowid, reach as i64])?;
+            insert.execute(params![program, product, publisher, version, lcid, target.rowid, reach as i64, tenantscope_model::publisher_group(publisher)])?;
         }
     }
     Ok(())

@@ -728,3 +728,58 @@ async fn demo_tenant_is_deterministic() {
     };
     assert_eq!(names(&store), names(&fixture().store));
 }
+
+#[tokio::test]
+async fn overview_numbers_equal_the_lists_they_open() {
+    let s: Summary = typed("/api/v1/summary").await;
+    let devices = |pairs: String| async move { typed::<Page<DeviceRow>>(&format!("/api/v1/devices?{pairs}&page_size=1")).await.total };
+    for (filter, n) in [
+        ("SignatureOutOfDate", s.signatures_out_of_date),
+        ("ScanOverdue", s.scans_overdue),
+        ("RebootRequired", s.reboot_required),
+        ("HasActiveThreats", s.devices_with_active_threats),
+    ] {
+        assert_eq!(devices(format!("{filter}=true")).await, n, "{filter}");
+    }
+    for v in HealthVerdict::ALL {
+        assert_eq!(devices(format!("DefenderHealth={}", v.key())).await, s.count_of(v), "{v:?}");
+    }
+    let detections = |pairs: String| async move { typed::<Page<DetectionRow>>(&format!("/api/v1/detections?{pairs}&page_size=1")).await.total };
+    assert_eq!(detections("Active=true".into()).await, s.active_threats);
+    for c in &s.active_threats_by_severity {
+        assert_eq!(detections(format!("Active=true&Severity={}", c.severity.code())).await, c.count, "{:?}", c.severity);
+    }
+}
+
+#[tokio::test]
+async fn products_page_by_product_with_whole_product_totals() {
+    let all: Page<ApplicationRow> = typed("/api/v1/applications?page_size=500").await;
+    let p1: Page<ProductRow> = typed("/api/v1/products?page_size=10").await;
+    let p2: Page<ProductRow> = typed("/api/v1/products?page_size=10&page=2").await;
+    let products: std::collections::BTreeSet<&str> = all.items.iter().map(|r| r.application.product_name.as_str()).collect();
+    assert_eq!(p1.total as usize, products.len());
+    assert!(p1.items.iter().all(|a| p2.items.iter().all(|b| a.product_name != b.product_name)), "pages are disjoint by product");
+    for p in p1.items.iter().chain(&p2.items) {
+        let rows: Vec<&ApplicationRow> = all.items.iter().filter(|r| r.application.product_name == p.product_name).collect();
+        // Totals count the whole product, whatever the page.
+        assert_eq!(p.deployment_types as usize, rows.len(), "{}", p.product_name);
+        assert_eq!(p.types.len(), rows.len(), "{}", p.product_name);
+        let versions: std::collections::BTreeSet<&str> = rows.iter().map(|r| r.application.version.as_str()).collect();
+        assert_eq!(p.versions as usize, versions.len());
+        assert_eq!(p.product_device_count, rows[0].product_device_count);
+        // The product reaches exactly the devices of its deployment types' collections.
+        let mut pairs: Vec<String> = p.types.iter().filter_map(|t| t.collection_id.clone()).map(|c| format!("CollectionId={c}")).collect();
+        pairs.dedup();
+        let reached: Page<DeviceRow> = typed(&format!("/api/v1/devices?{}&page_size=1", pairs.join("&"))).await;
+        assert_eq!(reached.total, p.product_device_count, "{}", p.product_name);
+        assert!(p.types.windows(2).all(|w| version_cmp(&w[0].version, &w[1].version) != std::cmp::Ordering::Greater));
+    }
+    // Publishers that differ only by legal form filter together, and keep their uploaded name.
+    let microsoft: Page<ProductRow> = typed("/api/v1/products?PublisherGroup=Microsoft&page_size=100").await;
+    let publishers: std::collections::BTreeSet<&str> = microsoft.items.iter().map(|p| p.publisher.as_str()).collect();
+    assert!(publishers.contains("Microsoft") && publishers.contains("Microsoft Corporation"), "{publishers:?}");
+    let desc: Page<ProductRow> = typed("/api/v1/products?sort=DeploymentTypes&order=desc&page_size=5").await;
+    assert!(desc.items.windows(2).all(|w| w[0].deployment_types >= w[1].deployment_types));
+    let facets: Facets = typed("/api/v1/products/facets").await;
+    assert!(facets.fields.iter().any(|f| f.field == "PublisherGroup" && f.values.iter().any(|v| v.value == "Microsoft")));
+}

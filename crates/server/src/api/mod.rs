@@ -6,6 +6,7 @@ mod collections;
 mod connector;
 mod detections;
 mod devices;
+mod products;
 pub mod openapi;
 mod summary;
 pub mod threats;
@@ -29,6 +30,7 @@ pub fn router(ctx: ApiContext) -> Router {
         .merge(summary::router())
         .merge(devices::router())
         .merge(applications::router())
+        .merge(products::router())
         .merge(collections::router())
         .merge(threats::router())
         .merge(detections::router())

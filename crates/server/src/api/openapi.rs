@@ -4,16 +4,18 @@ use super::ApiContext;
 use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::{json, Value};
-use tenantscope_model::api::{FilterKind, ListSpec, APPLICATIONS, COLLECTIONS, DETECTIONS, DEVICES, MAX_PAGE_SIZE, THREATS};
+use tenantscope_model::api::{FilterKind, ListSpec, APPLICATIONS, COLLECTIONS, DETECTIONS, DEVICES, MAX_PAGE_SIZE, PRODUCTS, THREATS};
 
 /// Every route under `/api/v1`, as OpenAPI paths. Tests check this against the router.
-pub const PATHS: [&str; 19] = [
+pub const PATHS: [&str; 21] = [
     "/summary",
     "/devices",
     "/devices/facets",
     "/devices/{id}",
     "/applications",
     "/applications/facets",
+    "/products",
+    "/products/facets",
     "/collections",
     "/collections/{id}",
     "/collections/facets",
@@ -114,6 +116,14 @@ pub fn document() -> Value {
         ),
     );
     paths.insert("/applications".into(), list_op(&APPLICATIONS, "MSI deployment types."));
+    paths.insert(
+        "/products".into(),
+        list_op(&PRODUCTS, "Products: deployment types grouped by ProductName, with whole-product totals and their deployment types."),
+    );
+    paths.insert(
+        "/products/facets".into(),
+        op("products_facets", "Values of every products filter with product counts (filter choices).", json!([])),
+    );
     paths.insert(
         "/applications/facets".into(),
         op("applications_facets", "Values of every applications filter with counts (filter choices).", json!([])),

@@ -163,6 +163,18 @@ const MIGRATIONS: &[&str] = &[
     // 3: the verdict takes a device's active threats into account (`refresh_verdicts` recomputes the
     // devices that have any).
     "SELECT 1;",
+    // 4: products: deployment types grouped by ProductName, with the publisher's vendor group
+    // (derived on write by the model's `publisher_group`; existing rows filled by `fill_publisher_groups`).
+    r#"
+    ALTER TABLE applications ADD COLUMN PublisherGroup TEXT NOT NULL DEFAULT '';
+
+    CREATE VIEW product_rows AS
+        SELECT MIN(id) AS id, ProductName, MIN(Publisher) AS Publisher, MIN(PublisherGroup) AS PublisherGroup,
+               COUNT(DISTINCT Version) AS Versions, COUNT(DISTINCT ProductLanguage) AS Languages,
+               COUNT(*) AS DeploymentTypes, MAX(ProductDeviceCount) AS ProductDeviceCount,
+               group_concat(ProgramID, ' ') AS ProgramIDs
+        FROM applications GROUP BY ProductName;
+    "#,
 ];
 
 /// Indexes for the API's queries. Created after a bulk load (building them once is much faster than
@@ -315,6 +327,9 @@ fn migrate(conn: &mut Connection) -> Result<()> {
         if i == 1 {
             fill_agent_states(&tx)?;
         }
+        if i == 3 {
+            fill_publisher_groups(&tx)?;
+        }
         if i == 2 {
             let ids: Vec<i64> =
                 tx.prepare("SELECT id FROM devices WHERE ActiveThreats > 0")?.query_map([], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
@@ -347,6 +362,17 @@ pub fn refresh_verdicts(conn: &Connection, ids: &[i64]) -> Result<()> {
             .collect();
         let verdict = tenantscope_model::HealthVerdict::of(health.as_ref(), &active_threats);
         update.execute(rusqlite::params![verdict.code(), active.len() as i64, id])?;
+    }
+    Ok(())
+}
+
+/// Derives the vendor group of every application's publisher (stores made before it existed).
+fn fill_publisher_groups(conn: &Connection) -> Result<()> {
+    let rows: Vec<(i64, String)> =
+        conn.prepare("SELECT id, Publisher FROM applications")?.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<rusqlite::Result<_>>()?;
+    let mut update = conn.prepare("UPDATE applications SET PublisherGroup = ?1 WHERE id = ?2")?;
+    for (id, publisher) in rows {
+        update.execute(rusqlite::params![tenantscope_model::publisher_group(&publisher), id])?;
     }
     Ok(())
 }

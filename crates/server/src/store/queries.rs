@@ -83,6 +83,61 @@ pub const APPLICATIONS_TABLE: Table<ApplicationRow> = Table {
     nulls_last: false,
 };
 
+fn product_row(r: &Row) -> rusqlite::Result<ProductRow> {
+    Ok(ProductRow {
+        product_name: r.get(0)?,
+        publisher: r.get(1)?,
+        publisher_group: r.get(2)?,
+        versions: r.get::<_, i64>(3)? as u64,
+        languages: r.get::<_, i64>(4)? as u64,
+        deployment_types: r.get::<_, i64>(5)? as u64,
+        product_device_count: r.get::<_, i64>(6)? as u64,
+        types: Vec::new(),
+    })
+}
+
+pub const PRODUCTS_TABLE: Table<ProductRow> = Table {
+    spec: PRODUCTS,
+    from: "product_rows",
+    columns: "ProductName, Publisher, PublisherGroup, Versions, Languages, DeploymentTypes, ProductDeviceCount",
+    map: product_row,
+    nulls_last: false,
+};
+
+/// A page of products, each with all its deployment types (version order, then language, ProgramID).
+pub fn products(conn: &Connection, query: &ListQuery) -> Result<Page<ProductRow>> {
+    let mut page = list_page(conn, &PRODUCTS_TABLE, query)?;
+    let mut stmt = conn.prepare_cached(
+        "SELECT a.Version, a.ProductLanguage, a.ProgramID, COALESCE(c.CountTargeted, 0), c.CollectionId \
+         FROM applications a LEFT JOIN collections c ON c.id = a.TargetCollection WHERE a.ProductName = ?1",
+    )?;
+    for product in &mut page.items {
+        let mut types: Vec<DeploymentTypeRow> = stmt
+            .query_map([&product.product_name], |r| {
+                Ok(DeploymentTypeRow {
+                    version: r.get(0)?,
+                    product_language: r.get(1)?,
+                    program_id: r.get(2)?,
+                    device_count: r.get::<_, i64>(3)? as u64,
+                    collection_id: r.get(4)?,
+                })
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        types.sort_by(|a, b| {
+            version_cmp(&a.version, &b.version)
+                .then(a.product_language.cmp(&b.product_language))
+                .then_with(|| a.program_id.cmp(&b.program_id))
+        });
+        product.types = types;
+    }
+    Ok(page)
+}
+
+/// Filter choices of the products list: how many products each vendor and publisher has.
+pub fn products_facets(conn: &Connection) -> Result<Facets> {
+    table_facets(conn, "product_rows", "COUNT(*)", &["PublisherGroup", "Publisher"])
+}
+
 /// A label for a coded filter value (language, severity, category, status names).
 fn code_label(field: &str, value: &str) -> Option<String> {
     let code: i64 = value.parse().ok()?;
