@@ -21,6 +21,8 @@ pub fn App() -> impl IntoView {
     contexts::settings::provide_settings();
     contexts::page::provide_page();
     contexts::summary::provide_summary();
+    #[cfg(target_arch = "wasm32")]
+    components::html::install_document_handlers();
     view! {
         <Router>
             <shell::Shell>

@@ -165,7 +165,7 @@ pub fn Shell(children: Children) -> impl IntoView {
                         let current = move || section_for_path(&pathname.get()).map(|c| c.path) == Some(path);
                         view! {
                             <li>
-                                <a href=path class=move || if current() { "nav-link active" } else { "nav-link" } aria-current=move || current().then_some("page")>
+                                <a href=path title=s.title class=move || if current() { "nav-link active" } else { "nav-link" } aria-current=move || current().then_some("page")>
                                     <span class="nav-icon" aria-hidden="true">{s.icon}</span>
                                     <span>{s.title}</span>
                                 </a>

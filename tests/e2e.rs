@@ -298,8 +298,7 @@ async fn devices_view_lives_in_the_url() {
         println!("render after first load: {} ms", render_ms(&c).await?);
 
         // Filter, sort (twice: descending), next page.
-        c.wait().for_element(Locator::Css("select[data-filter=DefenderHealth] option[value=at_risk]")).await?;
-        c.find(Locator::Css("select[data-filter=DefenderHealth]")).await?.select_by_value("at_risk").await?;
+        pick(&c, "DefenderHealth", "at_risk").await?;
         eventually("the filter in the URL", || async { Ok(url_query(&c).await?.contains("DefenderHealth=at_risk").then_some(())) }).await?;
         table_matches_api(&c, addr).await?;
         println!("render after filter: {} ms", render_ms(&c).await?);
@@ -465,8 +464,7 @@ async fn applications_grouped_and_filtered() {
         c.goto(&format!("{base}/applications")).await?;
         c.wait().for_element(Locator::Css("[data-testid=products-table] details.fold")).await?;
         // Vendors group publishers that differ only by legal form.
-        c.wait().for_element(Locator::Css("select[data-filter=PublisherGroup] option[value='Microsoft']")).await?;
-        c.find(Locator::Css("select[data-filter=PublisherGroup]")).await?.select_by_value("Microsoft").await?;
+        pick(&c, "PublisherGroup", "Microsoft").await?;
         eventually("the vendor in the URL", || async { Ok(url_query(&c).await?.contains("PublisherGroup=Microsoft").then_some(())) }).await?;
         let page: tenantscope_model::api::Page<tenantscope_model::api::ProductRow> =
             serde_json::from_str(&http_get(addr, "/api/v1/products?PublisherGroup=Microsoft").await)?;
@@ -567,8 +565,8 @@ async fn hostile_threat_text_stays_inert() {
         assert_eq!(links, serde_json::json!([]), "no link leaves the console from this row");
         c.find(Locator::Css("[data-testid=column-picker] summary")).await?.click().await?;
 
-        // The detail: every field, the URL as inert text.
-        cell.click().await?;
+        // The detail: every field, the URL as inert text (the rows were drawn anew with the column).
+        c.find(Locator::Css("[data-testid=threats-table] td.name a")).await?.click().await?;
         let name = c.wait().at_most(Duration::from_secs(20)).for_element(Locator::Css("[data-testid=threat-name]")).await?;
         assert_eq!(name.text().await?, HOSTILE_NAME);
         let url = c.find(Locator::Css("dd[data-field=URL]")).await?;
@@ -641,6 +639,14 @@ async fn lists_keep_the_user_oriented() {
             Ok((js(&c, "document.activeElement.getAttribute('data-sort')").await? == "Model").then_some(()))
         })
         .await?;
+        // "Clear all" by keyboard keeps the focus on it.
+        c.goto(&format!("{base}/devices?SKU=Enterprise")).await?;
+        table_matches_api(&c, addr).await?;
+        c.execute("document.querySelector('[data-testid=clear-all]').focus()", vec![]).await?;
+        c.find(Locator::Css("[data-testid=clear-all]")).await?.send_keys("\u{E007}").await?;
+        eventually("the filters cleared", || async { Ok((!url_query(&c).await?.contains("SKU")).then_some(())) }).await?;
+        table_matches_api(&c, addr).await?;
+        assert_eq!(js(&c, "document.activeElement.getAttribute('data-testid')").await?, "clear-all");
         // The column picker closes on Escape and gives the focus back to its button.
         c.find(Locator::Css("[data-testid=column-picker] summary")).await?.click().await?;
         c.find(Locator::Css("input[data-column=SKU]")).await?.send_keys("\u{E00C}").await?;
@@ -654,16 +660,45 @@ async fn lists_keep_the_user_oriented() {
         c.goto(&format!("{base}/devices?DefenderHealth=at_risk")).await?;
         let total = list_total(&c).await?;
         let sum = eventually("manufacturer counts under the filter", || async {
-            let options = c.find_all(Locator::Css("select[data-filter=Manufacturer] option")).await?;
-            let mut sum = 0u64;
-            for o in options.iter().skip(1) {
-                let t = o.text().await?;
-                sum += t.rsplit(" · ").next().unwrap_or("0").replace(',', "").parse::<u64>().unwrap_or(0);
-            }
+            let texts = c
+                .execute("return [...document.querySelectorAll('[data-filter=Manufacturer] .facet-option')].map(o => o.textContent)", vec![])
+                .await?;
+            let sum: u64 = texts
+                .as_array()
+                .map(|a| a.iter().filter_map(|t| t.as_str()?.rsplit(" · ").next()?.replace(',', "").parse::<u64>().ok()).sum())
+                .unwrap_or(0);
             Ok((sum == total).then_some(sum))
         })
         .await?;
         assert_eq!(sum, total);
+        // Several values of one filter: any of them.
+        pick(&c, "DefenderHealth", "unhealthy").await?;
+        eventually("both verdicts in the URL", || async {
+            let q = url_query(&c).await?;
+            Ok((q.contains("DefenderHealth=at_risk") && q.contains("DefenderHealth=unhealthy")).then_some(()))
+        })
+        .await?;
+        let either: tenantscope_model::api::Page<tenantscope_model::api::DeviceRow> =
+            serde_json::from_str(&http_get(addr, "/api/v1/devices?DefenderHealth=at_risk&DefenderHealth=unhealthy&page_size=1").await)?;
+        eventually("the total of both", || async { Ok((list_total(&c).await? == either.total).then_some(())) }).await?;
+        assert!(c.find(Locator::Css("[data-filter=DefenderHealth] .facet-value")).await?.text().await?.contains("At risk, Unhealthy"));
+        // The picker stayed open through the refresh of its counts.
+        assert_eq!(js(&c, "document.querySelector('[data-filter=DefenderHealth]').open").await?, "true");
+        // Long lists are searchable, and the chosen name shows in full.
+        c.find(Locator::Css("[data-filter=CollectionId] summary")).await?.click().await?;
+        eventually("the collection search", || async {
+            let f = c.find(Locator::Css("[data-filter=CollectionId] .facet-search")).await?;
+            Ok(f.send_keys("quarantine").await.ok())
+        })
+        .await?;
+        let visible = js(&c, "[...document.querySelectorAll('[data-filter=CollectionId] .facet-option')].filter(o => o.style.display !== 'none').length").await?;
+        assert_eq!(visible, "1", "one collection matches");
+        c.execute("[...document.querySelectorAll('[data-filter=CollectionId] .facet-option')].find(o => o.style.display !== 'none').querySelector('input').click()", vec![]).await?;
+        eventually("the chosen collection's full name", || async {
+            let shown = c.find(Locator::Css("[data-filter=CollectionId] .facet-value")).await?.attr("title").await?.unwrap_or_default();
+            Ok(shown.starts_with("Quarantine - unhealthy devices (").then_some(()))
+        })
+        .await?;
         assert_eq!(c.title().await?, "Devices · Tenantscope");
         no_console_errors(&c, "devices").await?;
         Ok(())
@@ -776,6 +811,95 @@ async fn every_page_passes_the_accessibility_check() {
             }
         }
         assert!(report.is_empty(), "accessibility violations:\n{}", report.join("\n"));
+        Ok(())
+    })
+    .await;
+}
+
+/// How far the page body is wider than the window (0: no sideways scroll of the page).
+async fn body_overflow(c: &Client) -> Result<i64, BoxError> {
+    let v = c.execute("return document.documentElement.scrollWidth - document.documentElement.clientWidth", vec![]).await?;
+    Ok(v.as_i64().unwrap_or(-1))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs the built console and chromedriver; run by scripts/test.sh"]
+async fn layouts_fit_laptop_and_narrow_windows_and_back_returns_to_the_row() {
+    let server = start_server(2_000).await;
+    let addr = server.addr;
+    let base = format!("http://{addr}");
+    with_browser(|c| async move {
+        let device: tenantscope_model::api::Page<tenantscope_model::api::DeviceRow> =
+            serde_json::from_str(&http_get(addr, "/api/v1/devices?HasActiveThreats=true&page_size=1").await)?;
+        let pages = ["/".to_string(), "/devices".to_string(), format!("/devices/{}", device.items[0].device.aad_device_id), "/applications".to_string()];
+        for (w, h) in [(1366u32, 768u32), (800, 900)] {
+            c.set_window_size(w, h).await?;
+            for p in &pages {
+                c.goto(&format!("{base}{p}")).await?;
+                c.wait().for_element(Locator::Css("main h1")).await?;
+                eventually(&format!("{p} loaded"), || async {
+                    let n = c.execute("return document.querySelectorAll('.loading').length", vec![]).await?;
+                    Ok((n == serde_json::json!(0)).then_some(()))
+                })
+                .await?;
+                assert_eq!(body_overflow(&c).await?, 0, "{p} at {w}px scrolls sideways");
+            }
+        }
+        // At 800 px the filters fold behind a button.
+        c.goto(&format!("{base}/devices?DefenderHealth=at_risk")).await?;
+        let toggle = c.wait().for_element(Locator::Css(".filters-toggle")).await?;
+        assert_eq!(toggle.text().await?, "Filters (1)");
+        assert!(!c.find(Locator::Css(".filters")).await?.is_displayed().await?);
+        toggle.click().await?;
+        assert!(c.find(Locator::Css(".filters")).await?.is_displayed().await?);
+
+        // Back from a device: the list is where it was and its row has the focus.
+        c.set_window_size(1366, 768).await?;
+        c.goto(&format!("{base}/devices?page_size=100")).await?;
+        table_matches_api(&c, addr).await?;
+        c.execute("const w = document.querySelector('.table-wrap'); w.scrollTop = 1500; window.scrollTo(0, 200);", vec![]).await?;
+        let link = c.find(Locator::Css("[data-testid=devices-table] tbody tr:nth-child(40) td.name a")).await?;
+        let href = link.attr("href").await?.unwrap_or_default();
+        c.execute("document.querySelector('[data-testid=devices-table] tbody tr:nth-child(40) td.name a').click()", vec![]).await?;
+        c.wait().for_element(Locator::Css("[data-testid=device-name]")).await?;
+        c.back().await?;
+        eventually("the opened row focused again", || async {
+            Ok((js(&c, "document.activeElement.getAttribute('href')").await? == href).then_some(()))
+        })
+        .await?;
+        let top: i64 = js(&c, "document.querySelector('.table-wrap').scrollTop").await?.parse()?;
+        assert!((top - 1500).abs() <= 2, "the table is scrolled back: {top}");
+        no_console_errors(&c, "layouts").await?;
+        Ok(())
+    })
+    .await;
+}
+
+/// Opens a filter's picker and toggles one of its values.
+async fn pick(c: &Client, field: &str, value: &str) -> Result<(), BoxError> {
+    let option = format!("[data-filter={field}] input[value='{value}']");
+    c.wait().at_most(Duration::from_secs(20)).for_element(Locator::Css(&option)).await?;
+    let open = js(c, &format!("document.querySelector('[data-filter={field}]').open")).await? == "true";
+    if !open {
+        c.find(Locator::Css(&format!("[data-filter={field}] summary"))).await?.click().await?;
+    }
+    c.find(Locator::Css(&option)).await?.click().await?;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs the built console and chromedriver; run by scripts/test.sh"]
+async fn overview_numbers_open_lists_of_their_size() {
+    let server = start_server(2_000).await;
+    let base = format!("http://{}", server.addr);
+    with_browser(|c| async move {
+        for key in ["signatures_out_of_date", "scans_overdue", "reboot_required", "at_risk", "unhealthy", "devices_with_active_threats", "active_threats"] {
+            c.goto(&format!("{base}/")).await?;
+            let number: u64 = kpi(&c, key).await?.replace(',', "").parse()?;
+            c.execute(&format!("document.querySelector('[data-kpi={key}]').closest('a').click()"), vec![]).await?;
+            eventually(&format!("{key} opens its list"), || async { Ok((c.current_url().await?.path() != "/").then_some(())) }).await?;
+            assert_eq!(list_total(&c).await?, number, "{key}");
+        }
         Ok(())
     })
     .await;

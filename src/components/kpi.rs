@@ -12,14 +12,18 @@ pub fn Kpi(
     #[prop(optional)] href: Option<String>,
     #[prop(optional)] title: &'static str,
 ) -> impl IntoView {
-    let body = view! {
-        <div class="kpi-label">{label}</div>
-        <div class="kpi-value" data-kpi=kpi>{value}</div>
-        {note.map(|n| view! { <div class="kpi-note">{n}</div> })}
-    };
+    use super::html::escape;
     let class = format!("kpi {}", tone.map(Tone::css_name).unwrap_or(""));
-    match href {
-        Some(href) => view! { <a class=class href=href title=title>{body}</a> }.into_any(),
-        None => view! { <div class=class title=title>{body}</div> }.into_any(),
-    }
+    let note = note.map(|n| format!("<div class=\"kpi-note\">{}</div>", escape(&n))).unwrap_or_default();
+    let body = format!(
+        "<div class=\"kpi-label\">{}</div><div class=\"kpi-value\" data-kpi=\"{kpi}\">{}</div>{note}",
+        escape(label),
+        escape(&value)
+    );
+    // Static: one HTML string (a tile per grid cell; the wrapper does not take part in the layout).
+    let html = match href {
+        Some(href) => format!("<a class=\"{class}\" href=\"{}\" title=\"{}\">{body}</a>", escape(&href), escape(title)),
+        None => format!("<div class=\"{class}\" title=\"{}\">{body}</div>", escape(title)),
+    };
+    view! { <div class="html-block" inner_html=html></div> }
 }

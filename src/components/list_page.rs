@@ -8,8 +8,8 @@ use super::list_parts::{FacetSelect, Pager, SearchBox, SortHeader, UrlState};
 use super::status::{ErrorMessage, Loading};
 use crate::api::{self, ApiError, Body, Busy, Resource};
 use crate::charts::Tone;
-use crate::components::copy_button::CopyButton;
-use crate::format::{ago, datetime, http_url};
+use super::html::{cell_html, fields_html, rows_html, table_html};
+use crate::format::datetime;
 use leptos::prelude::*;
 use std::sync::Arc;
 use tenantscope_model::api::{Facets, FilterKind, ListQuery, ListSpec, Page, TimeRange};
@@ -49,80 +49,21 @@ pub fn chip(tone: Tone, label: impl Into<String>) -> Cell {
     Cell::Chip(tone, label.into(), String::new())
 }
 
+/// One cell on its own (a verdict chip in a heading, a link in a page).
 pub fn render(cell: Cell) -> AnyView {
-    match cell {
-        Cell::Text(s) => s.into_any(),
-        Cell::Link(href, label) => view! { <a href=href>{label}</a> }.into_any(),
-        Cell::Chip(tone, label, title) => {
-            view! { <span class=format!("badge {}", tone.css_name()) title=title>{label}</span> }.into_any()
-        }
-        Cell::Alert(n, alert) => view! { <span class:alert=alert>{n}</span> }.into_any(),
-        Cell::Chips(chips) => view! {
-            <span class="chips">
-                {chips.into_iter().map(|(tone, label, title)| view! {
-                    <span class=format!("badge {}", tone.css_name()) title=title>{label}</span>
-                }).collect_view()}
-            </span>
-        }
-        .into_any(),
-        Cell::Copy(value) if value.is_empty() => "—".into_any(),
-        Cell::Copy(value) => view! { <span class="copyable"><span class="mono">{value.clone()}</span><CopyButton text=value /></span> }.into_any(),
-        Cell::Time(None, _) => view! { <span class="muted">"Never"</span> }.into_any(),
-        Cell::Time(Some(t), overdue) => {
-            let rel = ago(&t, js_sys::Date::now()).unwrap_or_default();
-            view! {
-                <span class:overdue=overdue>
-                    {datetime(&t)} <span class="muted">" (" {rel} ")"</span>
-                    {overdue.then(|| view! { <span class="badge tone-bad">"Overdue"</span> })}
-                </span>
-            }
-            .into_any()
-        }
-        Cell::Fold(summary, groups) => view! {
-            <details class="fold">
-                <summary>{summary}</summary>
-                {groups.into_iter().map(|(title, lines)| view! {
-                    <div class="fold-group">
-                        <div class="fold-title">{title}</div>
-                        <ul>{lines.into_iter().map(|l| view! { <li>{l}</li> }).collect_view()}</ul>
-                    </div>
-                }).collect_view()}
-            </details>
-        }
-        .into_any(),
-        Cell::External(url) => match url.as_deref().map(|u| (u, http_url(u))) {
-            Some((_, Some(href))) => {
-                view! { <a href=href target="_blank" rel="noopener noreferrer">"More information"</a> }.into_any()
-            }
-            Some((raw, None)) => view! { <span class="inert" title="Not a web link">{raw.to_string()}</span> }.into_any(),
-            None => "—".into_any(),
-        },
-    }
+    let mut out = String::new();
+    cell_html(&cell, js_sys::Date::now(), &mut out);
+    view! { <span class="cell" inner_html=out></span> }.into_any()
 }
 
-/// A definition list of labelled values (detail pages): one loop, whatever the values.
+/// A definition list of labelled values (detail pages).
 pub fn fields(testid: &'static str, rows: Vec<(&'static str, Cell)>) -> impl IntoView {
-    view! {
-        <dl class="fields" data-testid=testid>
-            {rows.into_iter().map(|(label, cell)| view! { <dt>{label}</dt><dd data-field=label>{render(cell)}</dd> }).collect_view()}
-        </dl>
-    }
+    view! { <dl class="fields" data-testid=testid inner_html=fields_html(&rows, js_sys::Date::now())></dl> }
 }
 
 /// A small table of cells (detail pages).
 pub fn cell_table(testid: &'static str, headers: &[&'static str], rows: Vec<Vec<Cell>>) -> impl IntoView {
-    view! {
-        <div class="scroll-x" tabindex="0" role="region" aria-label=testid>
-            <table class="grid compact" data-testid=testid>
-                <thead><tr>{headers.iter().map(|h| view! { <th scope="col">{*h}</th> }).collect_view()}</tr></thead>
-                <tbody>
-                    {rows.into_iter().map(|row| view! {
-                        <tr>{row.into_iter().map(|c| view! { <td>{render(c)}</td> }).collect_view()}</tr>
-                    }).collect_view()}
-                </tbody>
-            </table>
-        </div>
-    }
+    view! { <div inner_html=table_html(testid, headers, rows, js_sys::Date::now())></div> }
 }
 
 /// One column: the list field it shows, a CSS class for its cells, and what a row shows in it.
@@ -197,6 +138,58 @@ struct ColumnMeta {
     class: &'static str,
 }
 
+/// The list's URL as the browser shows it.
+fn list_url() -> Option<String> {
+    let location = web_sys::window()?.location();
+    Some(format!("{}{}", location.pathname().ok()?, location.search().ok()?))
+}
+
+/// A link in the table is being followed: remember where the list was.
+fn remember_opened(ev: web_sys::MouseEvent) {
+    use wasm_bindgen::JsCast;
+    let Some(link) = ev.target().and_then(|t| t.dyn_into::<web_sys::Element>().ok()).and_then(|e| e.closest("a[href]").ok().flatten()) else {
+        return;
+    };
+    let (Some(window), Some(list), Some(href)) = (web_sys::window(), list_url(), link.get_attribute("href")) else { return };
+    let wrap = link.closest(".table-wrap").ok().flatten();
+    crate::contexts::page::use_page().opening(crate::contexts::page::Opened {
+        list,
+        href,
+        window_y: window.scroll_y().unwrap_or(0.0),
+        table_y: wrap.as_ref().map(|w| w.scroll_top() as f64).unwrap_or(0.0),
+        table_x: wrap.as_ref().map(|w| w.scroll_left() as f64).unwrap_or(0.0),
+    });
+}
+
+/// Back on a list whose row was opened: the list scrolls to where it was and the row's link has
+/// the focus again.
+fn restore_opened() {
+    use wasm_bindgen::JsCast;
+    let Some(page) = use_context::<crate::contexts::page::PageContext>() else { return };
+    let Some(url) = list_url() else { return };
+    let Some(doc) = web_sys::window().and_then(|w| w.document()) else { return };
+    let selector = |href: &str| format!("a[href=\"{}\"]", href.replace('\\', "\\\\").replace('"', "\\\""));
+    let found = page.take_opened(&url);
+    let Some(opened) = found else { return };
+    let Some(link) = doc.query_selector(&selector(&opened.href)).ok().flatten() else {
+        // Not on screen yet (the rows are still loading): keep it for the next render.
+        page.opening(opened);
+        return;
+    };
+    if let Some(wrap) = link.closest(".table-wrap").ok().flatten() {
+        wrap.set_scroll_top(opened.table_y as i32);
+        wrap.set_scroll_left(opened.table_x as i32);
+    }
+    if let Some(window) = web_sys::window() {
+        window.scroll_to_with_x_and_y(0.0, opened.window_y);
+    }
+    if let Ok(link) = link.dyn_into::<web_sys::HtmlElement>() {
+        let options = web_sys::FocusOptions::new();
+        options.set_prevent_scroll(true);
+        let _ = link.focus_with_options(&options);
+    }
+}
+
 /// The control to give the focus back to once the list has re-rendered (a CSS selector).
 #[derive(Clone, Copy)]
 pub struct Refocus(StoredValue<Option<String>>);
@@ -210,15 +203,28 @@ impl Refocus {
         self.0.set_value(Some(selector.into()));
     }
 
-    /// Focuses the remembered control if the focus was lost (it is on the body).
+    /// Focuses the remembered control if the focus was lost (it is on the body); a control that is
+    /// now disabled ("Next" on the last page) hands the focus to the nearest one that works.
     fn apply(&self) {
         let Some(selector) = self.0.get_value() else { return };
         let Some(doc) = web_sys::window().and_then(|w| w.document()) else { return };
         let lost = doc.active_element().map(|e| e.tag_name() == "BODY").unwrap_or(true);
-        if lost {
-            if let Some(el) = doc.query_selector(&selector).ok().flatten().and_then(|e| wasm_bindgen::JsCast::dyn_into::<web_sys::HtmlElement>(e).ok()) {
-                let _ = el.focus();
-            }
+        if !lost {
+            return;
+        }
+        let usable = |s: &str| {
+            doc.query_selector(s)
+                .ok()
+                .flatten()
+                .filter(|e| !e.has_attribute("disabled"))
+                .and_then(|e| wasm_bindgen::JsCast::dyn_into::<web_sys::HtmlElement>(e).ok())
+        };
+        let target = usable(&selector).or_else(|| {
+            usable(".pager button:not([disabled])").filter(|_| selector.contains("page"))
+        });
+        if let Some(el) = target {
+            let _ = el.focus();
+            self.0.set_value(None);
         }
     }
 }
@@ -337,10 +343,17 @@ fn ListView(
             f.track();
         }
         refocus.apply();
+        restore_opened();
     });
     provide_context(refocus);
+    // The filter picker that is open (kept open while the filter bar is drawn anew).
+    let open_facet = RwSignal::new(None::<&'static str>);
+    // Narrow windows fold the filters behind a button.
+    let filters_open = RwSignal::new(false);
     let meta = Arc::new(meta);
     let export_href = move || state.export_href(columns.get());
+    // While the server cannot be reached, an export cannot work: the link is disabled.
+    let reachable = move || !matches!(fetched.get(), Some(Err(ApiError::Network(_))));
     let active = move || state.query.get().map(|q| !q.filters.is_empty() || q.q.is_some()).unwrap_or(false);
     let reset_href = state.href(&ListQuery::new(spec));
     let table_meta = Arc::clone(&meta);
@@ -350,11 +363,19 @@ fn ListView(
                 <div class="toolbar-row">
                     <SearchBox state=state placeholder=search />
                     <div class="list-actions">
+                        <button class="button ghost filters-toggle" aria-controls=format!("{}-filters", spec.name)
+                            aria-expanded=move || filters_open.get().to_string() on:click=move |_| filters_open.update(|o| *o = !*o)>
+                            {move || {
+                                let n = state.query.get().map(|q| q.filters.len()).unwrap_or(0);
+                                if n == 0 { "Filters".to_string() } else { format!("Filters ({n})") }
+                            }}
+                        </button>
                         {picker_key.map(|_| view! { <ColumnPicker all=all.clone() columns=columns defaults=defaults.clone() spec=spec /> })}
-                        <a class="button ghost" href=export_href download=move || state.export_name() data-testid="export">"Export CSV"</a>
+                        <a class="button ghost" href=move || reachable().then(export_href) class:inactive=move || !reachable()
+                            aria-disabled=move || (!reachable()).to_string() download=move || state.export_name() data-testid="export">"Export CSV"</a>
                     </div>
                 </div>
-                <div class="filters">
+                <div class="filters" id=format!("{}-filters", spec.name) class:open=move || filters_open.get()>
                     {move || match facets.map(|f| f.get().map(|r| r.and_then(|b| b.decode::<Facets>()))) {
                         None => ().into_any(),
                         Some(None) => view! { <span class="muted">"Loading filters…"</span> }.into_any(),
@@ -362,7 +383,7 @@ fn ListView(
                             .fields
                             .into_iter()
                             .filter(|facet| !state.is_fixed(&facet.field))
-                            .map(|facet| view! { <FacetSelect state=state facet=facet /> })
+                            .map(|facet| view! { <FacetSelect state=state facet=facet open=open_facet /> })
                             .collect_view()
                             .into_any(),
                         Some(Some(Err(e))) => view! { <span class="muted">{format!("Filters unavailable: {e}")}</span> }.into_any(),
@@ -464,21 +485,15 @@ fn Table(rows: Rows, meta: Arc<Vec<ColumnMeta>>, columns: RwSignal<Vec<String>>,
     let is_empty = rows.len == 0;
     let body = move || {
         let vis = visible();
-        let row_view = |r: usize| {
-            let cells = vis
-                .iter()
-                .map(|(i, m)| view! { <td class=m.class>{render((rows.cell)(r, *i))}</td> })
-                .collect_view();
-            view! { <tr>{cells}</tr> }
-        };
-        (0..rows.len).map(row_view).collect_view()
+        let cell = Arc::clone(&rows.cell);
+        rows_html((0..rows.len).map(|r| vis.iter().map(|(i, m)| (m.class, cell(r, *i))).collect()), js_sys::Date::now())
     };
     let reset = state.href(&ListQuery::new(spec));
     view! {
-        <div class="table-wrap" class:busy=move || busy.get() aria-busy=move || busy.get().to_string()>
+        <div class="table-wrap" class:busy=move || busy.get() aria-busy=move || busy.get().to_string() on:click=remember_opened>
             <table class="grid" data-testid=format!("{}-table", spec.name)>
                 <thead><tr>{head}</tr></thead>
-                <tbody>{body}</tbody>
+                <tbody inner_html=body></tbody>
             </table>
             {is_empty.then(|| view! {
                 <div class="empty" data-testid="empty">
@@ -495,32 +510,8 @@ fn Table(rows: Rows, meta: Arc<Vec<ColumnMeta>>, columns: RwSignal<Vec<String>>,
 fn ColumnPicker(all: Vec<&'static str>, columns: RwSignal<Vec<String>>, defaults: Vec<String>, spec: &'static ListSpec) -> impl IntoView {
     let first = all.first().copied().unwrap_or_default();
     let order = all.clone();
-    let details = NodeRef::<leptos::html::Details>::new();
-    let close = move |refocus: bool| {
-        if let Some(d) = details.get_untracked() {
-            if d.open() {
-                d.set_open(false);
-                if refocus {
-                    if let Some(summary) = d.first_element_child().and_then(|e| wasm_bindgen::JsCast::dyn_into::<web_sys::HtmlElement>(e).ok()) {
-                        let _ = summary.focus();
-                    }
-                }
-            }
-        }
-    };
-    // A click outside the open picker closes it (focus stays where the click put it).
-    let outside = window_event_listener(leptos::ev::click, move |ev| {
-        let inside = details.get_untracked().zip(ev.target().and_then(|t| wasm_bindgen::JsCast::dyn_into::<web_sys::Node>(t).ok()))
-            .map(|(d, t)| d.contains(Some(&t)))
-            .unwrap_or(false);
-        if !inside {
-            close(false);
-        }
-    });
-    on_cleanup(move || outside.remove());
     view! {
-        <details class="column-picker" data-testid="column-picker" node_ref=details
-            on:keydown=move |ev| if ev.key() == "Escape" { ev.prevent_default(); close(true); }>
+        <details class="column-picker popover" data-testid="column-picker">
             <summary class="button ghost">"Columns"</summary>
             <div class="menu">
                 {all.iter().map(|c| {

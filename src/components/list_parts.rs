@@ -303,24 +303,19 @@ pub fn SearchBox(state: UrlState, placeholder: &'static str) -> impl IntoView {
     }
 }
 
-/// A filter whose choices come from the data: every value with its count.
+/// Values above which a filter's picker offers a search box.
+pub const SEARCHABLE_FACET: usize = 12;
+
+/// A filter whose choices come from the data: every value with its count, several at once (any of
+/// them), in a picker that searches long lists and shows the chosen names in full.
 #[component]
-pub fn FacetSelect(state: UrlState, facet: Facet) -> impl IntoView {
+pub fn FacetSelect(state: UrlState, facet: Facet, open: RwSignal<Option<&'static str>>) -> impl IntoView {
     let Some(field) = state.spec.filters.iter().find(|f| f.name == facet.field).map(|f| f.name) else {
         return ().into_any();
     };
     let label = state.spec.label(field);
-    let current = move || state.filter_values(field).into_iter().next().unwrap_or_default();
-    let known: Vec<String> = facet.values.iter().map(|v| v.value.clone()).collect();
-    // A value from a shared link that the data does not have (any more) is still shown as selected.
-    let unknown = move || {
-        let c = current();
-        (!c.is_empty() && !known.contains(&c)).then(|| {
-            let text = format!("{c} · none");
-            view! { <option value=c selected=true>{text}</option> }
-        })
-    };
-    let options = facet
+    let chosen = move || state.filter_values(field);
+    let mut values: Vec<(String, String, u64)> = facet
         .values
         .into_iter()
         .map(|v| {
@@ -330,25 +325,82 @@ pub fn FacetSelect(state: UrlState, facet: Facet) -> impl IntoView {
                 (None, "false") => "No".to_string(),
                 (None, value) => value.to_string(),
             };
-            let value = v.value.clone();
+            (v.value, text, v.count)
+        })
+        .collect();
+    // A value from a shared link that the data does not have (any more) is still shown as chosen.
+    for c in chosen() {
+        if !values.iter().any(|(v, _, _)| *v == c) {
+            values.push((c.clone(), c, 0));
+        }
+    }
+    let names: Vec<(String, String)> = values.iter().map(|(v, t, _)| (v.clone(), t.clone())).collect();
+    let summary = move || {
+        let chosen = chosen();
+        if chosen.is_empty() {
+            "All".to_string()
+        } else {
+            chosen.iter().map(|c| names.iter().find(|(v, _)| v == c).map(|(_, t)| t.as_str()).unwrap_or(c)).collect::<Vec<_>>().join(", ")
+        }
+    };
+    let search = RwSignal::new(String::new());
+    let searchable = values.len() > SEARCHABLE_FACET;
+    let options = values
+        .into_iter()
+        .map(|(value, text, n)| {
+            let shown = format!("{text} · {}", count(n));
+            let lower = text.to_lowercase();
+            let v = value.clone();
+            let checked = move || state.filter_values(field).contains(&v);
+            let toggle = value.clone();
             view! {
-                <option value=v.value selected=move || current() == value>{format!("{text} · {}", count(v.count))}</option>
+                <label class="facet-option" style:display=move || if search.with(|q| lower.contains(&q.to_lowercase())) { "" } else { "none" }>
+                    <input type="checkbox" value=value prop:checked=checked on:change=move |_| {
+                        refocus_after(format!("[data-filter='{field}'] input[value='{}']", toggle.replace('\'', "")));
+                        let v = toggle.clone();
+                        state.update(|q| {
+                            if q.filters.iter().any(|(f, x)| f == field && *x == v) {
+                                q.filters.retain(|(f, x)| !(f == field && *x == v));
+                            } else {
+                                q.filters.push((field.to_string(), v));
+                            }
+                        });
+                    } />
+                    {shown}
+                </label>
             }
         })
         .collect_view();
     view! {
-        <label class="facet" class:set=move || !current().is_empty()>
-            <span class="facet-label">{label}</span>
-            <select data-filter=field on:change=move |ev| {
-                let v = event_target_value(&ev);
-                refocus_after(format!("[data-filter='{field}']"));
-                state.set_filter(field, (!v.is_empty()).then_some(v));
-            }>
-                <option value="" selected=move || current().is_empty()>"All"</option>
-                {unknown}
-                {options}
-            </select>
-        </label>
+        <details class="facet popover" class:set=move || !chosen().is_empty() data-filter=field
+            // Stays open while its counts refresh: the filter bar is drawn anew with each answer, and
+            // the picker that was open comes back open.
+            prop:open=open.get_untracked() == Some(field)
+            on:toggle=move |ev| {
+                let now_open = ev.current_target().and_then(|t| wasm_bindgen::JsCast::dyn_into::<web_sys::HtmlDetailsElement>(t).ok()).map(|d| d.open());
+                match now_open {
+                    Some(true) => open.set(Some(field)),
+                    Some(false) if open.get_untracked() == Some(field) => open.set(None),
+                    _ => {}
+                }
+            }
+            >
+            <summary>
+                <span class="facet-label">{label}</span>
+                <span class="facet-value" title=summary.clone()>{summary.clone()}</span>
+            </summary>
+            <div class="facet-menu" role="group" aria-label=label>
+                {searchable.then(|| view! {
+                    <input type="text" class="facet-search" placeholder=format!("Find {}", label.to_lowercase()) aria-label=format!("Find {}", label.to_lowercase())
+                        on:input=move |ev| search.set(event_target_value(&ev)) />
+                })}
+                <div class="facet-options">{options}</div>
+                <button class="button ghost small" on:click=move |_| {
+                    refocus_after(format!("[data-filter='{field}'] summary"));
+                    state.set_filter(field, None);
+                }>"Any " {label.to_lowercase()}</button>
+            </div>
+        </details>
     }
     .into_any()
 }

@@ -2,7 +2,7 @@
 //! chips, copy buttons, loading and error states.
 
 pub mod chart;
-pub mod copy_button;
+pub mod html;
 pub mod kpi;
 pub mod list_page;
 pub mod list_parts;

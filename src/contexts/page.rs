@@ -9,10 +9,25 @@ pub struct PageContext {
     pub object: RwSignal<Option<String>>,
     /// The last URL (path and query) seen for each list path ("/devices" → "/devices?DefenderHealth=at_risk").
     lists: RwSignal<Vec<(String, String)>>,
+    /// The row a list opened last, so that going back restores the list's scroll and focus.
+    opened: StoredValue<Option<Opened>>,
+}
+
+/// Where a list was when one of its rows was opened.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Opened {
+    /// The list's URL (path and query).
+    pub list: String,
+    /// The link that was followed.
+    pub href: String,
+    /// The window's and the table's scroll positions.
+    pub window_y: f64,
+    pub table_y: f64,
+    pub table_x: f64,
 }
 
 pub fn provide_page() {
-    provide_context(PageContext { object: RwSignal::new(None), lists: RwSignal::new(Vec::new()) });
+    provide_context(PageContext { object: RwSignal::new(None), lists: RwSignal::new(Vec::new()), opened: StoredValue::new(None) });
 }
 
 pub fn use_page() -> PageContext {
@@ -31,6 +46,20 @@ impl PageContext {
             Some(entry) => entry.1 = url,
             None => lists.push((path.to_string(), url)),
         });
+    }
+
+    /// Remembers the row a list is opening.
+    pub fn opening(&self, opened: Opened) {
+        self.opened.set_value(Some(opened));
+    }
+
+    /// The row opened from the list at `url`, once (taken).
+    pub fn take_opened(&self, url: &str) -> Option<Opened> {
+        let found = self.opened.with_value(|o| o.as_ref().filter(|o| o.list == url).cloned());
+        if found.is_some() {
+            self.opened.set_value(None);
+        }
+        found
     }
 
     /// The last view of the list at `path` (tracked), or the path itself.

@@ -53,7 +53,7 @@ pub fn Applications() -> impl IntoView {
             column("ProductDeviceCount", "num", reach),
         ],
     );
-    config.default_columns = &["ProductName", "Publisher", "Versions", "Languages", "DeploymentTypes", "ProductDeviceCount"];
+    config.default_columns = &["ProductName", "Publisher", "Versions", "DeploymentTypes", "ProductDeviceCount"];
     config.picker_key = Some("tenantscope.products.columns");
     config.search = "Search product, publisher, ProgramID";
     config.empty = "No products match.";
@@ -61,7 +61,7 @@ pub fn Applications() -> impl IntoView {
         <section class="page">
             <div class="page-head"><h1>"Applications"</h1></div>
             <p class="muted small" data-testid="reach-note">
-                "One row per product. “Devices reached by the product” counts distinct devices in any collection one of its \
+                "One row per product. “Devices reached” counts distinct devices in any collection one of its \
                  deployment types is deployed to; each deployment type lists the devices of its own collection (targeted \
                  devices), so a device in several of them counts once for the product. Select the number for those devices."
             </p>

@@ -4,7 +4,8 @@
 use crate::api;
 use crate::charts::{self, Size, Tone};
 use crate::components::chart::ChartView;
-use crate::components::list_page::{fields, text, Cell};
+use crate::components::html::{escape, fields_html, panel_html};
+use crate::components::list_page::{text, Cell};
 use crate::components::status::{ErrorMessage, Loading};
 use crate::components::threat_timeline::draw_coded;
 use crate::format::{ago, count, datetime, telemetry_tone};
@@ -42,28 +43,25 @@ pub fn draw_timeline(t: &Timeline, width: u32, palette: &charts::Palette) -> cha
     )
 }
 
-#[component]
-fn Event(event: TelemetryEvent) -> impl IntoView {
+/// One telemetry item as HTML: exceptions and errors unfold into their message.
+fn event_html(event: &TelemetryEvent, out: &mut String) {
     let tone = telemetry_tone(event.severity_level);
     let exception = event.kind == "TrackException" || event.severity_level.code() >= 3;
-    let head = view! {
-        <span class=format!("badge {}", tone.css_name())>{event.severity_level.label().into_owned()}</span>
-        " " <span class="mono small">{datetime(&event.time)}</span>
-        " " <strong>{event.name.clone()}</strong>
-        " " <span class="muted small">{event.kind.clone()}</span>
-    };
+    let head = format!(
+        "<span class=\"badge {}\">{}</span> <span class=\"mono small\">{}</span> <strong>{}</strong> <span class=\"muted small\">{}</span>",
+        tone.css_name(),
+        escape(&event.severity_level.label()),
+        escape(&datetime(&event.time)),
+        escape(&event.name),
+        escape(&event.kind)
+    );
     if exception {
-        view! {
-            <li class="event exception">
-                <details>
-                    <summary>{head}</summary>
-                    <pre class="message">{event.message}</pre>
-                </details>
-            </li>
-        }
-        .into_any()
+        out.push_str(&format!(
+            "<li class=\"event exception\"><details><summary>{head}</summary><pre class=\"message\">{}</pre></details></li>",
+            escape(&event.message)
+        ));
     } else {
-        view! { <li class="event">{head} " " <span class="muted">{event.message}</span></li> }.into_any()
+        out.push_str(&format!("<li class=\"event\">{head} <span class=\"muted\">{}</span></li>", escape(&event.message)));
     }
 }
 
@@ -76,7 +74,7 @@ pub fn Connector() -> impl IntoView {
             <div class="page-head"><h1>"Connector"</h1></div>
             {move || match data.get().map(|r| r.and_then(|b| b.decode::<ConnectorData>())) {
                     None => view! { <Loading what="the service connection point" /> }.into_any(),
-                        Some(Ok(c)) => view! { <Facts data=c /> }.into_any(),
+                        Some(Ok(c)) => view! { <div class="html-block" inner_html=facts_html(&c, (js_sys::Date::now() / 1000.0) as i64)></div> }.into_any(),
                         Some(Err(e)) => view! { <ErrorMessage title="Could not load the connector" retryable=e.retryable() message=e.to_string() retry=move || data.refetch() /> }.into_any(),
                 }}
             <div class="panel">
@@ -93,57 +91,62 @@ pub fn Connector() -> impl IntoView {
                             Some(Err(e)) => view! { <p class="error-text" role="alert">{format!("The timeline could not be loaded: {e}")}</p> }.into_any(),
                     }}
             </div>
-            {move || data.get().and_then(|r| r.ok()).and_then(|b| b.decode::<ConnectorData>().ok()).map(|c| view! { <Events events=c.events /> })}
+            {move || data.get().and_then(|r| r.ok()).and_then(|b| b.decode::<ConnectorData>().ok()).map(|c| view! { <div class="html-block" inner_html=events_html(&c.events)></div> })}
         </section>
     }
 }
 
-#[component]
-fn Facts(data: ConnectorData) -> impl IntoView {
-    let f = data.facts;
-    let now = (js_sys::Date::now() / 1000.0) as i64;
+/// The connector's freshness, facts and last-24-hours numbers, as HTML (static once drawn).
+fn facts_html(data: &ConnectorData, now: i64) -> String {
+    let f = &data.facts;
     let (tone, words) = freshness(f.last_upload_time.as_deref(), now);
-
     let last = f.last_upload_time.clone().unwrap_or_default();
-    view! {
-        <div class=format!("panel freshness {}", tone.css_name()) data-testid="freshness">
-            <strong>{words}</strong>
-            {(!last.is_empty()).then(|| view! { <span class="muted">" · " {datetime(&last)} " (" {ago(&last, now as f64 * 1000.0).unwrap_or_default()} ")"</span> })}
-        </div>
-        <div class="two-col">
-            <div class="panel">
-                <h2>"Service connection point"</h2>
-                {fields("connector-facts", vec![
-                    ("OS version", text(f.os_version)),
-                    ("Site version", Cell::Copy(f.site_version)),
-                    ("Hierarchy ID", Cell::Copy(f.site_support_id)),
-                    ("Language", text(f.language)),
-                    ("Tenant ID", Cell::Copy(f.azure_tenant_id)),
-                    ("Client (app) ID", Cell::Copy(f.aad_client_id)),
-                ])}
-            </div>
-            <div class="panel">
-                <h2>"Last 24 hours"</h2>
-                <dl class="fields">
-                    <dt>"Exceptions"</dt><dd data-kpi="exceptions_last_24h">{count(data.exceptions_last_24h)}</dd>
-                    <dt>"Errors and critical events"</dt><dd data-kpi="errors_last_24h">{count(data.errors_last_24h)}</dd>
-                </dl>
-            </div>
-        </div>
-    }
+    let when = if last.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "<span class=\"muted\"> · {} ({})</span>",
+            escape(&datetime(&last)),
+            escape(&ago(&last, now as f64 * 1000.0).unwrap_or_default())
+        )
+    };
+    let facts = vec![
+        ("OS version", text(f.os_version.clone())),
+        ("Site version", Cell::Copy(f.site_version.clone())),
+        ("Hierarchy ID", Cell::Copy(f.site_support_id.clone())),
+        ("Language", text(f.language.clone())),
+        ("Tenant ID", Cell::Copy(f.azure_tenant_id.clone())),
+        ("Client (app) ID", Cell::Copy(f.aad_client_id.clone())),
+    ];
+    format!(
+        "<div class=\"panel freshness {}\" data-testid=\"freshness\"><strong>{}</strong>{when}</div>\
+         <div class=\"two-col\">{}{}</div>",
+        tone.css_name(),
+        escape(&words),
+        panel_html("", "", "Service connection point", &format!("<dl class=\"fields\" data-testid=\"connector-facts\">{}</dl>", fields_html(&facts, now as f64 * 1000.0))),
+        panel_html(
+            "",
+            "",
+            "Last 24 hours",
+            &format!(
+                "<dl class=\"fields\"><dt>Exceptions</dt><dd data-kpi=\"exceptions_last_24h\">{}</dd>\
+                 <dt>Errors and critical events</dt><dd data-kpi=\"errors_last_24h\">{}</dd></dl>",
+                count(data.exceptions_last_24h),
+                count(data.errors_last_24h)
+            )
+        )
+    )
 }
 
-#[component]
-fn Events(events: Vec<TelemetryEvent>) -> impl IntoView {
+/// The newest telemetry items, as HTML.
+fn events_html(events: &[TelemetryEvent]) -> String {
     let exceptions = events.iter().filter(|e| e.kind == "TrackException").count();
-    view! {
-        <div class="panel">
-            <h2>{format!("Newest telemetry ({} items, {} exceptions)", events.len(), exceptions)}</h2>
-            <ul class="events" data-testid="events">
-                {events.into_iter().map(|e| view! { <Event event=e /> }).collect_view()}
-            </ul>
-        </div>
+    let mut list = String::from("<ul class=\"events\" data-testid=\"events\">");
+    for e in events {
+        event_html(e, &mut list);
     }
+    list.push_str("</ul>");
+    panel_html("", "", &format!("Newest telemetry ({} items, {} exceptions)", events.len(), exceptions), &list)
 }
 
 #[cfg(test)]

@@ -2,7 +2,8 @@
 
 use crate::api;
 use crate::charts::Tone;
-use crate::components::list_page::{cell_table, chip, fields, link, render, text, Cell};
+use crate::components::html::{cell_html, escape, fields_html, note_html, panel_html, table_html};
+use crate::components::list_page::{chip, link, text, Cell};
 use crate::components::status::{ErrorMessage, Loading};
 use crate::format::{datetime, language, severity_tone, threat_state_tone, verdict_tone};
 use crate::routes;
@@ -64,8 +65,16 @@ fn yes_no(value: bool, good_when: bool) -> Cell {
 
 #[component]
 fn DeviceView(detail: DeviceDetail) -> impl IntoView {
+    use_page().set_object(detail.device.device.name.clone());
+    // Static once drawn: one HTML string (links go through the router, copy buttons through the
+    // console's one copy handler).
+    view! { <div class="device-view" inner_html=device_html(detail, js_sys::Date::now())></div> }
+}
+
+/// The device page's content as HTML (every value escaped).
+pub fn device_html(detail: DeviceDetail, now_ms: f64) -> String {
     let row = detail.device;
-    let d = row.device.clone();
+    let d = row.device;
     let identity = vec![
         ("Name", text(&d.name)),
         ("OS", text(&d.device_os)),
@@ -98,14 +107,13 @@ fn DeviceView(detail: DeviceDetail) -> impl IntoView {
             ]
         })
         .collect();
-    let apps: Vec<Vec<Cell>> = dedupe_apps(detail.applications.clone())
+    let n_types = detail.applications.len();
+    let apps: Vec<Vec<Cell>> = dedupe_apps(detail.applications)
         .into_iter()
         .map(|(a, n)| {
             vec![text(a.product_name), text(a.version), text(language(a.product_language)), text(a.publisher), text(n.to_string())]
         })
         .collect();
-    let n_threats = detail.threats.len();
-    let n_types = detail.applications.len();
     let n_apps = apps.len();
     let active: Vec<ActiveThreat<'_>> = detail
         .threats
@@ -113,78 +121,67 @@ fn DeviceView(detail: DeviceDetail) -> impl IntoView {
         .filter(|t| t.current_status.is_active())
         .map(|t| ActiveThreat { name: &t.threat_name, severity: t.severity })
         .collect();
-    let now = (js_sys::Date::now() / 1000.0) as i64;
-    let (_, findings) = HealthVerdict::assess(detail.health.as_ref(), &active, Some(now));
+    let (_, findings) = HealthVerdict::assess(detail.health.as_ref(), &active, Some((now_ms / 1000.0) as i64));
     let verdict = row.defender_health;
+    let mut out = String::new();
+    out.push_str(&format!("<div class=\"page-head detail-head\"><h1 data-testid=\"device-name\">{}</h1><span data-testid=\"verdict\">", escape(&d.name)));
+    cell_html(&Cell::Chip(verdict_tone(verdict), verdict.label().into(), verdict.rule().into()), now_ms, &mut out);
+    out.push_str("</span></div>");
     let why = if findings.is_empty() {
-        verdict.rule().to_string()
+        note_html(verdict.rule())
     } else {
-        String::new()
+        let mut list = String::from("<ul class=\"plain\">");
+        for f in &findings {
+            list.push_str("<li>");
+            cell_html(&chip(verdict_tone(f.verdict), f.verdict.label()), now_ms, &mut list);
+            list.push_str(&format!(" {}</li>", escape(&f.text)));
+        }
+        list + "</ul>"
     };
-    use_page().set_object(d.name.clone());
-    view! {
-        <div class="page-head detail-head">
-            <h1 data-testid="device-name">{d.name.clone()}</h1>
-            <span data-testid="verdict">{render(Cell::Chip(verdict_tone(verdict), verdict.label().into(), verdict.rule().into()))}</span>
-        </div>
-        <div class="panel findings" data-testid="findings">
-            <h2>"Why this verdict"</h2>
-            {if findings.is_empty() {
-                view! { <p class="muted">{why}</p> }.into_any()
-            } else {
-                view! {
-                    <ul class="plain">
-                        {findings.into_iter().map(|f| view! {
-                            <li>{render(chip(verdict_tone(f.verdict), f.verdict.label()))} " " {f.text}</li>
-                        }).collect_view()}
-                    </ul>
-                }.into_any()
-            }}
-        </div>
-        <div class="detail-grid">
-            <div class="panel">
-                <h2>"Identity"</h2>
-                {fields("identity", identity)}
-            </div>
-            <div class="panel">
-                <h2>"Defender health"</h2>
-                {match detail.health {
-                    Some(h) => fields("health", health_fields(h)).into_any(),
-                    None => view! { <p class="muted">"This device has not reported Defender health."</p> }.into_any(),
-                }}
-            </div>
-        </div>
-        <div class="panel">
-            <h2>{format!("Threats ({n_threats})")}</h2>
-            {if n_threats == 0 {
-                view! { <p class="muted">"No threats detected on this device."</p> }.into_any()
-            } else {
-                cell_table("threats", &["Threat", "Category", "Severity", "State", "Detection status", "Execution", "Detections", "First detected", "Last change", "More information"], threats).into_any()
-            }}
-        </div>
-        <div class="detail-grid">
-            <div class="panel">
-                <h2>{format!("Collections ({})", detail.collections.len())}</h2>
-                <ul class="plain" data-testid="collections">
-                    {detail.collections.into_iter().map(|c| {
-                        let href = routes::collection(&c.collection_id);
-                        view! { <li><a href=href>{c.collection_name}</a> " " <span class="muted">{c.collection_id}</span></li> }
-                    }).collect_view()}
-                </ul>
-            </div>
-            <div class="panel">
-                <h2>"Applications deployed"</h2>
-                <p class="muted small" data-testid="applications-count">
-                    {format!("{n_apps} product version{} · {n_types} deployment type{}", if n_apps == 1 { "" } else { "s" }, if n_types == 1 { "" } else { "s" })}
-                </p>
-                {if n_apps == 0 {
-                    view! { <p class="muted">"No MSI deployment types target this device's collections."</p> }.into_any()
-                } else {
-                    cell_table("applications", &["Product", "Version", "Language", "Publisher", "Deployment types"], apps).into_any()
-                }}
-            </div>
-        </div>
+    out.push_str(&panel_html("findings", "findings", "Why this verdict", &why));
+    let health = match detail.health {
+        Some(h) => format!("<dl class=\"fields\" data-testid=\"health\">{}</dl>", fields_html(&health_fields(h), now_ms)),
+        None => note_html("This device has not reported Defender health."),
+    };
+    out.push_str(&format!(
+        "<div class=\"detail-grid\">{}{}</div>",
+        panel_html("", "", "Identity", &format!("<dl class=\"fields\" data-testid=\"identity\">{}</dl>", fields_html(&identity, now_ms))),
+        panel_html("", "", "Defender health", &health)
+    ));
+    let threats_html = if threats.is_empty() {
+        note_html("No threats detected on this device.")
+    } else {
+        let headers = ["Threat", "Category", "Severity", "State", "Detection status", "Execution", "Detections", "First detected", "Last change", "More information"];
+        table_html("threats", &headers, threats, now_ms)
+    };
+    out.push_str(&panel_html("", "", &format!("Threats ({})", detail.threats.len()), &threats_html));
+    let mut collections = String::from("<ul class=\"plain\" data-testid=\"collections\">");
+    for c in &detail.collections {
+        collections.push_str(&format!(
+            "<li><a href=\"{}\">{}</a> <span class=\"muted\">{}</span></li>",
+            escape(&routes::collection(&c.collection_id)),
+            escape(&c.collection_name),
+            escape(&c.collection_id)
+        ));
     }
+    collections.push_str("</ul>");
+    let plural = |n: usize| if n == 1 { "" } else { "s" };
+    let mut apps_html = format!(
+        "<p class=\"muted small\" data-testid=\"applications-count\">{n_apps} product version{} · {n_types} deployment type{}</p>",
+        plural(n_apps),
+        plural(n_types)
+    );
+    apps_html.push_str(&if apps.is_empty() {
+        note_html("No MSI deployment types target this device's collections.")
+    } else {
+        table_html("applications", &["Product", "Version", "Language", "Publisher", "Deployment types"], apps, now_ms)
+    });
+    out.push_str(&format!(
+        "<div class=\"detail-grid\">{}{}</div>",
+        panel_html("", "", &format!("Collections ({})", detail.collections.len()), &collections),
+        panel_html("", "", "Applications deployed", &apps_html)
+    ));
+    out
 }
 
 /// Deployment types of the same product, version and language shown once, with how many there are.
@@ -209,10 +206,11 @@ fn health_fields(h: DefenderHealth) -> Vec<(&'static str, Cell)> {
         ("Computer state", flag_chips(cs.flags(), cs.0, "Clean")),
         ("Defender enabled", yes_no(h.defender_enabled, true)),
         ("Real-time protection", yes_no(h.rtp_enabled, true)),
-        ("Network protection", yes_no(h.nis_enabled, true)),
+        // Not part of the verdict: off is worth a look, not a red finding.
+        ("Network protection", chip(if h.nis_enabled { Tone::Good } else { Tone::Warn }, if h.nis_enabled { "Yes" } else { "No" })),
         ("Tamper protection", yes_no(h.tamper_protection_enabled, true)),
         ("Defender for Endpoint", chip(
-            if h.mde_onboarding_state == MdeOnboardingState::Onboarded && h.is_mde_sense_running { Tone::Good } else { Tone::Bad },
+            if h.mde_onboarding_state == MdeOnboardingState::Onboarded && h.is_mde_sense_running { Tone::Good } else { Tone::Warn },
             format!("{}, sensor {}", h.mde_onboarding_state.label(), if h.is_mde_sense_running { "running" } else { "not running" }),
         )),
         ("Signatures out of date", yes_no(h.signature_out_of_date, false)),

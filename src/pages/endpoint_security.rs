@@ -5,6 +5,7 @@
 use crate::api;
 use crate::charts::{self, BarRow, Series, Size, Slice, Tone};
 use crate::components::chart::ChartView;
+use crate::components::html::escape;
 use crate::components::list_page::{column, link, text, ListConfig, ListPage};
 use crate::components::status::{ErrorMessage, Loading};
 use crate::format::{agent_tone, count, share};
@@ -138,6 +139,19 @@ fn AgentStatus() -> impl IntoView {
                 None => view! { <div class="panel"><Loading what="antivirus status" /></div> }.into_any(),
                     Some(Ok(av)) => {
                         let slices = Arc::new(state_slices(&av));
+                        let state_links: String = av
+                            .states
+                            .iter()
+                            .map(|s| {
+                                format!(
+                                    "<li><a href=\"{}\" data-state=\"{}\">{} <strong>{}</strong></a></li>",
+                                    escape(&routes::devices(&[("AgentState", s.state.key())])),
+                                    s.state.key(),
+                                    escape(s.state.label()),
+                                    count(s.count)
+                                )
+                            })
+                            .collect();
                         view! {
                             <div class="panel">
                                 <h2>"Antivirus agent status"</h2>
@@ -149,13 +163,7 @@ fn AgentStatus() -> impl IntoView {
                                     draw=Arc::new(move |w, p| charts::donut("Devices by antivirus state", "devices", &slices, Size { width: w.min(760), height: 280 }, p))
                                     link=Arc::new(|r| Some(routes::devices(&[("AgentState", r.key.as_str())])))
                                 />
-                                <ul class="state-links">
-                                    {av.states.clone().into_iter().map(|s| view! {
-                                        <li><a href=routes::devices(&[("AgentState", s.state.key())]) data-state=s.state.key()>
-                                            {s.state.label()} " " <strong>{count(s.count)}</strong>
-                                        </a></li>
-                                    }).collect_view()}
-                                </ul>
+                                <ul class="state-links" inner_html=state_links></ul>
                             </div>
                             <div class="panel">
                                 <h2>"Defender versions, oldest first"</h2>

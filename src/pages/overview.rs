@@ -3,6 +3,7 @@
 use crate::api;
 use crate::charts::{self, BarRow, Series, Size, Tone};
 use crate::components::chart::ChartView;
+use crate::components::html::escape;
 use crate::components::kpi::Kpi;
 use crate::components::status::loaded;
 use crate::contexts::summary::use_summary;
@@ -60,37 +61,37 @@ fn Kpis(summary: Summary) -> impl IntoView {
         Some(t) => format!("Data as of {}{}", datetime(t), ago(t, now).map(|a| format!(" ({a})")).unwrap_or_default()),
         None => "No upload received yet".to_string(),
     };
-    let legend = HealthVerdict::ALL
-        .iter()
-        .map(|v| {
-            let n = s.count_of(*v);
-            view! {
-                <li title=v.rule()>
-                    <span class=format!("dot {}", verdict_tone(*v).css_name()) aria-hidden="true"></span>
-                    <a href=routes::devices(&[("DefenderHealth", v.key())])>{v.label()}</a>
-                    " " <strong>{count(n)}</strong> " · " {percent(share(n))}
-                </li>
-            }
-        })
-        .collect_view();
+    // Static lists as HTML (every label is the console's own; numbers are formatted).
+    let mut legend = String::new();
+    for v in HealthVerdict::ALL {
+        let n = s.count_of(v);
+        legend.push_str(&format!(
+            "<li title=\"{}\"><span class=\"dot {}\" aria-hidden=\"true\"></span><a href=\"{}\">{}</a> <strong>{}</strong> · {}</li>",
+            escape(v.rule()),
+            verdict_tone(v).css_name(),
+            escape(&routes::devices(&[("DefenderHealth", v.key())])),
+            v.label(),
+            count(n),
+            percent(share(n))
+        ));
+    }
     let mut severities: Vec<_> =
         s.active_threats_by_severity.iter().filter(|c| c.severity != Severity::Unknown0 || c.count > 0).cloned().collect();
     crate::format::sort_desc_by(&mut severities, |c| c.severity.code());
-    let severity_rows = severities
-        .into_iter()
-        .map(|c| {
-            let key = format!("active_threats_{}", c.severity.label().to_ascii_lowercase().replace(' ', "_"));
-            let href = routes::detections(&[("Active", "true"), ("Severity", &c.severity.code().to_string())]);
-            view! {
-                <li class=format!("sev {}", severity_tone(c.severity).css_name())>
-                    <a href=href class="sev-link">
-                        <span class="sev-label">{c.severity.label().to_string()}</span>
-                        <span class="sev-count" data-kpi=key>{count(c.count)}</span>
-                    </a>
-                </li>
-            }
-        })
-        .collect_view();
+    let mut severity_rows = String::new();
+    for c in severities {
+        let label = c.severity.label();
+        let key = format!("active_threats_{}", label.to_ascii_lowercase().replace(' ', "_"));
+        let href = routes::detections(&[("Active", "true"), ("Severity", &c.severity.code().to_string())]);
+        severity_rows.push_str(&format!(
+            "<li class=\"sev {}\"><a href=\"{}\" class=\"sev-link\"><span class=\"sev-label\">{}</span><span class=\"sev-count\" data-kpi=\"{}\">{}</span></a></li>",
+            severity_tone(c.severity).css_name(),
+            escape(&href),
+            escape(&label),
+            escape(&key),
+            count(c.count)
+        ));
+    }
     view! {
         <p class="as-of" data-testid="as-of">{as_of}</p>
         <div class="kpi-grid">
@@ -108,7 +109,7 @@ fn Kpis(summary: Summary) -> impl IntoView {
         <div class="panel">
             <h2>"Defender health"</h2>
             {health_chart(&s)}
-            <ul class="legend">{legend}</ul>
+            <ul class="legend" inner_html=legend></ul>
         </div>
         <div class="two-col">
             <div class="panel">
@@ -123,7 +124,7 @@ fn Kpis(summary: Summary) -> impl IntoView {
                         </a>
                     </span>
                 </div>
-                <ul class="severity-list">{severity_rows}</ul>
+                <ul class="severity-list" inner_html=severity_rows></ul>
             </div>
             <div class="panel">
                 <h2>"Needs attention"</h2>

@@ -826,8 +826,17 @@ impl ListQuery {
     /// left out, and each one left out is said in words with what is shown instead ("Sort by
     /// “Bogus” isn't available — showing Name").
     pub fn parse_lenient(spec: &ListSpec, pairs: &[(String, String)]) -> (Self, Vec<String>) {
-        let mut kept: Vec<(String, String)> = pairs.to_vec();
+        // Each parameter on its own first, so that a bad value of a repeated filter drops only
+        // itself (`DefenderHealth=at_risk&DefenderHealth=sick` keeps at_risk).
+        let mut kept: Vec<(String, String)> = Vec::with_capacity(pairs.len());
         let mut notes = Vec::new();
+        for pair in pairs {
+            if ListQuery::parse(spec, std::slice::from_ref(pair)).is_ok() {
+                kept.push(pair.clone());
+            } else {
+                notes.push(dropped_param_words(spec, &pair.0, &pair.1));
+            }
+        }
         loop {
             match ListQuery::parse(spec, &kept) {
                 Ok(q) => return (q, notes),
@@ -1323,8 +1332,9 @@ mod lenient_tests {
         assert_eq!(notes[0], "Sort by “Bogus” isn't available — showing Name");
         assert!(notes.iter().any(|n| n == "“Nope” isn't a filter of this list — ignored"), "{notes:?}");
         assert!(notes.iter().any(|n| n == "Page “0” doesn't exist — showing page 1"), "{notes:?}");
-        let (_, notes) = ListQuery::parse_lenient(&DEVICES, &pairs(&[("DefenderHealth", "sick")]));
+        let (q, notes) = ListQuery::parse_lenient(&DEVICES, &pairs(&[("DefenderHealth", "at_risk"), ("DefenderHealth", "sick")]));
         assert_eq!(notes, ["Defender health “sick” isn't a valid choice — showing all"]);
+        assert_eq!(q.filters, pairs(&[("DefenderHealth", "at_risk")]));
         let (q, notes) = ListQuery::parse_lenient(&DEVICES, &pairs(&[("page", "2")]));
         assert_eq!((q.page, notes.len()), (2, 0));
     }

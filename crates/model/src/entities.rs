@@ -39,7 +39,7 @@ pub const DERIVED_FIELDS: &[FieldInfo] = &[
     derived("ScanOverdue", DataClass::Pseudonymized, "Scan overdue", ""),
     derived("AgentState", DataClass::Pseudonymized, "Antivirus state", ""),
     derived("DeviceCount", DataClass::Aggregated, "Targeted devices", "devices"),
-    derived("ProductDeviceCount", DataClass::Aggregated, "Devices reached by the product", "devices"),
+    derived("ProductDeviceCount", DataClass::Aggregated, "Devices reached", "devices"),
     derived("CompliancePercent", DataClass::Aggregated, "Compliance", "%"),
     derived("DevicesAffected", DataClass::Aggregated, "Devices affected", "devices"),
     derived("DevicesActive", DataClass::Aggregated, "Devices still active", "devices"),

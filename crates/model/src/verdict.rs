@@ -61,8 +61,8 @@ impl HealthVerdict {
     pub fn rule(self) -> &'static str {
         match self {
             HealthVerdict::Healthy => "Defender and real-time protection on, signatures current, scans done, nothing pending.",
-            HealthVerdict::AtRisk => "Protected, but something needs attention: signatures out of date, a scan overdue, a reboot or scan pending, tamper protection off or not onboarded to Defender for Endpoint.",
-            HealthVerdict::Unhealthy => "Not protected: Defender or real-time protection off, the service not running or expired, or a critical failure.",
+            HealthVerdict::AtRisk => "Something needs attention: signatures out of date, a scan overdue, a reboot or scan pending, tamper protection off, not onboarded to Defender for Endpoint, or a Low or Moderate threat still active.",
+            HealthVerdict::Unhealthy => "Not protected: Defender or real-time protection off, the service not running or expired, a critical failure, or a High or Severe threat still active.",
             HealthVerdict::NotReporting => "No Defender health record has been uploaded for this device.",
         }
     }

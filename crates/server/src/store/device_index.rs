@@ -374,7 +374,12 @@ impl DeviceIndex {
     pub fn facet_in(&self, field: &str, query: &ListQuery) -> Vec<FacetValue> {
         let mut others = query.clone();
         others.filters.retain(|(f, _)| f != field);
-        let Some(selected) = self.select(&others) else { return self.facet(field) };
+        let Some(selected) = self.select(&others) else {
+            // Nothing else selects: the whole tenant's counts, without values no device has.
+            let mut all = self.facet(field);
+            all.retain(|v| v.count > 0 || query.filters.iter().any(|(f, x)| f == field && *x == v.value));
+            return all;
+        };
         let mut out: Vec<FacetValue> = if let Some(col) = self.columns.get(field) {
             let mut counts = vec![0u64; col.dict.len()];
             for (w, word) in selected.0.iter().enumerate() {
