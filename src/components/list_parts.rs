@@ -99,12 +99,9 @@ impl UrlState {
         })
     }
 
-    /// The facets route of this list: with the view's filters and search where the list's facets
-    /// follow them (tracked), else tenant-wide.
+    /// The facets route of this list with the view's filters and search (tracked): each facet
+    /// counts under the other filters.
     pub fn facets_path(&self) -> String {
-        if !self.spec.facets_follow_filters() {
-            return format!("/{}/facets", self.spec.name);
-        }
         let Ok(view) = self.query.get() else { return format!("/{}/facets", self.spec.name) };
         let mut q = ListQuery::new(self.spec);
         q.filters = view.filters;

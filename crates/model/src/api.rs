@@ -613,13 +613,6 @@ pub struct ListSpec {
 }
 
 impl ListSpec {
-    /// Whether `/{list}/facets` takes the list's filters and search: each facet then counts the rows
-    /// the other filters (and the search) select, so the counts follow the view. The devices list
-    /// does (its in-memory index counts under any filter); the others count the whole tenant.
-    pub fn facets_follow_filters(&self) -> bool {
-        self.name == DEVICES.name
-    }
-
     pub fn filter(&self, name: &str) -> Option<FilterSpec> {
         self.filters.iter().copied().find(|f| f.name == name)
     }

@@ -783,3 +783,26 @@ async fn products_page_by_product_with_whole_product_totals() {
     let facets: Facets = typed("/api/v1/products/facets").await;
     assert!(facets.fields.iter().any(|f| f.field == "PublisherGroup" && f.values.iter().any(|v| v.value == "Microsoft")));
 }
+
+#[tokio::test]
+async fn every_lists_facets_count_under_the_other_filters() {
+    // (list, view, a facet the view does not filter on)
+    let cases = [
+        ("threats", "Active=true&range=90d", "Severity"),
+        ("detections", "Active=true&q=win", "Category"),
+        ("detections", "Severity=5", "CurrentStatus"),
+        ("products", "PublisherGroup=Microsoft", "Publisher"),
+        ("collections", "q=all", "CollectionType"),
+        ("applications", "ProductLanguage=1033", "Publisher"),
+    ];
+    for (list, view, field) in cases {
+        let facets: Facets = typed(&format!("/api/v1/{list}/facets?{view}")).await;
+        let facet = facets.fields.iter().find(|f| f.field == field).unwrap_or_else(|| panic!("{list}: {field}"));
+        assert!(!facet.values.is_empty(), "{list}?{view}: {field}");
+        for v in &facet.values {
+            let page = json(&format!("/api/v1/{list}?{view}&{field}={}&page_size=1", encode_component(&v.value))).await;
+            assert_eq!(page["total"].as_u64(), Some(v.count), "{list}?{view}&{field}={}", v.value);
+        }
+    }
+    bad_request("/api/v1/threats/facets?Bogus=1", "Bogus").await;
+}

@@ -1,8 +1,8 @@
-use super::{list, only_params, query_pairs, ApiContext};
+use super::{list, query_pairs, ApiContext};
 use crate::error::Result;
 use crate::store::{self, APPLICATIONS_TABLE};
 use axum::Json;
-use tenantscope_model::api::Facets;
+use tenantscope_model::api::{Facets, ListQuery, APPLICATIONS};
 use axum::extract::{RawQuery, State};
 use axum::response::Response;
 use axum::routing::get;
@@ -12,9 +12,11 @@ pub fn router() -> Router<ApiContext> {
     Router::new().route("/applications", get(applications)).route("/applications/facets", get(applications_facets))
 }
 
+/// The filter choices under the view: takes the list's filters and search; each facet counts
+/// what the other filters select.
 async fn applications_facets(State(ctx): State<ApiContext>, raw: RawQuery) -> Result<Json<Facets>> {
-    only_params(&query_pairs(&raw.0), &[])?;
-    Ok(Json(ctx.store.run(|conn| store::applications_facets(conn)).await?))
+    let query = ListQuery::parse(&APPLICATIONS, &query_pairs(&raw.0))?;
+    Ok(Json(ctx.store.run(move |conn| store::applications_facets(conn, &query)).await?))
 }
 
 async fn applications(State(ctx): State<ApiContext>, raw: RawQuery) -> Result<Response> {

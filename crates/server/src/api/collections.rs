@@ -7,7 +7,7 @@ use axum::extract::{Path, RawQuery, State};
 use axum::response::Response;
 use axum::routing::get;
 use axum::{Json, Router};
-use tenantscope_model::api::{CollectionRow, Facets};
+use tenantscope_model::api::{CollectionRow, Facets, ListQuery, COLLECTIONS};
 
 pub fn router() -> Router<ApiContext> {
     Router::new()
@@ -32,7 +32,9 @@ async fn collection(State(ctx): State<ApiContext>, Path(id): Path<String>, raw: 
     }
 }
 
+/// The filter choices under the view: takes the list's filters and search; each facet counts
+/// what the other filters select.
 async fn collections_facets(State(ctx): State<ApiContext>, raw: RawQuery) -> Result<Json<Facets>> {
-    only_params(&query_pairs(&raw.0), &[])?;
-    Ok(Json(ctx.store.run(|conn| store::collections_facets(conn)).await?))
+    let query = ListQuery::parse(&COLLECTIONS, &query_pairs(&raw.0))?;
+    Ok(Json(ctx.store.run(move |conn| store::collections_facets(conn, &query)).await?))
 }

@@ -1,10 +1,10 @@
 //! `detections`: one row per threat per device.
 
-use super::{list, only_params, query_pairs, ApiContext};
+use super::{list, query_pairs, ApiContext};
 use crate::error::Result;
 use crate::store::{self, DETECTIONS_TABLE};
 use axum::Json;
-use tenantscope_model::api::{Facets, DETECTIONS};
+use tenantscope_model::api::{Facets, ListQuery, DETECTIONS};
 use axum::extract::{RawQuery, State};
 use axum::response::Response;
 use axum::routing::get;
@@ -19,7 +19,11 @@ async fn detections(State(ctx): State<ApiContext>, raw: RawQuery) -> Result<Resp
     list(&ctx, &DETECTIONS_TABLE, raw, move |q| store::resolve_ranges(&DETECTIONS, q, now)).await
 }
 
+/// The filter choices under the view: takes the list's filters and search; each facet counts
+/// what the other filters select.
 async fn detections_facets(State(ctx): State<ApiContext>, raw: RawQuery) -> Result<Json<Facets>> {
-    only_params(&query_pairs(&raw.0), &[])?;
-    Ok(Json(ctx.store.run(|conn| store::detections_facets(conn)).await?))
+    let mut query = ListQuery::parse(&DETECTIONS, &query_pairs(&raw.0))?;
+    let now = ctx.store.run(super::threats::tenant_now).await?;
+    store::resolve_ranges(&DETECTIONS, &mut query, now);
+    Ok(Json(ctx.store.run(move |conn| store::detections_facets(conn, &query)).await?))
 }

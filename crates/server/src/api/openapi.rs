@@ -122,11 +122,11 @@ pub fn document() -> Value {
     );
     paths.insert(
         "/products/facets".into(),
-        op("products_facets", "Values of every products filter with product counts (filter choices).", json!([])),
+        op("products_facets", "Values of every products filter with product counts (filter choices).", Value::Array(list_params(&PRODUCTS))),
     );
     paths.insert(
         "/applications/facets".into(),
-        op("applications_facets", "Values of every applications filter with counts (filter choices).", json!([])),
+        op("applications_facets", "Values of every applications filter with counts (filter choices).", Value::Array(list_params(&APPLICATIONS))),
     );
     let path_param = |name: &str, description: &str, schema: Value| {
         json!([{ "name": name, "in": "path", "required": true, "description": description, "schema": schema }])
@@ -176,10 +176,15 @@ pub fn document() -> Value {
         "/connector/timeline".into(),
         op("connector_timeline", "Service connection point telemetry per time bucket and severity level.", window(vec![])),
     );
-    for list in ["collections", "threats", "detections"] {
+    for spec in [&COLLECTIONS, &THREATS, &DETECTIONS] {
+        let list = spec.name;
         paths.insert(
             format!("/{list}/facets"),
-            op(&format!("{list}_facets"), &format!("Values of the {list} filters with counts (filter choices)."), json!([])),
+            op(
+                &format!("{list}_facets"),
+                &format!("Values of the {list} filters with counts under the other filters and the search (filter choices)."),
+                Value::Array(list_params(spec)),
+            ),
         );
     }
     paths.insert("/openapi.json".into(), op("openapi", "This document.", json!([])));

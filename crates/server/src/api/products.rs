@@ -1,6 +1,6 @@
 //! `products`: MSI deployment types grouped by product, paged and sorted by product.
 
-use super::{list, only_params, query_pairs, ApiContext};
+use super::{list, query_pairs, ApiContext};
 use crate::error::Result;
 use crate::store::{self, PRODUCTS_TABLE};
 use axum::extract::{RawQuery, State};
@@ -23,7 +23,9 @@ async fn products(State(ctx): State<ApiContext>, raw: RawQuery) -> Result<Respon
     Ok(Json(page).into_response())
 }
 
+/// The filter choices under the view: takes the list's filters and search; each facet counts
+/// what the other filters select.
 async fn products_facets(State(ctx): State<ApiContext>, raw: RawQuery) -> Result<Json<Facets>> {
-    only_params(&query_pairs(&raw.0), &[])?;
-    Ok(Json(ctx.store.run(|conn| store::products_facets(conn)).await?))
+    let query = ListQuery::parse(&PRODUCTS, &query_pairs(&raw.0))?;
+    Ok(Json(ctx.store.run(move |conn| store::products_facets(conn, &query)).await?))
 }

@@ -33,9 +33,13 @@ async fn threats(State(ctx): State<ApiContext>, raw: RawQuery) -> Result<Respons
     Ok(Json(page).into_response())
 }
 
+/// The filter choices under the view: takes the list's filters and search; each facet counts
+/// what the other filters select.
 async fn threats_facets(State(ctx): State<ApiContext>, raw: RawQuery) -> Result<Json<Facets>> {
-    only_params(&query_pairs(&raw.0), &[])?;
-    Ok(Json(ctx.store.run(|conn| store::threats_facets(conn)).await?))
+    let mut query = ListQuery::parse(&THREATS, &query_pairs(&raw.0))?;
+    let now = ctx.store.run(super::threats::tenant_now).await?;
+    store::resolve_ranges(&THREATS, &mut query, now);
+    Ok(Json(ctx.store.run(move |conn| store::threats_facets(conn, &query)).await?))
 }
 
 async fn threat(State(ctx): State<ApiContext>, Path(id): Path<String>, raw: RawQuery) -> Result<Json<ThreatRow>> {

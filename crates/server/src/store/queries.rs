@@ -134,8 +134,8 @@ pub fn products(conn: &Connection, query: &ListQuery) -> Result<Page<ProductRow>
 }
 
 /// Filter choices of the products list: how many products each vendor and publisher has.
-pub fn products_facets(conn: &Connection) -> Result<Facets> {
-    table_facets(conn, "product_rows", "COUNT(*)", &["PublisherGroup", "Publisher"])
+pub fn products_facets(conn: &Connection, query: &ListQuery) -> Result<Facets> {
+    table_facets(conn, "product_rows", "COUNT(*)", &["PublisherGroup", "Publisher"], &PRODUCTS, query)
 }
 
 /// A label for a coded filter value (language, severity, category, status names).
@@ -154,16 +154,22 @@ fn code_label(field: &str, value: &str) -> Option<String> {
 }
 
 /// Filter choices of a list from its table: each value of `fields` with the number of `count` it
-/// holds (rows, or distinct threats), most first.
-pub fn table_facets(conn: &Connection, table: &str, count: &str, fields: &[&str]) -> Result<Facets> {
+/// holds (rows, or distinct threats) among the rows the query's other filters and search select
+/// (a facet never narrows itself), most first.
+pub fn table_facets(conn: &Connection, table: &str, count: &str, fields: &[&str], spec: &ListSpec, query: &ListQuery) -> Result<Facets> {
     let mut out = Vec::new();
     for field in fields {
-        // Table, count expression and fields are the caller's constants, never request input.
+        let mut others = query.clone();
+        others.filters.retain(|(f, _)| f != field);
+        let sql = build_list(spec, &others);
+        // Table, count expression and fields are the caller's constants, never request input;
+        // values are bound parameters.
         let mut stmt = conn.prepare_cached(&format!(
-            "SELECT {field}, {count} FROM {table} GROUP BY {field} ORDER BY 2 DESC, {field}"
+            "SELECT {field}, {count} FROM {table} {} GROUP BY {field} ORDER BY 2 DESC, {field}",
+            sql.where_clause
         ))?;
         let values = stmt
-            .query_map([], |r| {
+            .query_map(params_from_iter(sql.params.iter()), |r| {
                 let value = match r.get_ref(0)? {
                     rusqlite::types::ValueRef::Integer(i) => i.to_string(),
                     v => v.as_str().unwrap_or_default().to_string(),
@@ -177,23 +183,25 @@ pub fn table_facets(conn: &Connection, table: &str, count: &str, fields: &[&str]
 }
 
 /// Values with row counts of every applications filter.
-pub fn applications_facets(conn: &Connection) -> Result<Facets> {
-    table_facets(conn, "applications", "COUNT(*)", &["Publisher", "ProductLanguage", "ProductName"])
+pub fn applications_facets(conn: &Connection, query: &ListQuery) -> Result<Facets> {
+    table_facets(conn, "application_rows", "COUNT(*)", &["Publisher", "ProductLanguage", "ProductName"], &APPLICATIONS, query)
 }
 
 /// Filter choices of the per-threat list: how many threats have a detection with each value.
-pub fn threats_facets(conn: &Connection) -> Result<Facets> {
-    table_facets(conn, "threats", "COUNT(DISTINCT ThreatID)", &["Severity", "Category", "CurrentStatus"])
+pub fn threats_facets(conn: &Connection, query: &ListQuery) -> Result<Facets> {
+    table_facets(conn, "threats", "COUNT(DISTINCT ThreatID)", &["Severity", "Category", "CurrentStatus"], &THREATS, query)
 }
 
 /// Filter choices of the detections list.
-pub fn detections_facets(conn: &Connection) -> Result<Facets> {
-    table_facets(conn, "threats", "COUNT(*)", &["Severity", "Category", "CurrentStatus", "ExecutionStatus"])
+pub fn detections_facets(conn: &Connection, query: &ListQuery) -> Result<Facets> {
+    // The search also looks at device names, which only the joined view has.
+    let table = if query.q.is_some() { "detection_rows" } else { "threats" };
+    table_facets(conn, table, "COUNT(*)", &["Severity", "Category", "CurrentStatus", "ExecutionStatus"], &DETECTIONS, query)
 }
 
 /// Filter choices of the collections list.
-pub fn collections_facets(conn: &Connection) -> Result<Facets> {
-    table_facets(conn, "collections", "COUNT(*)", &["CollectionType"])
+pub fn collections_facets(conn: &Connection, query: &ListQuery) -> Result<Facets> {
+    table_facets(conn, "collection_rows", "COUNT(*)", &["CollectionType"], &COLLECTIONS, query)
 }
 
 fn collection(r: &Row) -> rusqlite::Result<DefenderCollection> {
