@@ -615,6 +615,11 @@ async fn lists_keep_the_user_oriented() {
     with_browser(|c| async move {
         c.goto(&format!("{base}/devices")).await?;
         table_matches_api(&c, addr).await?;
+        // The filter bar has its place before its choices arrive: the table does not move.
+        let top = || async { js(&c, "Math.round(document.querySelector('.table-wrap').getBoundingClientRect().top)").await };
+        let before = top().await?;
+        c.wait().for_element(Locator::Css("[data-filter=Manufacturer] .facet-option")).await?;
+        assert_eq!(top().await?, before, "the table stays where it was when the filters arrived");
         // Two quick "Next" clicks land on page 3, and the table says it is busy meanwhile.
         c.execute(
             "window.__busy = false; new MutationObserver(() => { if (document.querySelector('.table-wrap[aria-busy=true]')) window.__busy = true; })

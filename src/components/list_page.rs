@@ -12,7 +12,7 @@ use super::html::{cell_html, fields_html, rows_html, table_html};
 use crate::format::datetime;
 use leptos::prelude::*;
 use std::sync::Arc;
-use tenantscope_model::api::{Facets, FilterKind, ListQuery, ListSpec, Page, TimeRange};
+use tenantscope_model::api::{Facet, Facets, FilterKind, ListQuery, ListSpec, Page, TimeRange};
 
 /// What a cell shows. A few kinds rendered by one function (`render`), so that a column is a plain
 /// function from a row to data, not a view of its own; data is always rendered as text.
@@ -325,15 +325,9 @@ fn ListView(
             }
         });
     }
-    // The fields that have a choice list (decoded once per answer, not at every view change).
-    let offered = Memo::new(move |_| -> Vec<String> {
-        facets
-            .and_then(|f| f.get())
-            .and_then(|r| r.ok())
-            .and_then(|b| b.decode::<Facets>().ok())
-            .map(|f| f.fields.into_iter().map(|f| f.field).collect())
-            .unwrap_or_default()
-    });
+    // The filters offered as pickers (the list's declared facets); any other filter in the view is
+    // shown as a removable chip.
+    let offered: &'static [&'static str] = if facets.is_some() { spec.facets } else { &[] };
     // Sorting, paging or clearing re-renders the table and pager: the control used keeps the focus
     // (found again by its selector once the new rows are on screen).
     let refocus = Refocus::new();
@@ -378,7 +372,13 @@ fn ListView(
                 <div class="filters" id=format!("{}-filters", spec.name) class:open=move || filters_open.get()>
                     {move || match facets.map(|f| f.get().map(|r| r.and_then(|b| b.decode::<Facets>()))) {
                         None => ().into_any(),
-                        Some(None) => view! { <span class="muted">"Loading filters…"</span> }.into_any(),
+                        // While the choices load, the pickers are already in place (no jump of the table).
+                        Some(None) => offered
+                            .iter()
+                            .filter(|field| !state.is_fixed(field))
+                            .map(|field| view! { <FacetSelect state=state facet=Facet { field: field.to_string(), values: Vec::new() } open=open_facet /> })
+                            .collect_view()
+                            .into_any(),
                         Some(Some(Ok(f))) => f
                             .fields
                             .into_iter()
@@ -388,7 +388,7 @@ fn ListView(
                             .into_any(),
                         Some(Some(Err(e))) => view! { <span class="muted">{format!("Filters unavailable: {e}")}</span> }.into_any(),
                     }}
-                    {move || other_filters(state, offered.get())}
+                    {move || other_filters(state, offered)}
                     <button class="button ghost" data-testid="clear-all" class:inactive=move || !active()
                         aria-disabled=move || (!active()).to_string()
                         on:click=move |_| if active() {
@@ -435,12 +435,12 @@ fn ListView(
 
 /// Filters in the view that have no choice list (a time window, a threat, "still active"), as
 /// removable chips: a filter from a chart or a link is always visible.
-fn other_filters(state: UrlState, offered: Vec<String>) -> impl IntoView {
+fn other_filters(state: UrlState, offered: &'static [&'static str]) -> impl IntoView {
     let spec = state.spec;
     let filters = state.query.get().map(|q| q.filters).unwrap_or_default();
     filters
         .into_iter()
-        .filter(|(field, _)| !offered.contains(field))
+        .filter(|(field, _)| !offered.contains(&field.as_str()))
         .map(|(field, value)| {
             let shown = match spec.filter(&field).map(|f| f.kind) {
                 Some(FilterKind::From | FilterKind::To) => datetime(&value),

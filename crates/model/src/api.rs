@@ -608,6 +608,9 @@ pub struct ListSpec {
     pub filters: &'static [FilterSpec],
     /// Fields `q` searches in.
     pub searchable: &'static [&'static str],
+    /// Filters offered as choices with counts (`/{list}/facets`), in display order; the others
+    /// (ids, times) are set by links and shown as chips.
+    pub facets: &'static [&'static str],
     /// Every column of the list's rows, in display and CSV order; `columns` picks from these.
     pub columns: &'static [&'static str],
 }
@@ -665,6 +668,11 @@ pub const DEVICES: ListSpec = ListSpec {
         filter("RebootRequired", FilterKind::Bool, "(SELECT h.RebootRequired FROM defender_health h WHERE h.id = devices.id)"),
     ],
     searchable: &["Name", "SerialNumber", "AADDeviceID", "Model"],
+    facets: &[
+        "DeviceOS", "DeviceOSBuild", "Manufacturer", "Model", "SKU", "DomainNames", "DefenderHealth", "AgentState",
+        "HasActiveThreats", "CollectionId", "EngineVersion", "SignatureVersion", "DefenderVersion", "SignatureOutOfDate",
+        "ScanOverdue", "RebootRequired",
+    ],
     columns: &[
         "Name", "DefenderHealth", "AgentState", "ActiveThreats", "DeviceOS", "DeviceOSBuild", "Model", "Manufacturer",
         "SerialNumber", "DomainNames", "SKU", "AADDeviceID", "AADPrimaryUserID", "SMSID", "AADTenantID",
@@ -678,6 +686,7 @@ pub const APPLICATIONS: ListSpec = ListSpec {
     default_sort: ("ProductName", SortOrder::Asc),
     filters: &[text("Publisher"), int("ProductLanguage"), text("ProductName")],
     searchable: &["ProductName", "Publisher", "ProgramID"],
+    facets: &["Publisher", "ProductLanguage", "ProductName"],
     columns: &["ProductName", "Publisher", "Version", "ProductLanguage", "ProgramID", "DeviceCount", "ProductDeviceCount"],
 };
 
@@ -690,6 +699,7 @@ pub const PRODUCTS: ListSpec = ListSpec {
     default_sort: ("ProductName", SortOrder::Asc),
     filters: &[text("PublisherGroup"), text("Publisher")],
     searchable: &["ProductName", "Publisher", "ProgramIDs"],
+    facets: &["PublisherGroup", "Publisher"],
     columns: &["ProductName", "Publisher", "PublisherGroup", "Versions", "Languages", "DeploymentTypes", "ProductDeviceCount"],
 };
 
@@ -703,6 +713,7 @@ pub const COLLECTIONS: ListSpec = ListSpec {
     default_sort: ("CollectionId", SortOrder::Asc),
     filters: &[int("CollectionType")],
     searchable: &["CollectionId", "CollectionName"],
+    facets: &["CollectionType"],
     columns: &[
         "CollectionName", "CollectionId", "CollectionType", "CountTargeted", "CountCompliant", "CountNonCompliant",
         "CountFailed", "CountActivated", "CountEnforced", "CompliancePercent", "TenantId", "HierarchyId",
@@ -736,6 +747,7 @@ pub const THREATS: ListSpec = ListSpec {
     default_sort: ("DevicesAffected", SortOrder::Desc),
     filters: DETECTION_FILTERS,
     searchable: &["ThreatName"],
+    facets: &["Severity", "Category", "CurrentStatus"],
     columns: &[
         "ThreatName", "Severity", "Category", "DevicesAffected", "DevicesActive", "NumberOfDetections",
         "InitialDetectionTime", "LastThreatStatusChangeTime", "ThreatID", "URL",
@@ -753,6 +765,7 @@ pub const DETECTIONS: ListSpec = ListSpec {
     default_sort: ("InitialDetectionTime", SortOrder::Desc),
     filters: DETECTION_FILTERS,
     searchable: &["ThreatName", "DeviceName"],
+    facets: &["Severity", "Category", "CurrentStatus", "ExecutionStatus"],
     columns: &[
         "ThreatName", "DeviceName", "Severity", "Category", "CurrentStatus", "CurrentStatusID", "ExecutionStatus",
         "InitialDetectionTime", "LastThreatStatusChangeTime", "NumberOfDetections", "ThreatID", "DeviceId", "URL",
@@ -1152,6 +1165,9 @@ mod tests {
     #[test]
     fn every_spec_sorts_by_its_default_and_filters_are_unique() {
         for spec in LISTS {
+            for f in spec.facets {
+                assert!(spec.filter(f).is_some(), "{}: facet {f} is not a filter", spec.name);
+            }
             assert!(spec.sortable.contains(&spec.default_sort.0), "{}", spec.name);
             let mut names: Vec<_> = spec.filters.iter().map(|f| f.name).collect();
             names.sort();

@@ -135,7 +135,7 @@ pub fn products(conn: &Connection, query: &ListQuery) -> Result<Page<ProductRow>
 
 /// Filter choices of the products list: how many products each vendor and publisher has.
 pub fn products_facets(conn: &Connection, query: &ListQuery) -> Result<Facets> {
-    table_facets(conn, "product_rows", "COUNT(*)", &["PublisherGroup", "Publisher"], &PRODUCTS, query)
+    table_facets(conn, "product_rows", "COUNT(*)", &PRODUCTS, query)
 }
 
 /// A label for a coded filter value (language, severity, category, status names).
@@ -156,9 +156,9 @@ fn code_label(field: &str, value: &str) -> Option<String> {
 /// Filter choices of a list from its table: each value of `fields` with the number of `count` it
 /// holds (rows, or distinct threats) among the rows the query's other filters and search select
 /// (a facet never narrows itself), most first.
-pub fn table_facets(conn: &Connection, table: &str, count: &str, fields: &[&str], spec: &ListSpec, query: &ListQuery) -> Result<Facets> {
+pub fn table_facets(conn: &Connection, table: &str, count: &str, spec: &ListSpec, query: &ListQuery) -> Result<Facets> {
     let mut out = Vec::new();
-    for field in fields {
+    for field in spec.facets {
         let mut others = query.clone();
         others.filters.retain(|(f, _)| f != field);
         let sql = build_list(spec, &others);
@@ -184,24 +184,24 @@ pub fn table_facets(conn: &Connection, table: &str, count: &str, fields: &[&str]
 
 /// Values with row counts of every applications filter.
 pub fn applications_facets(conn: &Connection, query: &ListQuery) -> Result<Facets> {
-    table_facets(conn, "application_rows", "COUNT(*)", &["Publisher", "ProductLanguage", "ProductName"], &APPLICATIONS, query)
+    table_facets(conn, "application_rows", "COUNT(*)", &APPLICATIONS, query)
 }
 
 /// Filter choices of the per-threat list: how many threats have a detection with each value.
 pub fn threats_facets(conn: &Connection, query: &ListQuery) -> Result<Facets> {
-    table_facets(conn, "threats", "COUNT(DISTINCT ThreatID)", &["Severity", "Category", "CurrentStatus"], &THREATS, query)
+    table_facets(conn, "threats", "COUNT(DISTINCT ThreatID)", &THREATS, query)
 }
 
 /// Filter choices of the detections list.
 pub fn detections_facets(conn: &Connection, query: &ListQuery) -> Result<Facets> {
     // The search also looks at device names, which only the joined view has.
     let table = if query.q.is_some() { "detection_rows" } else { "threats" };
-    table_facets(conn, table, "COUNT(*)", &["Severity", "Category", "CurrentStatus", "ExecutionStatus"], &DETECTIONS, query)
+    table_facets(conn, table, "COUNT(*)", &DETECTIONS, query)
 }
 
 /// Filter choices of the collections list.
 pub fn collections_facets(conn: &Connection, query: &ListQuery) -> Result<Facets> {
-    table_facets(conn, "collection_rows", "COUNT(*)", &["CollectionType"], &COLLECTIONS, query)
+    table_facets(conn, "collection_rows", "COUNT(*)", &COLLECTIONS, query)
 }
 
 fn collection(r: &Row) -> rusqlite::Result<DefenderCollection> {
@@ -421,7 +421,7 @@ pub fn devices_by_id(conn: &Connection, ids: &[i64]) -> Result<Vec<DeviceRow>> {
 pub fn devices_facets(conn: &Connection, index: &DeviceIndex, query: &ListQuery) -> Result<Facets> {
     let mut names: Option<std::collections::HashMap<String, String>> = None;
     let mut fields = Vec::new();
-    for f in DEVICES.filters {
+    for f in DEVICES.facets.iter().filter_map(|name| DEVICES.filter(name)) {
         let mut values: Vec<FacetCount> = index
             .facet_in(f.name, query)
             .into_iter()
