@@ -227,3 +227,33 @@ fn health_fields(h: DefenderHealth) -> Vec<(&'static str, Cell)> {
         ("Full scan signatures", text(h.full_scan_sig_version.unwrap_or_default())),
     ]
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A device as a hostile site could upload it: markup in every text it controls.
+    const HOSTILE: &str = r#"{
+        "device": {"SMSID": "<b>s</b>", "AADTenantID": "t\"", "AADDeviceID": "d'", "Name": "<script>alert(1)</script>",
+            "DeviceOS": "<img src=x onerror=alert(1)>", "DeviceOSBuild": "&", "AADPrimaryUserID": null, "Model": "<i>m</i>",
+            "Manufacturer": "M", "SerialNumber": "\"><script>", "DomainNames": "d", "SKU": "s",
+            "DefenderHealth": "unhealthy", "AgentState": "rtp_off", "ActiveThreats": 1},
+        "health": null,
+        "threats": [{"ThreatID": 7, "ThreatName": "<script>x</script>", "Category": 8, "Severity": 5, "URL": "javascript:alert(1)",
+            "CurrentStatus": 1, "CurrentStatusID": 1, "ExecutionStatus": 1, "LastThreatStatusChangeTime": "2026-11-24T10:00:00Z",
+            "InitialDetectionTime": "2026-11-24T09:00:00Z", "NumberOfDetections": 1, "DeviceId": "d'"}],
+        "collections": [{"CollectionId": "C<1>", "CollectionName": "<script>c</script>"}],
+        "applications": [{"ProductName": "<script>p</script>", "Publisher": "P&P", "Version": "1", "ProductLanguage": 0, "ProgramID": "x"}]
+    }"#;
+
+    #[test]
+    fn uploaded_text_is_never_markup() {
+        let detail: DeviceDetail = tenantscope_model::json::parse(HOSTILE).unwrap();
+        let html = device_html(detail, 1_795_536_000_000.0);
+        assert!(!html.contains("<script") && !html.contains("<img") && !html.contains("<b>") && !html.contains("<i>"), "{html}");
+        assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+        assert!(!html.contains("href=\"javascript"), "a javascript: URL is never a link");
+        assert!(html.contains("Active threat: &lt;script&gt;x&lt;/script&gt; (Severe)"), "the verdict says why");
+        assert!(html.contains("href=\"/collections/C%3C1%3E\""), "{html}");
+    }
+}
