@@ -45,3 +45,14 @@ fn charts_draw_in_the_browser() {
     assert_eq!(chart.regions.len(), 2);
     assert!(!chart.svg.contains("<b>"), "labels are escaped");
 }
+
+#[wasm_bindgen_test]
+fn time_parser_is_total_in_the_browser() {
+    // A panic here would abort the whole console: the parser must take any text.
+    for s in tenantscope_model::time::awkward_strings(0xbeef, 5_000) {
+        if let Some(t) = tenantscope_model::time::parse_rfc3339(&s) {
+            assert_eq!(tenantscope_model::time::parse_rfc3339(&tenantscope_model::time::format_rfc3339(t)), Some(t), "{s:?}");
+        }
+    }
+    assert_eq!(tenantscope_model::time::parse_rfc3339("2026-11-24T16:03:00+é:00"), None);
+}

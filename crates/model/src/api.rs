@@ -809,6 +809,10 @@ fn bad(param: &str, message: impl Into<String>) -> ParamError {
     ParamError { param: param.to_string(), message: message.into() }
 }
 
+/// Most parameters one list request takes, and most different values of one filter.
+pub const MAX_PARAMS: usize = 200;
+pub const MAX_FILTER_VALUES: usize = 100;
+
 /// Longest free-text search accepted.
 pub const MAX_Q_LEN: usize = 200;
 
@@ -858,6 +862,9 @@ impl ListQuery {
 
     /// Reads decoded query pairs; any parameter the route does not know is an error naming it.
     pub fn parse(spec: &ListSpec, pairs: &[(String, String)]) -> Result<Self, ParamError> {
+        if let Some((key, _)) = pairs.get(MAX_PARAMS) {
+            return Err(bad(key, format!("a request takes at most {MAX_PARAMS} parameters")));
+        }
         let mut query = ListQuery::new(spec);
         let mut order = None;
         for (key, value) in pairs {
@@ -938,6 +945,14 @@ impl ListQuery {
                         ));
                     };
                     check_filter_value(filter, value)?;
+                    // The same value twice is the same condition; many values of one filter (or many
+                    // parameters) would only multiply the server's work.
+                    if query.filters.iter().any(|(f, v)| f == field && v == value) {
+                        continue;
+                    }
+                    if query.filters.iter().filter(|(f, _)| f == field).count() >= MAX_FILTER_VALUES {
+                        return Err(bad(field, format!("at most {MAX_FILTER_VALUES} different values")));
+                    }
                     query.filters.push((field.to_string(), value.clone()));
                 }
             }

@@ -59,13 +59,17 @@ pub fn parse_rfc3339(s: &str) -> Option<i64> {
         }
         rest = &frac[digits..];
     }
-    let offset = match rest {
-        "Z" | "z" => 0,
-        _ if rest.len() == 6 && (rest.starts_with('+') || rest.starts_with('-')) && &rest[3..4] == ":" => {
-            let oh: i64 = rest[1..3].parse().ok()?;
-            let om: i64 = rest[4..6].parse().ok()?;
-            let sign = if rest.starts_with('-') { -1 } else { 1 };
-            sign * (oh * 3600 + om * 60)
+    // Byte checks only: no slicing that could land inside a multi-byte character.
+    let r = rest.as_bytes();
+    let digit = |i: usize| r.get(i).filter(|c| c.is_ascii_digit()).map(|c| (c - b'0') as i64);
+    let offset = match r {
+        b"Z" | b"z" => 0,
+        [sign @ (b'+' | b'-'), _, _, b':', _, _] => {
+            let (oh, om) = (digit(1)? * 10 + digit(2)?, digit(4)? * 10 + digit(5)?);
+            if oh > 23 || om > 59 {
+                return None;
+            }
+            (if *sign == b'-' { -1 } else { 1 }) * (oh * 3600 + om * 60)
         }
         _ => return None,
     };
@@ -127,6 +131,20 @@ mod tests {
     }
 
     #[test]
+    fn total_on_awkward_input() {
+        // Never panics, whatever the bytes (a multi-byte character where the offset is expected
+        // used to slice inside it), and whatever parses formats back to the same instant.
+        for s in awkward_strings(0x5eed, 50_000).iter().map(String::as_str).chain(["2026-11-24T16:03:00+é:00", "2026-11-24T16:03:00+01:é0", "2026-11-24T16:03:00€0:00"]) {
+            if let Some(t) = parse_rfc3339(s) {
+                assert_eq!(parse_rfc3339(&format_rfc3339(t)), Some(t), "{s:?}");
+            }
+        }
+        assert_eq!(parse_rfc3339("2026-11-24T16:03:00+é:00"), None);
+        assert_eq!(parse_rfc3339("2026-11-24T16:03:00+24:00"), None);
+        assert_eq!(parse_rfc3339("2026-11-24T16:03:00+05:30"), parse_rfc3339("2026-11-24T10:33:00Z"));
+    }
+
+    #[test]
     fn rejects_garbage() {
         for s in ["", "2026-11-24", "2026-13-01T00:00:00Z", "2026-02-30T00:00:00Z", "2026-11-24T25:00:00Z", "2026-11-24T15:56:13", "yesterday at noon!!"] {
             assert_eq!(parse_rfc3339(s), None, "{s}");
@@ -144,4 +162,33 @@ mod tests {
         assert_eq!(relative(now - 90 * 86_400, now), "3 months ago");
         assert_eq!(relative(now + 2 * 3600, now), "in 2 hours");
     }
+}
+
+/// A deterministic stream of awkward strings: RFC 3339 look-alikes with ASCII and multi-byte
+/// characters in every position (for property tests, natively and in the browser).
+pub fn awkward_strings(seed: u64, count: usize) -> Vec<String> {
+    const PIECES: &[&str] = &[
+        "2026", "-", "11", "24", "T", "t", " ", "16", ":", "03", "00", "Z", "z", "+", "01", "05:30", ".", "123", "é", "€", "𝄞",
+        "ß", "\u{0}", "9", "60", "99", "+é:0", "-0é:0", "+01:€", "", "::", "T16:03:00", "2026-02-29", "2024-02-29",
+    ];
+    let mut x = seed | 1;
+    let mut next = move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    (0..count)
+        .map(|_| {
+            let n = (next() % 12) as usize;
+            let mut s = String::new();
+            if next() % 2 == 0 {
+                s.push_str("2026-11-24T16:03:00");
+            }
+            for _ in 0..n {
+                s.push_str(PIECES[(next() % PIECES.len() as u64) as usize]);
+            }
+            s
+        })
+        .collect()
 }

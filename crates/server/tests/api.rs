@@ -806,3 +806,56 @@ async fn every_lists_facets_count_under_the_other_filters() {
     }
     bad_request("/api/v1/threats/facets?Bogus=1", "Bogus").await;
 }
+
+#[tokio::test]
+async fn a_crafted_time_is_a_400_not_a_crash() {
+    // "+é:00" as the offset: a multi-byte character where the parser used to slice.
+    bad_request("/api/v1/threats/timeline?bucket=hour&from=2026-11-20T00:00:00Z&to=2026-11-21T00:00:00%2B%C3%A9:00", "to").await;
+    bad_request("/api/v1/detections?from=2026-11-21T00:00:00%2B0%C3%A9:0", "from").await;
+}
+
+#[tokio::test]
+async fn repeated_filter_values_are_bounded() {
+    // The same value many times is one condition.
+    let many = vec!["CollectionId=SMS00001"; 150].join("&");
+    let once: Page<DeviceRow> = typed("/api/v1/devices?CollectionId=SMS00001&page_size=1").await;
+    let repeated: Page<DeviceRow> = typed(&format!("/api/v1/devices?{many}&page_size=1")).await;
+    assert_eq!(repeated.total, once.total);
+    // Too many different values of one filter, or too many parameters: 400 naming the parameter.
+    let different: String = (0..101).map(|i| format!("CollectionId=X{i}")).collect::<Vec<_>>().join("&");
+    bad_request(&format!("/api/v1/devices?{different}"), "CollectionId").await;
+    let flood: String = (0..201).map(|i| format!("Model=M{}", i % 50)).collect::<Vec<_>>().join("&");
+    bad_request(&format!("/api/v1/devices?{flood}"), "Model").await;
+}
+
+#[tokio::test]
+async fn csv_exports_neutralise_formulas_from_uploaded_text() {
+    // Its own small store: the values are written straight into it, as a site could upload them.
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    seed(&store, &DemoOptions { devices: 40, seed: 3, anchor: ANCHOR, progress: false }).unwrap();
+    let evil = ["=HYPERLINK(\"http://x\")", "+1+1", "-2+3", "@SUM(A1)", "\tcmd", "\rcmd"];
+    store
+        .with(|c| {
+            for (i, v) in evil.iter().enumerate() {
+                c.execute("UPDATE devices SET Model = ?1 WHERE id = ?2", rusqlite::params![v, i as i64 + 1])?;
+            }
+            Ok(())
+        })
+        .unwrap();
+    let app = tenantscope_server::app(store, None);
+    let res = app
+        .oneshot(Request::get("/api/v1/devices?format=csv&columns=AADDeviceID,Model&page_size=500").body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let csv = String::from_utf8(res.into_body().collect().await.unwrap().to_bytes().to_vec()).unwrap();
+    for v in evil {
+        let quoted = format!("\"'{}\"", v.replace('"', "\"\""));
+        assert!(csv.contains(&quoted), "{v:?} is not neutralised in:\n{csv}");
+    }
+    for line in csv.split("\r\n").skip(1).filter(|l| !l.is_empty() && !l.starts_with(' ')) {
+        let model = line.split_once(',').map(|(_, m)| m).unwrap_or_default();
+        assert!(!matches!(model.chars().next(), Some('=' | '+' | '-' | '@')), "{line:?}");
+    }
+}
