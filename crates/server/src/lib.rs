@@ -5,34 +5,46 @@ pub mod csv;
 pub mod error;
 pub mod seed;
 pub mod store;
+pub mod web;
 
 use axum::http::{header, HeaderValue};
 use axum::Router;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use store::Store;
-use tower_http::services::{ServeDir, ServeFile};
 use tower_http::set_header::SetResponseHeaderLayer;
 
 /// The whole application: `/api/v1` plus, when `dist` is given, the console with client-route fallback.
 pub fn app(store: Arc<Store>, dist: Option<&Path>) -> Router {
-    let api = api::router(api::ApiContext { store });
-    let mut app = Router::new().nest("/api/v1", api).route(
-        "/api",
-        axum::routing::any(|| async { error::Error::NotFound("the API lives under /api/v1".into()) }),
-    );
+    app_with(store, dist, &web::WebOptions::default())
+}
+
+/// The application with explicit web options (framing, extra host names).
+pub fn app_with(store: Arc<Store>, dist: Option<&Path>, options: &web::WebOptions) -> Router {
+    let api = api::router(api::ApiContext { store })
+        // Unknown API paths are JSON 404s, never the console's page.
+        .fallback(|| async { error::Error::NotFound("no such API route".into()) })
+        // API answers are never cached (CSV exports set the same).
+        .layer(SetResponseHeaderLayer::if_not_present(header::CACHE_CONTROL, HeaderValue::from_static("no-store")));
+    let mut app = Router::new()
+        .nest("/api/v1", api)
+        .route("/api", axum::routing::any(|| async { error::Error::NotFound("the API lives under /api/v1".into()) }))
+        .route("/api/", axum::routing::any(|| async { error::Error::NotFound("the API lives under /api/v1".into()) }))
+        .route("/api/{*rest}", axum::routing::any(|| async { error::Error::NotFound("the API lives under /api/v1".into()) }));
+    let index_html = dist.and_then(|d| std::fs::read_to_string(d.join("index.html")).ok()).unwrap_or_default();
     if let Some(dist) = dist {
-        let index = dist.join("index.html");
-        app = app.fallback_service(ServeDir::new(dist).fallback(ServeFile::new(index)));
+        web::precompress(dist);
+        let dist = dist.to_path_buf();
+        app = app.fallback(move |req: axum::extract::Request| web::serve_console(dist.clone(), req));
     }
+    let csp = HeaderValue::from_str(&web::content_security_policy(&index_html, &options.frame_ancestors))
+        .unwrap_or_else(|_| HeaderValue::from_static("default-src 'self'"));
+    let allowed = Arc::new(options.allow_hosts.clone());
     app.layer(tower_http::compression::CompressionLayer::new())
         .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
-        .layer(SetResponseHeaderLayer::if_not_present(
-            header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static(
-                "default-src 'self'; script-src 'self' 'wasm-unsafe-eval' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'",
-            ),
-        ))
+        .layer(SetResponseHeaderLayer::overriding(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer")))
+        .layer(SetResponseHeaderLayer::if_not_present(header::CONTENT_SECURITY_POLICY, csp))
+        .layer(axum::middleware::from_fn(move |req, next| web::check_host(Arc::clone(&allowed), req, next)))
 }
 
 /// Server settings (the binary's flags).

@@ -1,7 +1,7 @@
 use clap::Parser;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use tenantscope_server::{app, prepare, seed::DemoOptions, Config};
+use tenantscope_server::{app_with, prepare, seed::DemoOptions, web::WebOptions, Config};
 
 /// Tenantscope: Configuration Manager tenant-attach console and API.
 #[derive(Parser, Debug)]
@@ -25,6 +25,13 @@ struct Args {
     /// Do not generate a demo tenant into an empty store.
     #[arg(long)]
     no_demo: bool,
+    /// Who may show the console in a frame (CSP frame-ancestors), e.g. "https://wall.example.com".
+    #[arg(long, default_value = "'none'")]
+    frame_ancestors: String,
+    /// A host name the server answers besides localhost/127.0.0.1/[::1] (repeatable); requests for
+    /// any other Host are refused, so a DNS-rebinding page cannot read the API.
+    #[arg(long = "allow-host")]
+    allow_hosts: Vec<String>,
 }
 
 #[tokio::main]
@@ -59,7 +66,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let listener = tokio::net::TcpListener::bind(args.listen).await?;
     let addr = listener.local_addr()?;
     println!("Tenantscope is running at http://{addr}/  (API: http://{addr}/api/v1/summary)");
-    axum::serve(listener, app(store, config.dist.as_deref()))
+    let web = WebOptions { frame_ancestors: args.frame_ancestors.clone(), allow_hosts: args.allow_hosts.clone() };
+    axum::serve(listener, app_with(store, config.dist.as_deref(), &web))
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;
         })
