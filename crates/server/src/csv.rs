@@ -83,9 +83,21 @@ where
     T: Serialize,
     P: FnOnce(&Store, Sink<'_, T>) -> crate::store::Result<()> + Send + 'static,
 {
+    // A bounded number of exports at once: each holds a blocking thread and a connection.
+    let Some(permit) = store.export_permit() else {
+        return crate::error::Error::Unavailable("too many exports are running; try again in a few seconds".into()).into_response();
+    };
     let (tx, mut rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(4);
     let store = Arc::clone(store);
+    let runtime = tokio::runtime::Handle::current();
     tokio::task::spawn_blocking(move || {
+        let _permit = permit;
+        let started = std::time::Instant::now();
+        // A chunk the client does not take within `CHUNK_DEADLINE`, or an export past
+        // `EXPORT_DEADLINE`, ends the export: a client that never reads holds nothing for long.
+        let send = |chunk: Result<Bytes, std::io::Error>| -> bool {
+            matches!(runtime.block_on(tokio::time::timeout(CHUNK_DEADLINE, tx.send(chunk))), Ok(Ok(())))
+        };
         let Columns { names, header: titles, labels } = columns;
         let names: Vec<&str> = names.iter().map(String::as_str).collect();
         let titles: Vec<&str> = titles.iter().map(String::as_str).collect();
@@ -94,19 +106,19 @@ where
         let mut sink = |item: T| {
             line(&item, &names, labels, &mut buf);
             if buf.len() >= CHUNK {
-                open = tx.blocking_send(Ok(Bytes::from(std::mem::take(&mut buf)))).is_ok();
+                open = started.elapsed() < EXPORT_DEADLINE && send(Ok(Bytes::from(std::mem::take(&mut buf))));
             }
             open
         };
         let result = produce(&store, &mut sink);
         match result {
             Ok(()) if open => {
-                let _ = tx.blocking_send(Ok(Bytes::from(buf)));
+                send(Ok(Bytes::from(buf)));
             }
-            Ok(()) => {} // the client went away
+            Ok(()) => tracing::info!(export = name, elapsed_ms = started.elapsed().as_millis() as u64, "export ended early (client gone, slow or over time)"),
             Err(e) => {
                 tracing::error!(error = %e, "csv export failed");
-                let _ = tx.blocking_send(Err(std::io::Error::other("export failed")));
+                send(Err(std::io::Error::other("export failed")));
             }
         }
     });
@@ -121,6 +133,10 @@ where
     )
         .into_response()
 }
+
+/// How long one chunk may wait for the client, and how long a whole export may run.
+pub const CHUNK_DEADLINE: std::time::Duration = std::time::Duration::from_secs(30);
+pub const EXPORT_DEADLINE: std::time::Duration = std::time::Duration::from_secs(600);
 
 /// The columns of a CSV export: their wire names, the header line, and whether values are labels.
 pub struct Columns {

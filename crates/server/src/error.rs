@@ -13,6 +13,12 @@ pub enum Error {
     BadParam(ParamError),
     #[error("{0}")]
     NotFound(String),
+    /// The route exists but not with this method.
+    #[error("{0}")]
+    MethodNotAllowed(String),
+    /// The server is busy (too many exports, no connection free in time): try again later.
+    #[error("{0}")]
+    Unavailable(String),
     #[error(transparent)]
     Store(#[from] crate::store::StoreError),
 }
@@ -32,6 +38,9 @@ impl Error {
         match self {
             Error::BadParam(_) => StatusCode::BAD_REQUEST,
             Error::NotFound(_) => StatusCode::NOT_FOUND,
+            Error::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
+            Error::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Error::Store(crate::store::StoreError::Busy) => StatusCode::SERVICE_UNAVAILABLE,
             Error::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -42,12 +51,19 @@ impl IntoResponse for Error {
         let (error, detail) = match &self {
             Error::BadParam(e) => ("bad_request", e.to_string()),
             Error::NotFound(what) => ("not_found", what.clone()),
+            Error::MethodNotAllowed(what) => ("method_not_allowed", what.clone()),
+            Error::Unavailable(what) => ("unavailable", what.clone()),
+            Error::Store(crate::store::StoreError::Busy) => ("unavailable", "The server is busy; try again in a few seconds.".to_string()),
             Error::Store(e) => {
                 tracing::error!(error = %e, "store error");
                 ("internal", "The server could not complete the request; it has been logged.".to_string())
             }
         };
-        (self.status(), Json(ErrorBody { error: error.into(), detail })).into_response()
+        let mut res = (self.status(), Json(ErrorBody { error: error.into(), detail })).into_response();
+        if res.status() == axum::http::StatusCode::SERVICE_UNAVAILABLE {
+            res.headers_mut().insert(axum::http::header::RETRY_AFTER, axum::http::HeaderValue::from_static("5"));
+        }
+        res
     }
 }
 

@@ -14,6 +14,11 @@ use std::sync::Arc;
 use store::Store;
 use tower_http::set_header::SetResponseHeaderLayer;
 
+/// Largest request body the API takes, longest it takes to start answering, most requests at once.
+pub const API_BODY_LIMIT: usize = 64 * 1024;
+pub const API_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+pub const API_CONCURRENCY: usize = 64;
+
 /// The whole application: `/api/v1` plus, when `dist` is given, the console with client-route fallback.
 pub fn app(store: Arc<Store>, dist: Option<&Path>) -> Router {
     app_with(store, dist, &web::WebOptions::default())
@@ -22,10 +27,14 @@ pub fn app(store: Arc<Store>, dist: Option<&Path>) -> Router {
 /// The application with explicit web options (framing, extra host names).
 pub fn app_with(store: Arc<Store>, dist: Option<&Path>, options: &web::WebOptions) -> Router {
     let api = api::router(api::ApiContext { store })
-        // Unknown API paths are JSON 404s, never the console's page.
-        .fallback(|| async { error::Error::NotFound("no such API route".into()) })
         // API answers are never cached (CSV exports set the same).
-        .layer(SetResponseHeaderLayer::if_not_present(header::CACHE_CONTROL, HeaderValue::from_static("no-store")));
+        .layer(SetResponseHeaderLayer::if_not_present(header::CACHE_CONTROL, HeaderValue::from_static("no-store")))
+        // No request body beyond this (the upload API will set its own, larger, limit).
+        .layer(tower_http::limit::RequestBodyLimitLayer::new(API_BODY_LIMIT))
+        // Every answer starts within this time (a streamed CSV's body is bounded by the export's own deadline).
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(axum::http::StatusCode::SERVICE_UNAVAILABLE, API_TIMEOUT))
+        // At most this many API requests at once; more wait their turn (the blocking pool stays free).
+        .layer(tower::limit::ConcurrencyLimitLayer::new(API_CONCURRENCY));
     let mut app = Router::new()
         .nest("/api/v1", api)
         .route("/api", axum::routing::any(|| async { error::Error::NotFound("the API lives under /api/v1".into()) }))

@@ -130,3 +130,100 @@ async fn only_known_host_names_are_answered() {
     assert_eq!(res.status(), StatusCode::OK);
     assert!(h(res.headers(), header::CONTENT_SECURITY_POLICY).contains("frame-ancestors 'self'"));
 }
+
+#[tokio::test]
+async fn every_rejection_has_the_json_error_shape() {
+    let f = fixture();
+    for (method, uri, status) in [
+        ("GET", "/api/v1/devices/%FF", StatusCode::BAD_REQUEST),
+        ("GET", "/api/v1/collections/%C3%28", StatusCode::BAD_REQUEST),
+        ("POST", "/api/v1/summary", StatusCode::METHOD_NOT_ALLOWED),
+        ("DELETE", "/api/v1/devices", StatusCode::METHOD_NOT_ALLOWED),
+        ("GET", "/api/v1/devices?page=x", StatusCode::BAD_REQUEST),
+    ] {
+        let app = tenantscope_server::app(f.store.clone(), Some(&f.dist));
+        let res = app.oneshot(Request::builder().method(method).uri(uri).body(Body::empty()).unwrap()).await.unwrap();
+        assert_eq!(res.status(), status, "{method} {uri}");
+        assert!(h(res.headers(), header::CONTENT_TYPE).starts_with("application/json"), "{method} {uri}");
+        let body = res.into_body().collect().await.unwrap().to_bytes();
+        let err: tenantscope_model::api::ErrorBody = serde_json::from_slice(&body).unwrap_or_else(|e| panic!("{method} {uri}: {e}"));
+        assert!(!err.error.is_empty() && !err.detail.is_empty());
+    }
+}
+
+#[test]
+fn the_connection_pool_is_bounded_and_queues() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let most = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let threads: Vec<_> = (0..24)
+        .map(|_| {
+            let (store, most) = (Arc::clone(&store), Arc::clone(&most));
+            std::thread::spawn(move || {
+                store
+                    .with(|c| {
+                        most.fetch_max(store.open_connections(), std::sync::atomic::Ordering::SeqCst);
+                        std::thread::sleep(std::time::Duration::from_millis(40));
+                        Ok(c.query_row("SELECT 1", [], |r| r.get::<_, i64>(0))?)
+                    })
+                    .unwrap()
+            })
+        })
+        .collect();
+    // Every request is answered (they wait their turn), and never more connections than the bound.
+    assert!(threads.into_iter().all(|t| t.join().unwrap() == 1));
+    let most = most.load(std::sync::atomic::Ordering::SeqCst);
+    assert!(most <= tenantscope_server::store::MAX_CONNECTIONS && most > 1, "{most}");
+    assert!(store.open_connections() <= tenantscope_server::store::MAX_CONNECTIONS);
+}
+
+#[tokio::test]
+async fn request_bodies_are_bounded() {
+    let f = fixture();
+    let app = tenantscope_server::app(f.store.clone(), Some(&f.dist));
+    let big = vec![b'x'; tenantscope_server::API_BODY_LIMIT + 1];
+    let res = app
+        .oneshot(Request::get("/api/v1/summary").header("content-length", big.len()).body(Body::from(big)).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::PAYLOAD_TOO_LARGE);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn exports_are_bounded_and_free_their_place_when_the_client_goes() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    seed(&store, &DemoOptions { devices: 3_000, seed: 5, anchor: 1_795_536_000, progress: false }).unwrap();
+    let export = || {
+        let app = tenantscope_server::app(Arc::clone(&store), None);
+        async move { app.oneshot(Request::get("/api/v1/devices?format=csv").body(Body::empty()).unwrap()).await.unwrap() }
+    };
+    // Clients that never read: each holds a place.
+    let mut held = Vec::new();
+    for _ in 0..tenantscope_server::store::MAX_EXPORTS {
+        let res = export().await;
+        assert_eq!(res.status(), StatusCode::OK);
+        held.push(res);
+    }
+    let refused = export().await;
+    assert_eq!(refused.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(h(refused.headers(), header::RETRY_AFTER), "5");
+    // The other routes still answer.
+    let app = tenantscope_server::app(Arc::clone(&store), None);
+    let summary = app.oneshot(Request::get("/api/v1/summary").body(Body::empty()).unwrap()).await.unwrap();
+    assert_eq!(summary.status(), StatusCode::OK);
+    // They hang up: their places come back.
+    drop(held);
+    let mut ok = false;
+    for _ in 0..50 {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        let res = export().await;
+        if res.status() == StatusCode::OK {
+            let body = res.into_body().collect().await.unwrap().to_bytes();
+            assert!(body.len() > 100_000, "a whole export: {} bytes", body.len());
+            ok = true;
+            break;
+        }
+    }
+    assert!(ok, "an export place came back after the clients left");
+}

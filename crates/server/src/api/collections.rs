@@ -3,7 +3,7 @@
 use super::{list, only_params, query_pairs, ApiContext};
 use crate::error::{Error, Result};
 use crate::store::{self, COLLECTIONS_TABLE};
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{RawQuery, State};
 use axum::response::Response;
 use axum::routing::get;
 use axum::{Json, Router};
@@ -20,7 +20,7 @@ async fn collections(State(ctx): State<ApiContext>, raw: RawQuery) -> Result<Res
     list(&ctx, &COLLECTIONS_TABLE, raw, |_| ()).await
 }
 
-async fn collection(State(ctx): State<ApiContext>, Path(id): Path<String>, raw: RawQuery) -> Result<Json<CollectionRow>> {
+async fn collection(State(ctx): State<ApiContext>, super::Id(id): super::Id, raw: RawQuery) -> Result<Json<CollectionRow>> {
     only_params(&query_pairs(&raw.0), &[])?;
     if id.is_empty() || id.len() > 64 {
         return Err(Error::param("id", "must be a CollectionId"));

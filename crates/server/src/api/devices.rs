@@ -1,7 +1,7 @@
 use super::{only_params, query_pairs, ApiContext};
 use crate::error::{Error, Result};
 use crate::store;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{RawQuery, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
@@ -47,7 +47,7 @@ async fn devices_facets(State(ctx): State<ApiContext>, raw: RawQuery) -> Result<
     Ok(Json(facets))
 }
 
-async fn device(State(ctx): State<ApiContext>, Path(id): Path<String>, raw: RawQuery) -> Result<Json<DeviceDetail>> {
+async fn device(State(ctx): State<ApiContext>, super::Id(id): super::Id, raw: RawQuery) -> Result<Json<DeviceDetail>> {
     only_params(&query_pairs(&raw.0), &[])?;
     if id.is_empty() || id.len() > 64 {
         return Err(Error::param("id", "must be a device's AADDeviceID"));

@@ -37,7 +37,9 @@ pub fn router(ctx: ApiContext) -> Router {
         .merge(antivirus::router())
         .merge(connector::router())
         .merge(openapi::router())
+        // Unknown API paths and methods get the API's JSON error shape, never the console's page.
         .fallback(|| async { Error::NotFound("no such API route".into()) })
+        .method_not_allowed_fallback(|| async { Error::MethodNotAllowed("this route only answers GET".into()) })
         .with_state(ctx)
 }
 
@@ -74,4 +76,19 @@ pub async fn list<T: Serialize + Send + 'static>(
     }
     let page = ctx.store.run(move |conn| list_page(conn, table, &query)).await?;
     Ok(Json(page).into_response())
+}
+
+/// A path id (`/devices/{id}` and the like): a malformed one (bad percent-encoding, not UTF-8) is
+/// the API's JSON 400 naming `id`, not axum's plain-text rejection.
+pub struct Id(pub String);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Id {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, state: &S) -> Result<Self> {
+        match axum::extract::Path::<String>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Path(id)) => Ok(Id(id)),
+            Err(e) => Err(Error::param("id", format!("not a valid path segment ({})", e.body_text()))),
+        }
+    }
 }

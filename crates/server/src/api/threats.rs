@@ -3,7 +3,7 @@
 use super::{only_params, query_pairs, ApiContext};
 use crate::error::{Error, Result};
 use crate::store::{self, Bucket, TimelineSource};
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{RawQuery, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
@@ -42,7 +42,7 @@ async fn threats_facets(State(ctx): State<ApiContext>, raw: RawQuery) -> Result<
     Ok(Json(ctx.store.run(move |conn| store::threats_facets(conn, &query)).await?))
 }
 
-async fn threat(State(ctx): State<ApiContext>, Path(id): Path<String>, raw: RawQuery) -> Result<Json<ThreatRow>> {
+async fn threat(State(ctx): State<ApiContext>, super::Id(id): super::Id, raw: RawQuery) -> Result<Json<ThreatRow>> {
     only_params(&query_pairs(&raw.0), &[])?;
     let threat_id: i64 = id.parse().map_err(|_| Error::param("ThreatID", format!("must be an integer, got {id:?}")))?;
     match ctx.store.run(move |conn| store::threat_by_id(conn, threat_id)).await? {

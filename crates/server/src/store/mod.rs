@@ -25,6 +25,20 @@ pub enum StoreError {
     Task(String),
     #[error("database schema version {0} is newer than this server understands ({1})")]
     TooNew(i64, i64),
+    /// Every connection is in use and none came back in time.
+    #[error("the store is busy")]
+    Busy,
+}
+
+/// Most SQLite connections open at once, and how long a request waits for one.
+pub const MAX_CONNECTIONS: usize = 8;
+pub const CHECKOUT_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+/// Most CSV exports streaming at once (beyond: 503 with Retry-After).
+pub const MAX_EXPORTS: usize = 4;
+
+struct Pool {
+    idle: Vec<Connection>,
+    open: usize,
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
@@ -219,7 +233,11 @@ pub fn schema_version() -> i64 {
 /// A small pool of SQLite connections to one database file.
 pub struct Store {
     path: PathBuf,
-    idle: Mutex<Vec<Connection>>,
+    /// The pool: idle connections and how many are open in all (at most `MAX_CONNECTIONS`).
+    pool: Mutex<Pool>,
+    freed: std::sync::Condvar,
+    /// Streaming exports running now (each holds a connection and a blocking thread).
+    exports: Arc<tokio::sync::Semaphore>,
     /// The devices list's in-memory index, built on first use (see `device_index`).
     devices: Mutex<Option<Arc<DeviceIndex>>>,
 }
@@ -241,7 +259,13 @@ impl Store {
         let mut conn = Connection::open(&path)?;
         configure(&conn)?;
         migrate(&mut conn)?;
-        Ok(Arc::new(Store { path, idle: Mutex::new(vec![conn]), devices: Mutex::new(None) }))
+        Ok(Arc::new(Store {
+            path,
+            pool: Mutex::new(Pool { idle: vec![conn], open: 1 }),
+            freed: std::sync::Condvar::new(),
+            exports: Arc::new(tokio::sync::Semaphore::new(MAX_EXPORTS)),
+            devices: Mutex::new(None),
+        }))
     }
 
     /// Creates any missing index (cheap when they exist) and refreshes the planner's statistics.
@@ -275,23 +299,53 @@ impl Store {
         &self.path
     }
 
+    /// A connection: an idle one, a new one while fewer than `MAX_CONNECTIONS` are open, else the
+    /// next one given back, waiting at most `CHECKOUT_WAIT` (then `Busy`: the API answers 503).
+    /// Each connection holds a large page cache and a memory map, so their number is what bounds
+    /// the server's memory under load.
     fn checkout(&self) -> Result<Connection> {
-        if let Some(conn) = self.idle.lock().expect("pool lock").pop() {
-            return Ok(conn);
+        let deadline = std::time::Instant::now() + CHECKOUT_WAIT;
+        let mut pool = self.pool.lock().expect("pool lock");
+        loop {
+            if let Some(conn) = pool.idle.pop() {
+                return Ok(conn);
+            }
+            if pool.open < MAX_CONNECTIONS {
+                pool.open += 1;
+                drop(pool);
+                let opened = Connection::open_with_flags(
+                    &self.path,
+                    OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI,
+                )
+                .map_err(StoreError::from)
+                .and_then(|conn| configure(&conn).map(|_| conn));
+                if opened.is_err() {
+                    self.pool.lock().expect("pool lock").open -= 1;
+                    self.freed.notify_one();
+                }
+                return opened;
+            }
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            if left.is_zero() {
+                return Err(StoreError::Busy);
+            }
+            pool = self.freed.wait_timeout(pool, left).expect("pool lock").0;
         }
-        let conn = Connection::open_with_flags(
-            &self.path,
-            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI,
-        )?;
-        configure(&conn)?;
-        Ok(conn)
+    }
+
+    /// A place for one more streaming export, if fewer than `MAX_EXPORTS` are running.
+    pub fn export_permit(&self) -> Option<tokio::sync::OwnedSemaphorePermit> {
+        Arc::clone(&self.exports).try_acquire_owned().ok()
+    }
+
+    /// Connections open now (idle or in use).
+    pub fn open_connections(&self) -> usize {
+        self.pool.lock().expect("pool lock").open
     }
 
     fn checkin(&self, conn: Connection) {
-        let mut idle = self.idle.lock().expect("pool lock");
-        if idle.len() < 8 {
-            idle.push(conn);
-        }
+        self.pool.lock().expect("pool lock").idle.push(conn);
+        self.freed.notify_one();
     }
 
     /// Runs `f` with a pooled connection on the calling thread.
