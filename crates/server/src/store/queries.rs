@@ -104,33 +104,48 @@ pub const PRODUCTS_TABLE: Table<ProductRow> = Table {
     nulls_last: false,
 };
 
+/// Runs several reads as one snapshot (one read transaction), so that a count and its page, or the
+/// summary's numbers, never mix two states of the store. Nested calls join the outer snapshot.
+pub fn snapshot<R>(conn: &Connection, f: impl FnOnce() -> Result<R>) -> Result<R> {
+    if !conn.is_autocommit() {
+        return f();
+    }
+    conn.execute_batch("BEGIN DEFERRED")?;
+    let out = f();
+    // Read-only: ending it cannot lose anything.
+    let _ = conn.execute_batch(if out.is_ok() { "COMMIT" } else { "ROLLBACK" });
+    out
+}
+
 /// A page of products, each with all its deployment types (version order, then language, ProgramID).
 pub fn products(conn: &Connection, query: &ListQuery) -> Result<Page<ProductRow>> {
-    let mut page = list_page(conn, &PRODUCTS_TABLE, query)?;
-    let mut stmt = conn.prepare_cached(
-        "SELECT a.Version, a.ProductLanguage, a.ProgramID, COALESCE(c.CountTargeted, 0), c.CollectionId \
-         FROM applications a LEFT JOIN collections c ON c.id = a.TargetCollection WHERE a.ProductName = ?1",
-    )?;
-    for product in &mut page.items {
-        let mut types: Vec<DeploymentTypeRow> = stmt
-            .query_map([&product.product_name], |r| {
-                Ok(DeploymentTypeRow {
-                    version: r.get(0)?,
-                    product_language: r.get(1)?,
-                    program_id: r.get(2)?,
-                    device_count: r.get::<_, i64>(3)? as u64,
-                    collection_id: r.get(4)?,
-                })
-            })?
-            .collect::<rusqlite::Result<_>>()?;
-        types.sort_by(|a, b| {
-            version_cmp(&a.version, &b.version)
-                .then(a.product_language.cmp(&b.product_language))
-                .then_with(|| a.program_id.cmp(&b.program_id))
-        });
-        product.types = types;
-    }
-    Ok(page)
+    snapshot(conn, || {
+        let mut page = list_page(conn, &PRODUCTS_TABLE, query)?;
+        let mut stmt = conn.prepare_cached(
+            "SELECT a.Version, a.ProductLanguage, a.ProgramID, COALESCE(c.CountTargeted, 0), c.CollectionId \
+             FROM applications a LEFT JOIN collections c ON c.id = a.TargetCollection WHERE a.ProductName = ?1",
+        )?;
+        for product in &mut page.items {
+            let mut types: Vec<DeploymentTypeRow> = stmt
+                .query_map([&product.product_name], |r| {
+                    Ok(DeploymentTypeRow {
+                        version: r.get(0)?,
+                        product_language: r.get(1)?,
+                        program_id: r.get(2)?,
+                        device_count: r.get::<_, i64>(3)? as u64,
+                        collection_id: r.get(4)?,
+                    })
+                })?
+                .collect::<rusqlite::Result<_>>()?;
+            types.sort_by(|a, b| {
+                version_cmp(&a.version, &b.version)
+                    .then(a.product_language.cmp(&b.product_language))
+                    .then_with(|| a.program_id.cmp(&b.program_id))
+            });
+            product.types = types;
+        }
+        Ok(page)
+    })
 }
 
 /// Filter choices of the products list: how many products each vendor and publisher has.
@@ -356,27 +371,29 @@ pub fn threat_by_id(conn: &Connection, id: i64) -> Result<Option<ThreatRow>> {
 
 /// One page of a list route, with the total count of the whole selection.
 pub fn list_page<T>(conn: &Connection, table: &Table<T>, query: &ListQuery) -> Result<Page<T>> {
-    let sql = build_list(&table.spec, query);
-    let total: i64 = conn
-        .prepare_cached(&format!("SELECT COUNT(*) FROM {} {}", table.from, sql.where_clause))?
-        .query_row(params_from_iter(sql.params.iter()), |r| r.get(0))?;
-    let mut items = Vec::with_capacity(sql.limit as usize);
-    // Page through the ordered ids first (index-only), then fetch only this page's rows.
-    let select = format!(
-        "SELECT {cols} FROM {from} WHERE id IN (SELECT id FROM {from} {w} {o} LIMIT {l} OFFSET {off}) {o}",
-        cols = table.columns,
-        from = table.from,
-        w = sql.where_clause,
-        o = table.order_by(query, &sql.order_by),
-        l = sql.limit,
-        off = sql.offset,
-    );
-    let mut stmt = conn.prepare_cached(&select)?;
-    let mut rows = stmt.query(params_from_iter(sql.params.iter()))?;
-    while let Some(row) = rows.next()? {
-        items.push((table.map)(row)?);
-    }
-    Ok(Page { items, total: total as u64, page: query.page, page_size: query.page_size })
+    snapshot(conn, || {
+        let sql = build_list(&table.spec, query);
+        let total: i64 = conn
+            .prepare_cached(&format!("SELECT COUNT(*) FROM {} {}", table.from, sql.where_clause))?
+            .query_row(params_from_iter(sql.params.iter()), |r| r.get(0))?;
+        let mut items = Vec::with_capacity(sql.limit as usize);
+        // Page through the ordered ids first (index-only), then fetch only this page's rows.
+        let select = format!(
+            "SELECT {cols} FROM {from} WHERE id IN (SELECT id FROM {from} {w} {o} LIMIT {l} OFFSET {off}) {o}",
+            cols = table.columns,
+            from = table.from,
+            w = sql.where_clause,
+            o = table.order_by(query, &sql.order_by),
+            l = sql.limit,
+            off = sql.offset,
+        );
+        let mut stmt = conn.prepare_cached(&select)?;
+        let mut rows = stmt.query(params_from_iter(sql.params.iter()))?;
+        while let Some(row) = rows.next()? {
+            items.push((table.map)(row)?);
+        }
+        Ok(Page { items, total: total as u64, page: query.page, page_size: query.page_size })
+    })
 }
 
 /// Every row of the selection in order (no paging), handed to `each` until it returns false.
@@ -503,52 +520,54 @@ pub fn tenant(conn: &Connection) -> Result<TenantInfo> {
 
 /// The Overview's KPIs.
 pub fn summary(conn: &Connection) -> Result<Summary> {
-    let count = |sql: &str, param: Option<i64>| -> Result<u64> {
-        let mut stmt = conn.prepare_cached(sql)?;
-        let n: i64 = match param {
-            Some(p) => stmt.query_row([p], |r| r.get(0))?,
-            None => stmt.query_row([], |r| r.get(0))?,
+    snapshot(conn, || {
+        let count = |sql: &str, param: Option<i64>| -> Result<u64> {
+            let mut stmt = conn.prepare_cached(sql)?;
+            let n: i64 = match param {
+                Some(p) => stmt.query_row([p], |r| r.get(0))?,
+                None => stmt.query_row([], |r| r.get(0))?,
+            };
+            Ok(n as u64)
         };
-        Ok(n as u64)
-    };
-    // Each count is an index range; the big "healthy" range is derived instead of walked.
-    let total = count("SELECT COUNT(*) FROM devices", None)?;
-    let mut by_verdict = [0u64; 4];
-    for v in [HealthVerdict::AtRisk, HealthVerdict::Unhealthy, HealthVerdict::NotReporting] {
-        by_verdict[v.code() as usize] =
-            count("SELECT COUNT(*) FROM devices WHERE DefenderHealth = ?1", Some(v.code()))?;
-    }
-    by_verdict[HealthVerdict::Healthy.code() as usize] = total - by_verdict.iter().sum::<u64>();
-    let mut by_severity: Vec<SeverityCount> =
-        Severity::ALL.iter().map(|s| SeverityCount { severity: *s, count: 0 }).collect();
-    let mut stmt = conn.prepare_cached(&format!(
-        "SELECT Severity, COUNT(*) FROM threats WHERE {ACTIVE_THREAT_SQL} GROUP BY Severity"
-    ))?;
-    let mut rows = stmt.query([])?;
-    while let Some(row) = rows.next()? {
-        let severity = Severity::from_code(row.get(0)?);
-        let count = row.get::<_, i64>(1)? as u64;
-        match by_severity.iter_mut().find(|c| c.severity == severity) {
-            Some(entry) => entry.count += count,
-            None => by_severity.push(SeverityCount { severity, count }),
+        // Each count is an index range; the big "healthy" range is derived instead of walked.
+        let total = count("SELECT COUNT(*) FROM devices", None)?;
+        let mut by_verdict = [0u64; 4];
+        for v in [HealthVerdict::AtRisk, HealthVerdict::Unhealthy, HealthVerdict::NotReporting] {
+            by_verdict[v.code() as usize] =
+                count("SELECT COUNT(*) FROM devices WHERE DefenderHealth = ?1", Some(v.code()))?;
         }
-    }
-    Ok(Summary {
-        tenant: tenant(conn)?,
-        total_devices: total,
-        healthy: by_verdict[HealthVerdict::Healthy.code() as usize],
-        at_risk: by_verdict[HealthVerdict::AtRisk.code() as usize],
-        unhealthy: by_verdict[HealthVerdict::Unhealthy.code() as usize],
-        not_reporting: by_verdict[HealthVerdict::NotReporting.code() as usize],
-        active_threats: by_severity.iter().map(|c| c.count).sum(),
-        active_threats_by_severity: by_severity,
-        devices_with_active_threats: count("SELECT COUNT(*) FROM devices WHERE ActiveThreats > 0", None)?,
-        signatures_out_of_date: count("SELECT COUNT(*) FROM defender_health WHERE SignatureOutOfDate = 1", None)?,
-        // Two index ranges: quick scan overdue, plus full scan overdue without the quick one.
-        scans_overdue: count("SELECT COUNT(*) FROM defender_health WHERE QuickScanOverdue = 1", None)?
-            + count("SELECT COUNT(*) FROM defender_health WHERE QuickScanOverdue = 0 AND FullScanOverdue = 1", None)?,
-        reboot_required: count("SELECT COUNT(*) FROM defender_health WHERE RebootRequired = 1", None)?,
-        last_upload: get_meta(conn, "last_upload")?,
+        by_verdict[HealthVerdict::Healthy.code() as usize] = total.saturating_sub(by_verdict.iter().sum::<u64>());
+        let mut by_severity: Vec<SeverityCount> =
+            Severity::ALL.iter().map(|s| SeverityCount { severity: *s, count: 0 }).collect();
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT Severity, COUNT(*) FROM threats WHERE {ACTIVE_THREAT_SQL} GROUP BY Severity"
+        ))?;
+        let mut rows = stmt.query([])?;
+        while let Some(row) = rows.next()? {
+            let severity = Severity::from_code(row.get(0)?);
+            let count = row.get::<_, i64>(1)? as u64;
+            match by_severity.iter_mut().find(|c| c.severity == severity) {
+                Some(entry) => entry.count += count,
+                None => by_severity.push(SeverityCount { severity, count }),
+            }
+        }
+        Ok(Summary {
+            tenant: tenant(conn)?,
+            total_devices: total,
+            healthy: by_verdict[HealthVerdict::Healthy.code() as usize],
+            at_risk: by_verdict[HealthVerdict::AtRisk.code() as usize],
+            unhealthy: by_verdict[HealthVerdict::Unhealthy.code() as usize],
+            not_reporting: by_verdict[HealthVerdict::NotReporting.code() as usize],
+            active_threats: by_severity.iter().map(|c| c.count).sum(),
+            active_threats_by_severity: by_severity,
+            devices_with_active_threats: count("SELECT COUNT(*) FROM devices WHERE ActiveThreats > 0", None)?,
+            signatures_out_of_date: count("SELECT COUNT(*) FROM defender_health WHERE SignatureOutOfDate = 1", None)?,
+            // Two index ranges: quick scan overdue, plus full scan overdue without the quick one.
+            scans_overdue: count("SELECT COUNT(*) FROM defender_health WHERE QuickScanOverdue = 1", None)?
+                + count("SELECT COUNT(*) FROM defender_health WHERE QuickScanOverdue = 0 AND FullScanOverdue = 1", None)?,
+            reboot_required: count("SELECT COUNT(*) FROM defender_health WHERE RebootRequired = 1", None)?,
+            last_upload: get_meta(conn, "last_upload")?,
+        })
     })
 }
 
