@@ -34,6 +34,9 @@ struct Args {
     allow_hosts: Vec<String>,
 }
 
+/// How long requests in flight may run after a shutdown signal.
+const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
+
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     tracing_subscriber::fmt()
@@ -53,6 +56,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             progress: true,
         }),
     };
+    // The port first: one already in use is reported at once, not after minutes of seeding.
+    let listener = match tokio::net::TcpListener::bind(args.listen).await {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("tenantscope-server: cannot listen on {}: {e}", args.listen);
+            std::process::exit(2);
+        }
+    };
     let started = std::time::Instant::now();
     let store = tokio::task::spawn_blocking({
         let config = config.clone();
@@ -63,14 +74,48 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     if config.dist.is_none() {
         tracing::warn!(dist = %args.dist.display(), "console not built; serving the API only");
     }
-    let listener = tokio::net::TcpListener::bind(args.listen).await?;
     let addr = listener.local_addr()?;
     println!("Tenantscope is running at http://{addr}/  (API: http://{addr}/api/v1/summary)");
     let web = WebOptions { frame_ancestors: args.frame_ancestors.clone(), allow_hosts: args.allow_hosts.clone() };
-    axum::serve(listener, app_with(store, config.dist.as_deref(), &web))
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await?;
+    // On SIGTERM / Ctrl-C: no new connections, requests in flight get `SHUTDOWN_GRACE` to finish
+    // (a long export is cut then).
+    let stopping = std::sync::Arc::new(tokio::sync::Notify::new());
+    let signalled = std::sync::Arc::clone(&stopping);
+    let serve = axum::serve(listener, app_with(store, config.dist.as_deref(), &web)).with_graceful_shutdown(async move {
+        shutdown_signal().await;
+        signalled.notify_one();
+    });
+    let grace = async {
+        stopping.notified().await;
+        tokio::time::sleep(SHUTDOWN_GRACE).await;
+    };
+    tokio::select! {
+        result = serve => result?,
+        _ = grace => tracing::warn!(grace_s = SHUTDOWN_GRACE.as_secs(), "requests still running at the deadline; stopping anyway"),
+    }
+    tracing::info!("stopped");
     Ok(())
+}
+
+/// Ctrl-C (SIGINT) or SIGTERM: stop taking connections and let the requests in flight finish.
+async fn shutdown_signal() {
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = interrupt => {}
+        _ = terminate => {}
+    }
+    tracing::info!("shutting down");
 }
