@@ -75,6 +75,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         tracing::warn!(dist = %args.dist.display(), "console not built; serving the API only");
     }
     let addr = listener.local_addr()?;
+    // Listen for SIGTERM before saying we run: a signal right after that line must stop us cleanly.
+    #[cfg(unix)]
+    let terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    #[cfg(not(unix))]
+    let terminate = ();
     println!("Tenantscope is running at http://{addr}/  (API: http://{addr}/api/v1/summary)");
     let web = WebOptions { frame_ancestors: args.frame_ancestors.clone(), allow_hosts: args.allow_hosts.clone() };
     // On SIGTERM / Ctrl-C: no new connections, requests in flight get `SHUTDOWN_GRACE` to finish
@@ -82,7 +87,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let stopping = std::sync::Arc::new(tokio::sync::Notify::new());
     let signalled = std::sync::Arc::clone(&stopping);
     let serve = axum::serve(listener, app_with(store, config.dist.as_deref(), &web)).with_graceful_shutdown(async move {
-        shutdown_signal().await;
+        shutdown_signal(terminate).await;
         signalled.notify_one();
     });
     let grace = async {
@@ -98,24 +103,17 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 }
 
 /// Ctrl-C (SIGINT) or SIGTERM: stop taking connections and let the requests in flight finish.
-async fn shutdown_signal() {
-    let interrupt = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
+#[cfg(unix)]
+async fn shutdown_signal(mut terminate: tokio::signal::unix::Signal) {
     tokio::select! {
-        _ = interrupt => {}
-        _ = terminate => {}
+        _ = tokio::signal::ctrl_c() => {}
+        _ = terminate.recv() => {}
     }
+    tracing::info!("shutting down");
+}
+
+#[cfg(not(unix))]
+async fn shutdown_signal(_: ()) {
+    let _ = tokio::signal::ctrl_c().await;
     tracing::info!("shutting down");
 }
