@@ -33,8 +33,8 @@ pub fn app_with(store: Arc<Store>, dist: Option<&Path>, options: &web::WebOption
         .layer(tower_http::limit::RequestBodyLimitLayer::new(API_BODY_LIMIT))
         // Every answer starts within this time (a streamed CSV's body is bounded by the export's own deadline).
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(axum::http::StatusCode::SERVICE_UNAVAILABLE, API_TIMEOUT))
-        // At most this many API requests at once; more wait their turn (the blocking pool stays free).
-        .layer(tower::limit::ConcurrencyLimitLayer::new(API_CONCURRENCY));
+        // At most this many API requests at once over all routes (one shared limit); more wait their turn.
+        .layer(tower::limit::GlobalConcurrencyLimitLayer::new(API_CONCURRENCY));
     let mut app = Router::new()
         .nest("/api/v1", api)
         .route("/api", axum::routing::any(|| async { error::Error::NotFound("the API lives under /api/v1".into()) }))
