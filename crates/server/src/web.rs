@@ -147,7 +147,12 @@ pub fn precompress(dist: &Path) {
         let mut enc = GzEncoder::new(Vec::new(), flate2::Compression::best());
         if enc.write_all(&bytes).is_ok() {
             if let Ok(out) = enc.finish() {
-                if std::fs::write(&gz, out).is_err() {
+                // Written aside, then renamed: a reader never sees half a file.
+                static WRITES: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+                let n = WRITES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let tmp = gz.with_extension(format!("{ext}.gz.{}-{n}.tmp", std::process::id()));
+                if std::fs::write(&tmp, out).and_then(|_| std::fs::rename(&tmp, &gz)).is_err() {
+                    let _ = std::fs::remove_file(&tmp);
                     tracing::warn!(dist = %dist.display(), "cannot write precompressed assets; compressing on the fly");
                     return;
                 }
