@@ -8,7 +8,7 @@ use super::list_parts::{FacetSelect, Pager, SearchBox, SortHeader, UrlState};
 use super::status::{ErrorMessage, Loading};
 use crate::api::{self, ApiError, Body, Busy, Resource};
 use crate::charts::Tone;
-use super::html::{cell_html, fields_html, rows_html, table_html};
+use super::html::{cell_html, fields_html, rows_html};
 use crate::format::datetime;
 use leptos::prelude::*;
 use std::sync::Arc;
@@ -59,11 +59,6 @@ pub fn render(cell: Cell) -> AnyView {
 /// A definition list of labelled values (detail pages).
 pub fn fields(testid: &'static str, rows: Vec<(&'static str, Cell)>) -> impl IntoView {
     view! { <dl class="fields" data-testid=testid inner_html=fields_html(&rows, js_sys::Date::now())></dl> }
-}
-
-/// A small table of cells (detail pages).
-pub fn cell_table(testid: &'static str, headers: &[&'static str], rows: Vec<Vec<Cell>>) -> impl IntoView {
-    view! { <div inner_html=table_html(testid, headers, rows, js_sys::Date::now())></div> }
 }
 
 /// One column: the list field it shows, a CSS class for its cells, and what a row shows in it.

@@ -10,7 +10,7 @@ use crate::routes;
 use leptos::prelude::*;
 use tenantscope_model::api::DeviceDetail;
 use crate::contexts::page::use_page;
-use tenantscope_model::{ActiveThreat, Application, DefenderHealth, Flag, FlagSeverity, HealthVerdict, MdeOnboardingState};
+use tenantscope_model::{Application, DefenderHealth, Flag, FlagSeverity, HealthVerdict, MdeOnboardingState};
 
 #[component]
 pub fn Device(id: String) -> impl IntoView {
@@ -73,6 +73,7 @@ fn DeviceView(detail: DeviceDetail) -> impl IntoView {
 
 /// The device page's content as HTML (every value escaped).
 pub fn device_html(detail: DeviceDetail, now_ms: f64) -> String {
+    let (_, findings) = HealthVerdict::assess(detail.health.as_ref(), &detail.active_threats(), Some((now_ms / 1000.0) as i64));
     let row = detail.device;
     let d = row.device;
     let identity = vec![
@@ -115,13 +116,6 @@ pub fn device_html(detail: DeviceDetail, now_ms: f64) -> String {
         })
         .collect();
     let n_apps = apps.len();
-    let active: Vec<ActiveThreat<'_>> = detail
-        .threats
-        .iter()
-        .filter(|t| t.current_status.is_active())
-        .map(|t| ActiveThreat { name: &t.threat_name, severity: t.severity })
-        .collect();
-    let (_, findings) = HealthVerdict::assess(detail.health.as_ref(), &active, Some((now_ms / 1000.0) as i64));
     let verdict = row.defender_health;
     let mut out = String::new();
     out.push_str(&format!("<div class=\"page-head detail-head\"><h1 data-testid=\"device-name\">{}</h1><span data-testid=\"verdict\">", escape(&d.name)));

@@ -216,6 +216,17 @@ wire! {
     }
 }
 
+impl DeviceDetail {
+    /// The threats still active on the device, as the verdict rule takes them.
+    pub fn active_threats(&self) -> Vec<crate::verdict::ActiveThreat<'_>> {
+        self.threats
+            .iter()
+            .filter(|t| t.current_status.is_active())
+            .map(|t| crate::verdict::ActiveThreat { name: &t.threat_name, severity: t.severity })
+            .collect()
+    }
+}
+
 wire! {
     /// A collection a device belongs to.
     #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

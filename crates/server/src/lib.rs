@@ -40,13 +40,14 @@ pub fn app_with(store: Arc<Store>, dist: Option<&Path>, options: &web::WebOption
         .route("/api", axum::routing::any(|| async { error::Error::NotFound("the API lives under /api/v1".into()) }))
         .route("/api/", axum::routing::any(|| async { error::Error::NotFound("the API lives under /api/v1".into()) }))
         .route("/api/{*rest}", axum::routing::any(|| async { error::Error::NotFound("the API lives under /api/v1".into()) }));
-    let index_html = dist.and_then(|d| std::fs::read_to_string(d.join("index.html")).ok()).unwrap_or_default();
     if let Some(dist) = dist {
         web::precompress(dist);
         let dist = dist.to_path_buf();
-        app = app.fallback(move |req: axum::extract::Request| web::serve_console(dist.clone(), req));
+        let frame_ancestors: Arc<str> = options.frame_ancestors.as_str().into();
+        app = app.fallback(move |req: axum::extract::Request| web::serve_console(dist.clone(), Arc::clone(&frame_ancestors), req));
     }
-    let csp = HeaderValue::from_str(&web::content_security_policy(&index_html, &options.frame_ancestors))
+    // Everything but the page itself (which sets its own, with its scripts' hashes): no inline script.
+    let csp = HeaderValue::from_str(&web::content_security_policy("", &options.frame_ancestors))
         .unwrap_or_else(|_| HeaderValue::from_static("default-src 'self'"));
     let allowed = Arc::new(options.allow_hosts.clone());
     app.layer(tower_http::compression::CompressionLayer::new())

@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use sha2::{Digest, Sha256};
 use std::path::Path;
 use tower::ServiceExt;
-use tower_http::services::{ServeDir, ServeFile};
+use tower_http::services::ServeDir;
 
 /// How the console may be embedded and which Host names the server answers.
 #[derive(Clone, Debug)]
@@ -94,7 +94,7 @@ fn is_hashed(file: &str) -> bool {
 
 /// Serves `dist`: files by path (404 when missing), `index.html` for client routes (paths whose last
 /// segment has no extension).
-pub async fn serve_console(dist: std::path::PathBuf, req: Request) -> Response {
+pub async fn serve_console(dist: std::path::PathBuf, frame_ancestors: std::sync::Arc<str>, req: Request) -> Response {
     let path = req.uri().path().to_string();
     let last = path.rsplit('/').next().unwrap_or("");
     if last.contains('.') {
@@ -113,15 +113,23 @@ pub async fn serve_console(dist: std::path::PathBuf, req: Request) -> Response {
         res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
         res
     } else {
-        let index = ServeFile::new(dist.join("index.html"));
-        let mut res = match index.oneshot(req).await {
-            Ok(res) => res.map(Body::new),
-            Err(e) => match e {},
+        // Read at each load, with the policy allowing exactly its inline scripts: a redeployed
+        // console (new loader script, new asset names) works at the next load without a restart.
+        let Ok(html) = tokio::fs::read_to_string(dist.join("index.html")).await else {
+            return (StatusCode::NOT_FOUND, "the console is not built").into_response();
         };
-        // Always revalidated: a redeploy is picked up at the next load, never a stale page pointing
-        // at assets that are gone.
-        res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-        res
+        let csp = HeaderValue::from_str(&content_security_policy(&html, &frame_ancestors))
+            .unwrap_or_else(|_| HeaderValue::from_static("default-src 'self'"));
+        (
+            [
+                (header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8")),
+                // Always revalidated: never a stale page pointing at assets that are gone.
+                (header::CACHE_CONTROL, HeaderValue::from_static("no-cache")),
+                (header::CONTENT_SECURITY_POLICY, csp),
+            ],
+            html,
+        )
+            .into_response()
     }
 }
 

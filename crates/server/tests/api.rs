@@ -223,13 +223,7 @@ async fn search_and_detail() {
     assert!(found.items.iter().any(|r| r.device.aad_device_id == d.aad_device_id));
     let detail: DeviceDetail = typed(&format!("/api/v1/devices/{}", d.aad_device_id)).await;
     assert_eq!(&detail.device.device, d);
-    let active: Vec<ActiveThreat<'_>> = detail
-        .threats
-        .iter()
-        .filter(|t| t.current_status.is_active())
-        .map(|t| ActiveThreat { name: &t.threat_name, severity: t.severity })
-        .collect();
-    assert_eq!(detail.device.defender_health, HealthVerdict::of(detail.health.as_ref(), &active));
+    assert_eq!(detail.device.defender_health, HealthVerdict::of(detail.health.as_ref(), &detail.active_threats()));
     assert!(detail.collections.iter().any(|c| c.collection_id == "SMS00001"));
     // A device is a member of device collections only (never "All Users").
     for c in &detail.collections {

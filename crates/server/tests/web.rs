@@ -227,3 +227,19 @@ async fn exports_are_bounded_and_free_their_place_when_the_client_goes() {
     }
     assert!(ok, "an export place came back after the clients left");
 }
+
+#[tokio::test]
+async fn a_redeployed_console_works_without_a_restart() {
+    let f = fixture();
+    let dist = tempfile::tempdir().unwrap();
+    std::fs::write(dist.path().join("index.html"), "<script>one()</script>").unwrap();
+    let app = tenantscope_server::app(f.store.clone(), Some(dist.path()));
+    let csp = |res: &axum::response::Response| h(res.headers(), header::CONTENT_SECURITY_POLICY).to_string();
+    let first = app.clone().oneshot(Request::get("/").body(Body::empty()).unwrap()).await.unwrap();
+    // A new build: another loader script.
+    std::fs::write(dist.path().join("index.html"), "<script>two()</script>").unwrap();
+    let second = app.oneshot(Request::get("/devices").body(Body::empty()).unwrap()).await.unwrap();
+    assert_ne!(csp(&first), csp(&second), "the policy follows the page served");
+    let body = second.into_body().collect().await.unwrap().to_bytes();
+    assert_eq!(&body[..], b"<script>two()</script>");
+}

@@ -374,13 +374,21 @@ impl DeviceIndex {
     pub fn facet_in(&self, field: &str, query: &ListQuery) -> Vec<FacetValue> {
         let mut others = query.clone();
         others.filters.retain(|(f, _)| f != field);
-        let Some(selected) = self.select(&others) else {
-            // Nothing else selects: the whole tenant's counts, without values no device has.
-            let mut all = self.facet(field);
-            all.retain(|v| v.count > 0 || query.filters.iter().any(|(f, x)| f == field && *x == v.value));
-            return all;
+        let selected = self.select(&others);
+        let mut out: Vec<FacetValue> = if let Some(selected) = &selected {
+            self.count_in(field, selected)
+        } else {
+            // Nothing else selects: the whole tenant's counts.
+            self.facet(field)
         };
-        let mut out: Vec<FacetValue> = if let Some(col) = self.columns.get(field) {
+        out.retain(|v| v.count > 0 || query.filters.iter().any(|(f, x)| f == field && *x == v.value));
+        out.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.value.cmp(&b.value)));
+        out
+    }
+
+    /// Each value's number of selected rows.
+    fn count_in(&self, field: &str, selected: &Bits) -> Vec<FacetValue> {
+        if let Some(col) = self.columns.get(field) {
             let mut counts = vec![0u64; col.dict.len()];
             for (w, word) in selected.0.iter().enumerate() {
                 let mut bits = *word;
@@ -398,10 +406,7 @@ impl DeviceIndex {
                 .collect()
         } else {
             Vec::new()
-        };
-        out.retain(|v| v.count > 0 || query.filters.iter().any(|(f, x)| f == field && *x == v.value));
-        out.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.value.cmp(&b.value)));
-        out
+        }
     }
 
     /// Values of a filterable field with their device counts (most devices first).
