@@ -20,13 +20,41 @@ pub const API_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 pub const API_CONCURRENCY: usize = 64;
 
 /// The whole application: `/api/v1` plus, when `dist` is given, the console with client-route fallback.
+/// (`web::precompress` writes the compressed assets it serves; the binary runs it at start-up.)
 pub fn app(store: Arc<Store>, dist: Option<&Path>) -> Router {
     app_with(store, dist, &web::WebOptions::default())
 }
 
 /// The application with explicit web options (framing, extra host names).
 pub fn app_with(store: Arc<Store>, dist: Option<&Path>, options: &web::WebOptions) -> Router {
-    let api = api::router(api::ApiContext { store })
+    shell(api::router(api::ApiContext { store }), dist, options)
+}
+
+/// The application while the store is being prepared: the console is served, and every API route
+/// answers 503 with `Retry-After` and how far preparing is ("Preparing data — 45 %"), which the
+/// console shows instead of a dead page.
+pub fn app_preparing(startup: Arc<Startup>, dist: Option<&Path>, options: &web::WebOptions) -> Router {
+    let answer = move || {
+        let startup = Arc::clone(&startup);
+        async move { startup.answer() }
+    };
+    let api = Router::new().route("/", axum::routing::any(answer.clone())).route("/{*rest}", axum::routing::any(answer));
+    shell(api, dist, options)
+}
+
+/// One service for the server's whole life: `preparing` until `ready` is set, then `ready`.
+pub fn app_switching(preparing: Router, ready: Arc<std::sync::OnceLock<Router>>) -> Router {
+    use tower::ServiceExt;
+    Router::new().fallback_service(tower::service_fn(move |req: axum::extract::Request| {
+        let app = ready.get().cloned().unwrap_or_else(|| preparing.clone());
+        app.oneshot(req)
+    }))
+}
+
+/// `/api/v1` (the given API router, with its limits) and the console around it, with the headers
+/// every answer carries.
+fn shell(api: Router, dist: Option<&Path>, options: &web::WebOptions) -> Router {
+    let api = api
         // API answers are never cached (CSV exports set the same).
         .layer(SetResponseHeaderLayer::if_not_present(header::CACHE_CONTROL, HeaderValue::from_static("no-store")))
         // No request body beyond this (the upload API will set its own, larger, limit).
@@ -41,7 +69,6 @@ pub fn app_with(store: Arc<Store>, dist: Option<&Path>, options: &web::WebOption
         .route("/api/", axum::routing::any(|| async { error::Error::NotFound("the API lives under /api/v1".into()) }))
         .route("/api/{*rest}", axum::routing::any(|| async { error::Error::NotFound("the API lives under /api/v1".into()) }));
     if let Some(dist) = dist {
-        web::precompress(dist);
         let dist = dist.to_path_buf();
         let frame_ancestors: Arc<str> = options.frame_ancestors.as_str().into();
         app = app.fallback(move |req: axum::extract::Request| web::serve_console(dist.clone(), Arc::clone(&frame_ancestors), req));
@@ -65,16 +92,53 @@ pub struct Config {
     pub demo: Option<seed::DemoOptions>,
 }
 
-/// Opens the store, seeds the demo tenant if it is empty, makes sure indexes exist.
-pub fn prepare(config: &Config) -> store::Result<Arc<Store>> {
+/// How far start-up is: what it is doing and the percentage done, told by `prepare` and answered by
+/// the API meanwhile.
+#[derive(Debug, Default)]
+pub struct Startup(std::sync::Mutex<(&'static str, u8)>);
+
+impl Startup {
+    pub fn set(&self, phase: &'static str, percent: u8) {
+        *self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = (phase, percent.min(99));
+    }
+
+    /// What it is doing and how many percent are done.
+    pub fn get(&self) -> (&'static str, u8) {
+        *self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The API's answer meanwhile: 503 `starting`, asking to come back in 2 seconds.
+    pub fn answer(&self) -> axum::response::Response {
+        use axum::response::IntoResponse;
+        let (phase, percent) = self.get();
+        let body = tenantscope_model::api::ErrorBody {
+            error: "starting".into(),
+            detail: format!("Preparing data — {percent} % ({phase})"),
+        };
+        let mut res = (axum::http::StatusCode::SERVICE_UNAVAILABLE, axum::Json(body)).into_response();
+        res.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("2"));
+        res
+    }
+}
+
+/// Opens the store, seeds the demo tenant if it is empty, makes sure indexes and statistics exist,
+/// and builds the devices index, telling `startup` how far it is.
+pub fn prepare(config: &Config, startup: &Startup) -> store::Result<Arc<Store>> {
+    startup.set("checking the store", 0);
     let store = Store::open(&config.data_dir)?;
     if let Some(demo) = &config.demo {
-        if seed::seed_if_empty(&store, demo)? {
+        let report = |done: f64| startup.set("generating the demo tenant", 2 + (done * 78.0) as u8);
+        if seed::seed_if_empty(&store, demo, &report)? {
             tracing::info!(devices = demo.devices, seed = demo.seed, "seeded demo tenant");
         }
     }
+    startup.set("building indexes", 80);
     store.ensure_indexes()?;
+    if store.ensure_statistics()? {
+        tracing::info!("query statistics were missing; refreshed");
+    }
     // Build the devices index now, so that the first visitor does not wait for it.
+    startup.set("building the devices index", 90);
     store.device_index()?;
     Ok(store)
 }

@@ -1,7 +1,8 @@
 use clap::Parser;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use tenantscope_server::{app_with, prepare, seed::DemoOptions, web::WebOptions, Config};
+use std::sync::{Arc, OnceLock};
+use tenantscope_server::{app_preparing, app_switching, app_with, prepare, seed::DemoOptions, web::WebOptions, Config, Startup};
 
 /// Tenantscope: Configuration Manager tenant-attach console and API.
 #[derive(Parser, Debug)]
@@ -64,29 +65,31 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             std::process::exit(2);
         }
     };
-    let started = std::time::Instant::now();
-    let store = tokio::task::spawn_blocking({
-        let config = config.clone();
-        move || prepare(&config)
-    })
-    .await??;
-    tracing::info!(store = %store.path().display(), elapsed_ms = started.elapsed().as_millis() as u64, "store ready");
-    if config.dist.is_none() {
-        tracing::warn!(dist = %args.dist.display(), "console not built; serving the API only");
-    }
     let addr = listener.local_addr()?;
     // Listen for SIGTERM before saying we run: a signal right after that line must stop us cleanly.
     #[cfg(unix)]
     let terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     #[cfg(not(unix))]
     let terminate = ();
-    println!("Tenantscope is running at http://{addr}/  (API: http://{addr}/api/v1/summary)");
+    if let Some(dist) = config.dist.clone() {
+        // Brotli and gzip copies of the console's assets, once, beside serving (until they are
+        // written, assets are compressed per request).
+        tokio::task::spawn_blocking(move || tenantscope_server::web::precompress(&dist));
+    } else {
+        tracing::warn!(dist = %args.dist.display(), "console not built; serving the API only");
+    }
+    // Serve at once: while the store is prepared the console loads and the API answers 503 with
+    // how far preparing is; then the real application takes over.
     let web = WebOptions { frame_ancestors: args.frame_ancestors.clone(), allow_hosts: args.allow_hosts.clone() };
+    let startup = Arc::new(Startup::default());
+    let ready = Arc::new(OnceLock::new());
+    let app = app_switching(app_preparing(Arc::clone(&startup), config.dist.as_deref(), &web), Arc::clone(&ready));
+    println!("Tenantscope is running at http://{addr}/  (API: http://{addr}/api/v1/summary)");
     // On SIGTERM / Ctrl-C: no new connections, requests in flight get `SHUTDOWN_GRACE` to finish
     // (a long export is cut then).
-    let stopping = std::sync::Arc::new(tokio::sync::Notify::new());
-    let signalled = std::sync::Arc::clone(&stopping);
-    let serve = axum::serve(listener, app_with(store, config.dist.as_deref(), &web)).with_graceful_shutdown(async move {
+    let stopping = Arc::new(tokio::sync::Notify::new());
+    let signalled = Arc::clone(&stopping);
+    let serve = axum::serve(listener, app).with_graceful_shutdown(async move {
         shutdown_signal(terminate).await;
         signalled.notify_one();
     });
@@ -94,12 +97,34 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         stopping.notified().await;
         tokio::time::sleep(SHUTDOWN_GRACE).await;
     };
+    let started = std::time::Instant::now();
+    let preparing = tokio::task::spawn_blocking({
+        let (config, startup) = (config.clone(), Arc::clone(&startup));
+        move || prepare(&config, &startup)
+    });
+    let prepared = async {
+        match preparing.await {
+            Ok(Ok(store)) => {
+                tracing::info!(store = %store.path().display(), elapsed_ms = started.elapsed().as_millis() as u64, "store ready");
+                let _ = ready.set(app_with(store, config.dist.as_deref(), &web));
+                std::future::pending::<String>().await
+            }
+            Ok(Err(e)) => e.to_string(),
+            Err(e) => format!("preparing the store failed: {e}"),
+        }
+    };
     tokio::select! {
         result = serve => result?,
         _ = grace => tracing::warn!(grace_s = SHUTDOWN_GRACE.as_secs(), "requests still running at the deadline; stopping anyway"),
+        problem = prepared => {
+            // One line an operator can act on (the log has the rest).
+            eprintln!("tenantscope-server: {problem}");
+            std::process::exit(1);
+        }
     }
     tracing::info!("stopped");
-    Ok(())
+    // Not waiting for a store still being prepared: its transaction is rolled back by SQLite.
+    std::process::exit(0);
 }
 
 /// Ctrl-C (SIGINT) or SIGTERM: stop taking connections and let the requests in flight finish.

@@ -381,15 +381,29 @@ impl Progress {
     }
 }
 
+/// The meta key written in the demo tenant's own transaction: present only when it was generated whole.
+pub const DEMO_COMPLETE: &str = "demo_complete";
+
 /// Fills an empty store with the demo tenant, in one transaction.
 pub fn seed(store: &Store, opts: &DemoOptions) -> Result<()> {
+    seed_reporting(store, opts, &|_| ())
+}
+
+/// `seed`, telling `report` how far it is (0.0 to 1.0) as it goes.
+pub fn seed_reporting(store: &Store, opts: &DemoOptions, report: &dyn Fn(f64)) -> Result<()> {
     store.with(|conn| {
+        // Bulk-load settings for this connection only, put back whatever happens: the connection
+        // returns to the pool and serves requests afterwards.
         conn.execute_batch("PRAGMA synchronous = OFF; PRAGMA cache_size = -1048576;")?;
-        let tx = conn.transaction()?;
-        generate(&tx, opts)?;
-        tx.commit()?;
-        conn.execute_batch("PRAGMA synchronous = NORMAL; PRAGMA cache_size = -65536;")?;
-        Ok(())
+        let loaded = (|| -> Result<()> {
+            let tx = conn.transaction()?;
+            generate(&tx, opts, report)?;
+            set_meta(&tx, DEMO_COMPLETE, &time::format_rfc3339(opts.anchor))?;
+            Ok(tx.commit()?)
+        })();
+        let restored = conn.execute_batch(store::CONNECTION_PRAGMAS);
+        loaded?;
+        Ok(restored?)
     })?;
     let started = std::time::Instant::now();
     let bar = Progress::new(opts.progress, 1, "indexes");
@@ -398,11 +412,12 @@ pub fn seed(store: &Store, opts: &DemoOptions) -> Result<()> {
     store.with(|conn| Ok(conn.execute_batch("PRAGMA analysis_limit = 2000; ANALYZE;")?))?;
     bar.inc(1);
     bar.done();
+    report(1.0);
     tracing::info!(elapsed_ms = started.elapsed().as_millis() as u64, "demo: indexes and statistics");
     Ok(())
 }
 
-fn generate(conn: &Connection, opts: &DemoOptions) -> Result<()> {
+fn generate(conn: &Connection, opts: &DemoOptions, report: &dyn Fn(f64)) -> Result<()> {
     let started = std::time::Instant::now();
     let mut rng = Rng::new(opts.seed);
     let anchor = opts.anchor;
@@ -494,6 +509,8 @@ fn generate(conn: &Connection, opts: &DemoOptions) -> Result<()> {
             });
             if i % 4096 == 4095 {
                 bar.inc(4096);
+                // Devices are most of the work; indexes and statistics follow.
+                report(0.7 * i as f64 / opts.devices as f64);
             }
         }
         bar.inc(opts.devices % 4096);
@@ -506,6 +523,7 @@ fn generate(conn: &Connection, opts: &DemoOptions) -> Result<()> {
     gen_threats(conn, &mut rng, &mut devices, anchor)?;
     let collection_ids = gen_collections(conn, &devices, &tenant_id, &hierarchy_id, site, opts.progress)?;
     tracing::info!(elapsed_ms = started.elapsed().as_millis() as u64, "demo: threats, collections");
+    report(0.8);
     gen_applications(conn, &mut rng, &collection_ids)?;
     gen_connector(conn, &mut rng, &tenant_id, &hierarchy_id, last_upload)?;
     tracing::info!(elapsed_ms = started.elapsed().as_millis() as u64, "demo: applications, connector");
@@ -844,11 +862,11 @@ fn gen_connector(conn: &Connection, rng: &mut Rng, tenant_id: &str, hierarchy_id
 }
 
 /// Seeds the demo tenant if the store has no devices; returns whether it did.
-pub fn seed_if_empty(store: &Store, opts: &DemoOptions) -> Result<bool> {
+pub fn seed_if_empty(store: &Store, opts: &DemoOptions, report: &dyn Fn(f64)) -> Result<bool> {
     if store.with(|c| store::device_count(c))? > 0 {
         return Ok(false);
     }
-    seed(store, opts)?;
+    seed_reporting(store, opts, report)?;
     Ok(true)
 }
 

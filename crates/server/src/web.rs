@@ -133,12 +133,11 @@ pub async fn serve_console(dist: std::path::PathBuf, frame_ancestors: std::sync:
     }
 }
 
-/// Writes `file.gz` next to each text asset of `dist` that lacks an up-to-date one (once, at start),
-/// so the server never compresses the console on the fly. Best effort: a read-only `dist` is
-/// served compressed on the fly instead.
+/// Writes `file.br` (brotli) and `file.gz` (gzip) next to each text asset of `dist` that lacks an
+/// up-to-date one, so the server never compresses the console on the fly. Run once at start-up, in
+/// the background: until a file is written, its asset is compressed per request instead. Best
+/// effort: a read-only `dist` is always served that way.
 pub fn precompress(dist: &Path) {
-    use flate2::write::GzEncoder;
-    use std::io::Write;
     let Ok(entries) = std::fs::read_dir(dist) else { return };
     for entry in entries.flatten() {
         let path = entry.path();
@@ -146,27 +145,39 @@ pub fn precompress(dist: &Path) {
         if !matches!(ext, "wasm" | "js" | "css" | "html" | "svg") {
             continue;
         }
-        let gz = path.with_extension(format!("{ext}.gz"));
-        let fresh = gz.metadata().and_then(|g| Ok(g.modified()? >= path.metadata()?.modified()?)).unwrap_or(false);
-        if fresh {
-            continue;
-        }
-        let Ok(bytes) = std::fs::read(&path) else { continue };
-        let mut enc = GzEncoder::new(Vec::new(), flate2::Compression::best());
-        if enc.write_all(&bytes).is_ok() {
-            if let Ok(out) = enc.finish() {
-                // Written aside, then renamed: a reader never sees half a file.
-                static WRITES: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-                let n = WRITES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                let tmp = gz.with_extension(format!("{ext}.gz.{}-{n}.tmp", std::process::id()));
-                if std::fs::write(&tmp, out).and_then(|_| std::fs::rename(&tmp, &gz)).is_err() {
-                    let _ = std::fs::remove_file(&tmp);
-                    tracing::warn!(dist = %dist.display(), "cannot write precompressed assets; compressing on the fly");
-                    return;
-                }
+        for (suffix, encode) in [("br", brotli_bytes as fn(&[u8]) -> Option<Vec<u8>>), ("gz", gzip_bytes)] {
+            let packed = path.with_extension(format!("{ext}.{suffix}"));
+            let fresh =
+                packed.metadata().and_then(|g| Ok(g.modified()? >= path.metadata()?.modified()?)).unwrap_or(false);
+            if fresh {
+                continue;
+            }
+            let Some(out) = std::fs::read(&path).ok().and_then(|bytes| encode(&bytes)) else { continue };
+            // Written aside, then renamed: a reader never sees half a file.
+            static WRITES: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+            let n = WRITES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let tmp = packed.with_extension(format!("{suffix}.{}-{n}.tmp", std::process::id()));
+            if std::fs::write(&tmp, out).and_then(|_| std::fs::rename(&tmp, &packed)).is_err() {
+                let _ = std::fs::remove_file(&tmp);
+                tracing::warn!(dist = %dist.display(), "cannot write precompressed assets; compressing on the fly");
+                return;
             }
         }
     }
+}
+
+fn gzip_bytes(bytes: &[u8]) -> Option<Vec<u8>> {
+    use std::io::Write;
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    enc.write_all(bytes).ok()?;
+    enc.finish().ok()
+}
+
+fn brotli_bytes(bytes: &[u8]) -> Option<Vec<u8>> {
+    let mut out = Vec::new();
+    let params = brotli::enc::BrotliEncoderParams { quality: 11, lgwin: 22, ..Default::default() };
+    brotli::BrotliCompress(&mut &bytes[..], &mut out, &params).ok()?;
+    Some(out)
 }
 
 #[cfg(test)]

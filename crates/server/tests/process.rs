@@ -62,3 +62,68 @@ fn sigterm_stops_it_cleanly() {
         std::thread::sleep(Duration::from_millis(50));
     }
 }
+
+/// Runs the server on `data_dir` expecting it to stop at start-up; returns its standard error.
+fn refused_start(data_dir: &std::path::Path) -> String {
+    let out = server()
+        .args(["--listen", "127.0.0.1:0", "--dist", "none", "--demo-devices", "50"])
+        .arg("--data-dir")
+        .arg(data_dir)
+        .stdout(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "it must not start on {}", data_dir.display());
+    let err = String::from_utf8_lossy(&out.stderr).trim().to_string();
+    assert_eq!(err.lines().count(), 1, "one line an operator can act on: {err}");
+    assert!(err.starts_with("tenantscope-server: "), "{err}");
+    err
+}
+
+#[test]
+fn a_store_it_cannot_use_stops_it_with_one_line() {
+    // A data directory that cannot be created (its parent is a file).
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("file"), "x").unwrap();
+    let err = refused_start(&dir.path().join("file/data"));
+    assert!(err.contains("cannot create the data directory"), "{err}");
+
+    // A file that is not a database.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("tenantscope.sqlite"), "this is not SQLite ".repeat(400)).unwrap();
+    let err = refused_start(dir.path());
+    assert!(err.contains("is not a Tenantscope database or is damaged"), "{err}");
+
+    // A schema written by a newer server.
+    let dir = tempfile::tempdir().unwrap();
+    drop(tenantscope_server::store::Store::open(dir.path()).unwrap());
+    let conn = rusqlite_open(dir.path());
+    conn.execute("INSERT INTO schema_version (version) VALUES (99)", []).unwrap();
+    drop(conn);
+    let err = refused_start(dir.path());
+    assert!(err.contains("schema version 99, newer than this server understands"), "{err}");
+
+    // A database whose pages were damaged on disk.
+    let dir = tempfile::tempdir().unwrap();
+    let store = tenantscope_server::store::Store::open(dir.path()).unwrap();
+    tenantscope_server::seed::seed(
+        &store,
+        &tenantscope_server::seed::DemoOptions { devices: 2_000, seed: 3, anchor: 1_795_536_000, progress: false },
+    )
+    .unwrap();
+    store.with(|c| Ok(c.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);")?)).unwrap();
+    drop(store);
+    let path = dir.path().join("tenantscope.sqlite");
+    let mut bytes = std::fs::read(&path).unwrap();
+    let page = 4096;
+    assert!(bytes.len() > 40 * page);
+    for b in &mut bytes[20 * page..30 * page] {
+        *b = 0x5a;
+    }
+    std::fs::write(&path, bytes).unwrap();
+    let err = refused_start(dir.path());
+    assert!(err.contains("damaged"), "{err}");
+}
+
+fn rusqlite_open(dir: &std::path::Path) -> rusqlite::Connection {
+    rusqlite::Connection::open(dir.join("tenantscope.sqlite")).unwrap()
+}

@@ -28,6 +28,8 @@ fn fixture() -> &'static Fixture {
         std::fs::write(dist.join("app-0123456789abcdef_bg.wasm"), b"\0asm\x01\0\0\0").unwrap();
         std::fs::write(dist.join("main-fedcba9876543210.css"), "body{margin:0}\n".repeat(200)).unwrap();
         std::fs::write(dir.path().join("secret.txt"), "not to be served").unwrap();
+        // What the binary does at start-up.
+        tenantscope_server::web::precompress(&dist);
         let store = Store::open(&dir.path().join("data")).unwrap();
         seed(&store, &DemoOptions { devices: 20, seed: 1, anchor: 1_795_536_000, progress: false }).unwrap();
         Fixture { _dir: dir, dist, store }
@@ -87,10 +89,15 @@ async fn files_are_files_and_routes_are_the_page() {
         assert!(h(&headers, header::CONTENT_TYPE).starts_with(ctype), "{uri}: {:?}", headers.get(header::CONTENT_TYPE));
         assert_eq!(h(&headers, header::CACHE_CONTROL), "public, max-age=31536000, immutable", "{uri}");
     }
-    // Served precompressed.
-    let (_, headers, body) = get("/app-0123456789abcdef.js", &[("accept-encoding", "gzip")]).await;
-    assert_eq!(h(&headers, header::CONTENT_ENCODING), "gzip");
-    assert!(body.len() < 500, "compressed: {} bytes", body.len());
+    // Served precompressed: brotli where the browser takes it, else gzip; the same bytes each time.
+    let f = fixture();
+    for (accept, encoding, suffix) in [("gzip, deflate, br", "br", "br"), ("gzip", "gzip", "gz")] {
+        let (_, headers, body) = get("/app-0123456789abcdef.js", &[("accept-encoding", accept)]).await;
+        assert_eq!(h(&headers, header::CONTENT_ENCODING), encoding);
+        assert_eq!(body, std::fs::read(f.dist.join(format!("app-0123456789abcdef.js.{suffix}"))).unwrap(), "{accept}");
+        assert!(body.len() < 500, "compressed: {} bytes", body.len());
+    }
+    assert!(f.dist.join("main-fedcba9876543210.css.br").is_file() && f.dist.join("index.html.gz").is_file());
     // Nothing outside the console directory.
     for uri in ["/../secret.txt", "/%2e%2e/secret.txt", "/..%2fsecret.txt", "/static/%2e%2e%2f%2e%2e%2fsecret.txt"] {
         let (status, _, body) = get(uri, &[]).await;

@@ -14,6 +14,5 @@ pub fn router() -> Router<ApiContext> {
 
 async fn antivirus(State(ctx): State<ApiContext>, raw: RawQuery) -> Result<Json<Antivirus>> {
     only_params(&query_pairs(&raw.0), &[])?;
-    let store = ctx.store.clone();
-    Ok(Json(ctx.store.run(move |_| Ok(store::antivirus(&*store.device_index()?))).await?))
+    Ok(Json(ctx.store.run_indexed(|_, index| Ok(store::antivirus(index))).await?))
 }

@@ -33,8 +33,7 @@ async fn devices(State(ctx): State<ApiContext>, raw: RawQuery) -> Result<Respons
             })
         }));
     }
-    let store = ctx.store.clone();
-    let page = ctx.store.run(move |conn| store::devices(conn, &*store.device_index()?, &query)).await?;
+    let page = ctx.store.run_indexed(move |conn, index| store::devices(conn, index, &query)).await?;
     Ok(Json(page).into_response())
 }
 
@@ -42,8 +41,7 @@ async fn devices(State(ctx): State<ApiContext>, raw: RawQuery) -> Result<Respons
 /// facet counts what the other filters select.
 async fn devices_facets(State(ctx): State<ApiContext>, raw: RawQuery) -> Result<Json<Facets>> {
     let query = ListQuery::parse(&DEVICES, &query_pairs(&raw.0))?;
-    let store = ctx.store.clone();
-    let facets = ctx.store.run(move |conn| store::devices_facets(conn, &*store.device_index()?, &query)).await?;
+    let facets = ctx.store.run_indexed(move |conn, index| store::devices_facets(conn, index, &query)).await?;
     Ok(Json(facets))
 }
 

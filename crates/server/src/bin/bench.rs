@@ -66,6 +66,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let seeded = seed_if_empty(
         &store,
         &DemoOptions { devices: args.devices, seed: args.seed, anchor: 1_795_536_000, progress: true },
+        &|_| (),
     )?;
     if seeded {
         println!("seeded {} devices in {:.1} s", args.devices, started.elapsed().as_secs_f64());

@@ -120,15 +120,14 @@ fn dictionary_sorted(field: &str) -> bool {
 }
 
 impl DeviceIndex {
-    /// Builds the index; the orders kept by the store's own indexes are read on a second connection
-    /// in parallel with the main scan.
+    /// Builds the index from one read snapshot of the store (one read transaction on one
+    /// connection), so that its columns, orders and memberships all describe the same data even
+    /// while writes commit meanwhile.
     pub fn build(store: &super::Store) -> Result<DeviceIndex> {
-        std::thread::scope(|scope| {
-            let sql_orders = scope.spawn(|| store.with(|conn| Self::sql_orders(conn)));
-            store.with(|conn| {
-                let orders = sql_orders.join().map_err(|_| super::StoreError::Task("index thread panicked".into()));
-                Self::build_with(conn, orders??)
-            })
+        store.with(|conn| {
+            let snapshot = conn.transaction()?;
+            let orders = Self::sql_orders(&snapshot)?;
+            Self::build_with(&snapshot, orders)
         })
     }
 

@@ -11,7 +11,8 @@ pub use queries::*;
 
 use rusqlite::{Connection, OpenFlags};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 pub const DB_FILE: &str = "tenantscope.sqlite";
 
@@ -28,6 +29,9 @@ pub enum StoreError {
     /// Every connection is in use and none came back in time.
     #[error("the store is busy")]
     Busy,
+    /// The store cannot be opened as it is; the message says why and what to do, in one line.
+    #[error("{0}")]
+    Open(String),
 }
 
 /// Most SQLite connections open at once, and how long a request waits for one.
@@ -240,32 +244,87 @@ pub struct Store {
     exports: Arc<tokio::sync::Semaphore>,
     /// The devices list's in-memory index, built on first use (see `device_index`).
     devices: Mutex<Option<Arc<DeviceIndex>>>,
+    /// Bumped by every invalidation: an index whose build spanned a write is used once, not kept.
+    epoch: AtomicU64,
+    /// Held by the one thread building the index; others wait for its result instead of building too.
+    building: Mutex<()>,
 }
 
-fn configure(conn: &Connection) -> Result<()> {
+/// A lock that a panic elsewhere never makes unusable (the data it guards is replaced whole).
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// The settings of every pooled connection (a bulk load that changes some puts these back).
+pub const CONNECTION_PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;
+     PRAGMA temp_store = MEMORY; PRAGMA cache_size = -65536; PRAGMA mmap_size = 1073741824;";
+
+fn configure(conn: &Connection) -> rusqlite::Result<()> {
     conn.busy_timeout(std::time::Duration::from_secs(10))?;
-    conn.execute_batch(
-        "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;
-         PRAGMA temp_store = MEMORY; PRAGMA cache_size = -65536; PRAGMA mmap_size = 1073741824;",
-    )?;
-    Ok(())
+    conn.execute_batch(CONNECTION_PRAGMAS)
 }
 
 impl Store {
-    /// Opens (creating if needed) the store in `data_dir` and brings its schema up to date.
+    /// Opens (creating if needed) the store in `data_dir`, checks the file and brings its schema up
+    /// to date. What stops it (a directory it cannot write, a file that is not a sound database, a
+    /// schema from a newer server) is an `Open` error whose message is one line saying what to do.
     pub fn open(data_dir: &Path) -> Result<Arc<Store>> {
-        std::fs::create_dir_all(data_dir)?;
+        let dir = data_dir.display();
+        std::fs::create_dir_all(data_dir)
+            .map_err(|e| StoreError::Open(format!("cannot create the data directory {dir}: {e}")))?;
         let path = data_dir.join(DB_FILE);
-        let mut conn = Connection::open(&path)?;
-        configure(&conn)?;
-        migrate(&mut conn)?;
+        let file = path.display();
+        let damaged = |e: &rusqlite::Error| {
+            matches!(e.sqlite_error_code(), Some(rusqlite::ErrorCode::NotADatabase | rusqlite::ErrorCode::DatabaseCorrupt))
+        };
+        let mut conn = Connection::open(&path)
+            .and_then(|c| {
+                // Fails at once on a file that is not SQLite at all.
+                c.query_row("SELECT COUNT(*) FROM sqlite_master", [], |r| r.get::<_, i64>(0))?;
+                configure(&c)?;
+                Ok(c)
+            })
+            .map_err(|e| {
+                StoreError::Open(if damaged(&e) {
+                    format!("{file} is not a Tenantscope database or is damaged ({e}); move it aside to start with an empty store")
+                } else {
+                    format!("cannot open {file} ({e}); is the data directory {dir} writable?")
+                })
+            })?;
+        check(&conn).map_err(|problem| {
+            StoreError::Open(format!("{file} is damaged ({problem}); restore it from a backup or move it aside to start afresh"))
+        })?;
+        migrate(&mut conn).map_err(|e| match e {
+            StoreError::TooNew(found, known) => StoreError::Open(format!(
+                "{file} has schema version {found}, newer than this server understands ({known}): run a newer Tenantscope"
+            )),
+            e => StoreError::Open(format!("cannot bring {file} up to date ({e}); is the data directory {dir} writable?")),
+        })?;
         Ok(Arc::new(Store {
             path,
             pool: Mutex::new(Pool { idle: vec![conn], open: 1 }),
             freed: std::sync::Condvar::new(),
             exports: Arc::new(tokio::sync::Semaphore::new(MAX_EXPORTS)),
             devices: Mutex::new(None),
+            epoch: AtomicU64::new(0),
+            building: Mutex::new(()),
         }))
+    }
+
+    /// Refreshes the query planner's statistics when the store has none (a bulk load that stopped
+    /// before its ANALYZE, a store copied without them): sampled, so quick at any size. True when
+    /// it had to.
+    pub fn ensure_statistics(&self) -> Result<bool> {
+        self.with(|conn| {
+            let table: bool =
+                conn.query_row("SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE name = 'sqlite_stat1')", [], |r| r.get(0))?;
+            let rows = table && conn.query_row("SELECT EXISTS (SELECT 1 FROM sqlite_stat1)", [], |r| r.get::<_, bool>(0))?;
+            if rows || device_count(conn)? == 0 {
+                return Ok(false);
+            }
+            conn.execute_batch("PRAGMA analysis_limit = 2000; ANALYZE;")?;
+            Ok(true)
+        })
     }
 
     /// Creates any missing index (cheap when they exist) and refreshes the planner's statistics.
@@ -277,22 +336,43 @@ impl Store {
         })
     }
 
-    /// The in-memory index of the devices list, built from the store on first use. Whoever writes
-    /// devices, health, threats or memberships calls `invalidate_device_index` afterwards.
+    /// The in-memory index of the devices list, built on first use. Whoever writes devices, health,
+    /// threats or memberships calls `invalidate_device_index` after committing. The index is built
+    /// outside the lock that guards it (requests never wait on that lock for a build), by one thread
+    /// at a time, and a build that fails or panics leaves nothing behind: the next request builds
+    /// again.
     pub fn device_index(&self) -> Result<Arc<DeviceIndex>> {
-        let mut slot = self.devices.lock().expect("index lock");
-        if let Some(index) = slot.as_ref() {
+        self.device_index_by(DeviceIndex::build)
+    }
+
+    #[doc(hidden)]
+    pub fn device_index_by(&self, build: impl FnOnce(&Store) -> Result<DeviceIndex>) -> Result<Arc<DeviceIndex>> {
+        if let Some(index) = lock(&self.devices).as_ref() {
             return Ok(Arc::clone(index));
         }
+        let _building = lock(&self.building);
+        // Built meanwhile by the thread we waited for.
+        if let Some(index) = lock(&self.devices).as_ref() {
+            return Ok(Arc::clone(index));
+        }
+        let epoch = self.epoch.load(Ordering::SeqCst);
         let started = std::time::Instant::now();
-        let index = Arc::new(DeviceIndex::build(self)?);
+        let index = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| build(self)))
+            .map_err(|_| StoreError::Task("building the devices index panicked".into()))??;
+        let index = Arc::new(index);
         tracing::info!(devices = index.len(), elapsed_ms = started.elapsed().as_millis() as u64, "devices index built");
-        *slot = Some(Arc::clone(&index));
+        let mut slot = lock(&self.devices);
+        // Kept only if no write was committed since the build began (else it answers this request only).
+        if self.epoch.load(Ordering::SeqCst) == epoch {
+            *slot = Some(Arc::clone(&index));
+        }
         Ok(index)
     }
 
     pub fn invalidate_device_index(&self) {
-        *self.devices.lock().expect("index lock") = None;
+        let mut slot = lock(&self.devices);
+        self.epoch.fetch_add(1, Ordering::SeqCst);
+        *slot = None;
     }
 
     pub fn path(&self) -> &Path {
@@ -305,7 +385,7 @@ impl Store {
     /// the server's memory under load.
     fn checkout(&self) -> Result<Connection> {
         let deadline = std::time::Instant::now() + CHECKOUT_WAIT;
-        let mut pool = self.pool.lock().expect("pool lock");
+        let mut pool = lock(&self.pool);
         loop {
             if let Some(conn) = pool.idle.pop() {
                 return Ok(conn);
@@ -317,10 +397,10 @@ impl Store {
                     &self.path,
                     OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI,
                 )
-                .map_err(StoreError::from)
-                .and_then(|conn| configure(&conn).map(|_| conn));
+                .and_then(|conn| configure(&conn).map(|_| conn))
+                .map_err(StoreError::from);
                 if opened.is_err() {
-                    self.pool.lock().expect("pool lock").open -= 1;
+                    lock(&self.pool).open -= 1;
                     self.freed.notify_one();
                 }
                 return opened;
@@ -329,7 +409,7 @@ impl Store {
             if left.is_zero() {
                 return Err(StoreError::Busy);
             }
-            pool = self.freed.wait_timeout(pool, left).expect("pool lock").0;
+            pool = self.freed.wait_timeout(pool, left).unwrap_or_else(PoisonError::into_inner).0;
         }
     }
 
@@ -340,11 +420,11 @@ impl Store {
 
     /// Connections open now (idle or in use).
     pub fn open_connections(&self) -> usize {
-        self.pool.lock().expect("pool lock").open
+        lock(&self.pool).open
     }
 
     fn checkin(&self, conn: Connection) {
-        self.pool.lock().expect("pool lock").idle.push(conn);
+        lock(&self.pool).idle.push(conn);
         self.freed.notify_one();
     }
 
@@ -356,6 +436,21 @@ impl Store {
         out
     }
 
+    /// Runs `f` with the devices index and a pooled connection on tokio's blocking pool. The index
+    /// comes first, so a request waiting for it to be built holds no connection (the build needs one).
+    pub async fn run_indexed<R: Send + 'static>(
+        self: &Arc<Self>,
+        f: impl FnOnce(&mut Connection, &DeviceIndex) -> Result<R> + Send + 'static,
+    ) -> Result<R> {
+        let store = Arc::clone(self);
+        tokio::task::spawn_blocking(move || {
+            let index = store.device_index()?;
+            store.with(|conn| f(conn, &index))
+        })
+        .await
+        .map_err(|e| StoreError::Task(e.to_string()))?
+    }
+
     /// Runs `f` with a pooled connection on tokio's blocking pool.
     pub async fn run<R: Send + 'static>(
         self: &Arc<Self>,
@@ -365,6 +460,18 @@ impl Store {
         tokio::task::spawn_blocking(move || store.with(f))
             .await
             .map_err(|e| StoreError::Task(e.to_string()))?
+    }
+}
+
+/// A structural check of the whole file (`PRAGMA quick_check`: every page and record readable, no
+/// index pointing nowhere). Err: the first problem it reports.
+fn check(conn: &Connection) -> std::result::Result<(), String> {
+    let first: String = conn.query_row("PRAGMA quick_check(1)", [], |r| r.get(0)).map_err(|e| e.to_string())?;
+    if first == "ok" {
+        Ok(())
+    } else {
+        // One line: SQLite's report spans several.
+        Err(first.replace("*** in database main ***", "").split_whitespace().collect::<Vec<_>>().join(" "))
     }
 }
 
