@@ -54,24 +54,54 @@ impl Body {
 pub type Resource = LocalResource<Result<Body, ApiError>>;
 
 /// GET `BASE + path` (an `Err` path: a request that cannot succeed, answered as that error without a
-/// request), abortable through `signal`.
+/// request), abortable through `signal`. While the server is still preparing its data (503
+/// `starting`), it says how far in the page's status line and asks again every 2 seconds, so every
+/// view simply loads once the data is there.
 pub async fn fetch(path: Result<String, ApiError>, signal: Option<AbortSignal>) -> Result<Body, ApiError> {
     let path = path?;
-    let response = Request::get(&format!("{BASE}{path}"))
-        .abort_signal(signal.as_ref())
-        .send()
-        .await
-        .map_err(|e| ApiError::Network(e.to_string()))?;
-    if !response.ok() {
-        let status = response.status();
-        let body = response.text().await.ok().and_then(|t| json::parse::<ErrorBody>(&t).ok());
-        return Err(match body {
-            Some(b) => ApiError::Status { status, error: b.error, detail: b.detail },
-            None => ApiError::Status { status, error: "http".into(), detail: response.status_text() },
-        });
+    loop {
+        let response = Request::get(&format!("{BASE}{path}"))
+            .abort_signal(signal.as_ref())
+            .send()
+            .await
+            .map_err(|e| ApiError::Network(e.to_string()))?;
+        if !response.ok() {
+            let status = response.status();
+            let body = response.text().await.ok().and_then(|t| json::parse::<ErrorBody>(&t).ok());
+            let error = match body {
+                Some(b) => ApiError::Status { status, error: b.error, detail: b.detail },
+                None => ApiError::Status { status, error: "http".into(), detail: response.status_text() },
+            };
+            if let ApiError::Status { status: 503, error, detail } = &error {
+                if error == "starting" {
+                    preparing(Some(detail));
+                    pause(2000).await;
+                    continue;
+                }
+            }
+            preparing(None);
+            return Err(error);
+        }
+        preparing(None);
+        let text = response.text().await.map_err(|e| ApiError::Decode(e.to_string()))?;
+        return Ok(Body(text.into()));
     }
-    let text = response.text().await.map_err(|e| ApiError::Decode(e.to_string()))?;
-    Ok(Body(text.into()))
+}
+
+/// Shows (Some) or hides (None) the page's "Preparing data — 45 %" line (`#preparing` in the shell).
+fn preparing(text: Option<&str>) {
+    if let Some(line) = document().get_element_by_id("preparing") {
+        line.set_text_content(text);
+        let _ = if text.is_some() { line.remove_attribute("hidden") } else { line.set_attribute("hidden", "") };
+    }
+}
+
+/// Resolves after `ms` milliseconds.
+async fn pause(ms: i32) {
+    let promise = js_sys::Promise::new(&mut |resolve, _| {
+        let _ = window().set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms);
+    });
+    let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
 }
 
 /// A resource reading `path()` (tracked: it refetches when the path changes); one request in flight,

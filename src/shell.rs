@@ -176,6 +176,8 @@ pub fn Shell(children: Children) -> impl IntoView {
             </nav>
             <main id="main" class="content" tabindex="-1">
                 <ol class="breadcrumb" aria-label="Breadcrumb">{crumbs}</ol>
+                // Shown by the API client while the server prepares its data (api::fetch).
+                <p id="preparing" class="notice" role="status" data-testid="preparing" hidden></p>
                 {children()}
             </main>
         </div>

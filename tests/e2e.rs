@@ -909,3 +909,37 @@ async fn overview_numbers_open_lists_of_their_size() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs the built console and chromedriver; run by scripts/test.sh"]
+async fn while_the_server_prepares_its_data_the_console_says_how_far() {
+    use std::sync::{Arc, OnceLock};
+    let dist = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("dist");
+    let startup = Arc::new(tenantscope_server::Startup::default());
+    startup.set("generating the demo tenant", 45);
+    let ready = Arc::new(OnceLock::new());
+    let preparing = tenantscope_server::app_preparing(Arc::clone(&startup), Some(&dist), &Default::default());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(axum_serve(listener, tenantscope_server::app_switching(preparing, Arc::clone(&ready))));
+    let dir = tempfile::tempdir().unwrap();
+    with_browser(|c| async move {
+        c.goto(&format!("{base}/")).await?;
+        let line = c.wait().at_most(Duration::from_secs(20)).for_element(Locator::Css("[data-testid=preparing]:not([hidden])")).await?;
+        assert_eq!(line.text().await?, "Preparing data — 45 % (generating the demo tenant)");
+        startup.set("building the devices index", 90);
+        eventually("the progress to move", || async {
+            Ok((line.text().await? == "Preparing data — 90 % (building the devices index)").then_some(()))
+        })
+        .await?;
+        // Ready: the same page loads its data by itself and the line goes.
+        let store = Store::open(dir.path()).unwrap();
+        seed(&store, &DemoOptions { devices: 300, seed: 7, anchor: 1_795_536_000, progress: false }).unwrap();
+        ready.set(tenantscope_server::app(store, Some(&dist))).ok().unwrap();
+        assert_eq!(kpi(&c, "total_devices").await?, count(300));
+        assert!(c.find(Locator::Css("[data-testid=preparing][hidden]")).await.is_ok());
+        no_console_errors(&c, "overview after preparing").await?;
+        Ok(())
+    })
+    .await;
+}
