@@ -22,6 +22,9 @@ run() { # run NAME CMD...: shows output and keeps it for the totals
 step "native tests: model, server (real router + SQLite), console logic"
 run native cargo test --workspace --locked
 
+step "API property check: schemathesis against the real server and its OpenAPI document"
+run api-check bash scripts/api-check.sh
+
 step "release bundle (trunk build --release, wasm-opt)"
 run bundle env TRUNK_OFFLINE=true trunk build --release
 

@@ -58,3 +58,12 @@ if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium chromium-driver >/dev/null
 fi
+
+# The property-based API check (scripts/api-check.sh): schemathesis from PyPI, in its own venv.
+SCHEMATHESIS_VERSION=4.32.5
+if ! "$TOOLS/venv/bin/schemathesis" --version 2>/dev/null | grep -q "version $SCHEMATHESIS_VERSION"; then
+  say "installing schemathesis $SCHEMATHESIS_VERSION from PyPI (API property checks)"
+  python3 -m venv "$TOOLS/venv"
+  "$TOOLS/venv/bin/pip" install --quiet --disable-pip-version-check "schemathesis==$SCHEMATHESIS_VERSION" >&2
+fi
+export TENANTSCOPE_SCHEMATHESIS="$TOOLS/venv/bin/schemathesis"

@@ -820,9 +820,23 @@ fn bad(param: &str, message: impl Into<String>) -> ParamError {
     ParamError { param: param.to_string(), message: message.into() }
 }
 
-/// Most parameters one list request takes, and most different values of one filter.
-pub const MAX_PARAMS: usize = 200;
+/// Most values of one filter in one request (a value given twice counts twice; it is one condition).
 pub const MAX_FILTER_VALUES: usize = 100;
+
+/// The parameters of a list request besides its filters (page, page_size, sort, order, q, format,
+/// columns, labels).
+pub const LIST_PARAMS: usize = 8;
+
+impl ListSpec {
+    /// Most parameters one request of this list takes: each of its own once and each filter's
+    /// values, as the API documents them. Beyond it, the request is refused before any work.
+    pub fn max_params(&self) -> usize {
+        LIST_PARAMS + self.filters.len() * MAX_FILTER_VALUES
+    }
+}
+
+/// Longest text filter value accepted, in characters.
+pub const MAX_TEXT_VALUE: usize = 256;
 
 /// Longest free-text search accepted.
 pub const MAX_Q_LEN: usize = 200;
@@ -873,8 +887,14 @@ impl ListQuery {
 
     /// Reads decoded query pairs; any parameter the route does not know is an error naming it.
     pub fn parse(spec: &ListSpec, pairs: &[(String, String)]) -> Result<Self, ParamError> {
-        if let Some((key, _)) = pairs.get(MAX_PARAMS) {
-            return Err(bad(key, format!("a request takes at most {MAX_PARAMS} parameters")));
+        if let Some((key, _)) = pairs.get(spec.max_params()) {
+            return Err(bad(key, format!("a request takes at most {} parameters", spec.max_params())));
+        }
+        // Many values of one filter would only multiply the server's work.
+        for f in spec.filters {
+            if pairs.iter().filter(|(k, _)| k == f.name).count() > MAX_FILTER_VALUES {
+                return Err(bad(f.name, format!("at most {MAX_FILTER_VALUES} values")));
+            }
         }
         let mut query = ListQuery::new(spec);
         let mut order = None;
@@ -956,15 +976,10 @@ impl ListQuery {
                         ));
                     };
                     check_filter_value(filter, value)?;
-                    // The same value twice is the same condition; many values of one filter (or many
-                    // parameters) would only multiply the server's work.
-                    if query.filters.iter().any(|(f, v)| f == field && v == value) {
-                        continue;
+                    // The same value twice is the same condition, kept once.
+                    if !query.filters.iter().any(|(f, v)| f == field && v == value) {
+                        query.filters.push((field.to_string(), value.clone()));
                     }
-                    if query.filters.iter().filter(|(f, _)| f == field).count() >= MAX_FILTER_VALUES {
-                        return Err(bad(field, format!("at most {MAX_FILTER_VALUES} different values")));
-                    }
-                    query.filters.push((field.to_string(), value.clone()));
                 }
             }
         }
@@ -1013,7 +1028,7 @@ impl ListQuery {
 
 fn check_filter_value(filter: FilterSpec, value: &str) -> Result<(), ParamError> {
     let ok = match filter.kind {
-        FilterKind::Text | FilterKind::Member => !value.is_empty() && value.len() <= 256,
+        FilterKind::Text | FilterKind::Member => !value.is_empty() && value.chars().count() <= MAX_TEXT_VALUE,
         FilterKind::Int => value.parse::<i64>().is_ok(),
         FilterKind::Bool => value == "true" || value == "false",
         FilterKind::Verdict => HealthVerdict::from_key(value).is_some(),
@@ -1025,7 +1040,7 @@ fn check_filter_value(filter: FilterSpec, value: &str) -> Result<(), ParamError>
         return Ok(());
     }
     let expected = match filter.kind {
-        FilterKind::Text | FilterKind::Member => "a non-empty value of at most 256 bytes".to_string(),
+        FilterKind::Text | FilterKind::Member => format!("a non-empty value of at most {MAX_TEXT_VALUE} characters"),
         FilterKind::Int => "an integer code".to_string(),
         FilterKind::Bool => "true or false".to_string(),
         FilterKind::Verdict => {

@@ -127,3 +127,27 @@ fn a_store_it_cannot_use_stops_it_with_one_line() {
 fn rusqlite_open(dir: &std::path::Path) -> rusqlite::Connection {
     rusqlite::Connection::open(dir.join("tenantscope.sqlite")).unwrap()
 }
+
+#[test]
+fn the_readme_flags_are_the_binary_flags() {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md")).unwrap();
+    let out = server().arg("--help").output().unwrap();
+    assert!(out.status.success());
+    let help = String::from_utf8_lossy(&out.stdout);
+    // Every `--flag` the README shows for the server is one the binary takes.
+    let section = readme.split("Server flags:").nth(1).expect("the README lists the server flags").split("\n\n").next().unwrap();
+    let flags: Vec<&str> = section
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '-'))
+        .filter(|w| w.starts_with("--") && w.len() > 2)
+        .collect();
+    assert!(flags.len() >= 8, "{flags:?}");
+    for flag in flags {
+        assert!(help.contains(flag), "README names {flag}, which `tenantscope-server --help` does not know:\n{help}");
+    }
+    // And every flag the binary takes is in the README.
+    for flag in help.split(|c: char| !(c.is_ascii_alphanumeric() || c == '-')).filter(|w| w.starts_with("--") && w.len() > 2) {
+        if flag != "--help" && flag != "--version" {
+            assert!(section.contains(flag), "{flag} is not described in the README's server flags");
+        }
+    }
+}

@@ -1,15 +1,16 @@
 //! `antivirus`: devices by antivirus agent state and the spread of Defender versions.
 
+use super::Routes;
 use super::{only_params, query_pairs, ApiContext};
 use crate::error::Result;
 use crate::store;
 use axum::extract::{RawQuery, State};
 use axum::routing::get;
-use axum::{Json, Router};
+use axum::Json;
 use tenantscope_model::api::Antivirus;
 
-pub fn router() -> Router<ApiContext> {
-    Router::new().route("/antivirus", get(antivirus))
+pub fn router() -> Routes {
+    Routes::new().route("/antivirus", get(antivirus))
 }
 
 async fn antivirus(State(ctx): State<ApiContext>, raw: RawQuery) -> Result<Json<Antivirus>> {

@@ -1,3 +1,4 @@
+use super::Routes;
 use super::{list, query_pairs, ApiContext};
 use crate::error::Result;
 use crate::store::{self, APPLICATIONS_TABLE};
@@ -6,10 +7,9 @@ use tenantscope_model::api::{Facets, ListQuery, APPLICATIONS};
 use axum::extract::{RawQuery, State};
 use axum::response::Response;
 use axum::routing::get;
-use axum::Router;
 
-pub fn router() -> Router<ApiContext> {
-    Router::new().route("/applications", get(applications)).route("/applications/facets", get(applications_facets))
+pub fn router() -> Routes {
+    Routes::new().route("/applications", get(applications)).route("/applications/facets", get(applications_facets))
 }
 
 /// The filter choices under the view: takes the list's filters and search; each facet counts

@@ -1,16 +1,17 @@
 //! `collections` (Defender policy compliance per collection) and `collections/{CollectionId}`.
 
+use super::Routes;
 use super::{list, only_params, query_pairs, ApiContext};
 use crate::error::{Error, Result};
 use crate::store::{self, COLLECTIONS_TABLE};
 use axum::extract::{RawQuery, State};
 use axum::response::Response;
 use axum::routing::get;
-use axum::{Json, Router};
+use axum::Json;
 use tenantscope_model::api::{CollectionRow, Facets, ListQuery, COLLECTIONS};
 
-pub fn router() -> Router<ApiContext> {
-    Router::new()
+pub fn router() -> Routes {
+    Routes::new()
         .route("/collections", get(collections))
         .route("/collections/facets", get(collections_facets))
         .route("/collections/{id}", get(collection))
@@ -22,7 +23,7 @@ async fn collections(State(ctx): State<ApiContext>, raw: RawQuery) -> Result<Res
 
 async fn collection(State(ctx): State<ApiContext>, super::Id(id): super::Id, raw: RawQuery) -> Result<Json<CollectionRow>> {
     only_params(&query_pairs(&raw.0), &[])?;
-    if id.is_empty() || id.len() > 64 {
+    if id.is_empty() || id.chars().count() > super::MAX_ID_LEN {
         return Err(Error::param("id", "must be a CollectionId"));
     }
     let lookup = id.clone();

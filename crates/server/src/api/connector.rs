@@ -1,13 +1,14 @@
+use super::Routes;
 use super::{only_params, query_pairs, ApiContext};
 use crate::error::{Error, Result};
 use crate::store;
 use axum::extract::{RawQuery, State};
 use axum::routing::get;
-use axum::{Json, Router};
+use axum::Json;
 use tenantscope_model::api::{Connector, Timeline};
 
-pub fn router() -> Router<ApiContext> {
-    Router::new().route("/connector", get(connector)).route("/connector/timeline", get(connector_timeline))
+pub fn router() -> Routes {
+    Routes::new().route("/connector", get(connector)).route("/connector/timeline", get(connector_timeline))
 }
 
 async fn connector(State(ctx): State<ApiContext>, raw: RawQuery) -> Result<Json<Connector>> {

@@ -1,5 +1,6 @@
 //! `detections`: one row per threat per device.
 
+use super::Routes;
 use super::{list, query_pairs, ApiContext};
 use crate::error::Result;
 use crate::store::{self, DETECTIONS_TABLE};
@@ -8,10 +9,9 @@ use tenantscope_model::api::{Facets, ListQuery, DETECTIONS};
 use axum::extract::{RawQuery, State};
 use axum::response::Response;
 use axum::routing::get;
-use axum::Router;
 
-pub fn router() -> Router<ApiContext> {
-    Router::new().route("/detections", get(detections)).route("/detections/facets", get(detections_facets))
+pub fn router() -> Routes {
+    Routes::new().route("/detections", get(detections)).route("/detections/facets", get(detections_facets))
 }
 
 async fn detections(State(ctx): State<ApiContext>, raw: RawQuery) -> Result<Response> {

@@ -1,14 +1,15 @@
+use super::Routes;
 use super::{only_params, query_pairs, ApiContext};
 use crate::error::{Error, Result};
 use crate::store;
 use axum::extract::{RawQuery, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::{Json, Router};
+use axum::Json;
 use tenantscope_model::api::{DeviceDetail, Facets, ListQuery, DEVICES};
 
-pub fn router() -> Router<ApiContext> {
-    Router::new()
+pub fn router() -> Routes {
+    Routes::new()
         .route("/devices", get(devices))
         .route("/devices/facets", get(devices_facets))
         .route("/devices/{id}", get(device))
@@ -47,7 +48,7 @@ async fn devices_facets(State(ctx): State<ApiContext>, raw: RawQuery) -> Result<
 
 async fn device(State(ctx): State<ApiContext>, super::Id(id): super::Id, raw: RawQuery) -> Result<Json<DeviceDetail>> {
     only_params(&query_pairs(&raw.0), &[])?;
-    if id.is_empty() || id.len() > 64 {
+    if id.is_empty() || id.chars().count() > super::MAX_ID_LEN {
         return Err(Error::param("id", "must be a device's AADDeviceID"));
     }
     let lookup = id.clone();

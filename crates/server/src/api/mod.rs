@@ -25,9 +25,10 @@ pub struct ApiContext {
     pub store: Arc<Store>,
 }
 
-pub fn router(ctx: ApiContext) -> Router {
-    Router::new()
-        .merge(summary::router())
+/// Every resource's routes, in one list: the router is built from it and the OpenAPI test compares
+/// the document with it.
+pub fn routes() -> Routes {
+    summary::router()
         .merge(devices::router())
         .merge(applications::router())
         .merge(products::router())
@@ -37,10 +38,51 @@ pub fn router(ctx: ApiContext) -> Router {
         .merge(antivirus::router())
         .merge(connector::router())
         .merge(openapi::router())
+}
+
+pub fn router(ctx: ApiContext) -> Router {
+    routes()
+        .router
         // Unknown API paths and methods get the API's JSON error shape, never the console's page.
         .fallback(|| async { Error::NotFound("no such API route".into()) })
         .method_not_allowed_fallback(|| async { Error::MethodNotAllowed("this route only answers GET".into()) })
         .with_state(ctx)
+}
+
+/// A resource's routes: the axum router and the paths it was given (`/devices/{id}`, as OpenAPI
+/// writes them).
+pub struct Routes {
+    router: Router<ApiContext>,
+    paths: Vec<&'static str>,
+}
+
+impl Routes {
+    pub fn new() -> Self {
+        Routes { router: Router::new(), paths: Vec::new() }
+    }
+
+    pub fn route(mut self, path: &'static str, method: axum::routing::MethodRouter<ApiContext>) -> Self {
+        self.router = self.router.route(path, method);
+        self.paths.push(path);
+        self
+    }
+
+    pub fn merge(mut self, other: Routes) -> Self {
+        self.router = self.router.merge(other.router);
+        self.paths.extend(other.paths);
+        self
+    }
+
+    /// The paths routed, in the order given.
+    pub fn paths(&self) -> &[&'static str] {
+        &self.paths
+    }
+}
+
+impl Default for Routes {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 /// Decoded `key=value` pairs of a query string.
@@ -77,6 +119,9 @@ pub async fn list<T: Serialize + Send + 'static>(
     let page = ctx.store.run(move |conn| list_page(conn, table, &query)).await?;
     Ok(Json(page).into_response())
 }
+
+/// Longest text id in a path (`/devices/{id}`, `/collections/{id}`), in characters.
+pub const MAX_ID_LEN: usize = 64;
 
 /// A path id (`/devices/{id}` and the like): a malformed one (bad percent-encoding, not UTF-8) is
 /// the API's JSON 400 naming `id`, not axum's plain-text rejection.

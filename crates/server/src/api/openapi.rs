@@ -1,79 +1,104 @@
 //! The OpenAPI 3 document of `/api/v1`, built from the same `ListSpec`s the routes validate with.
 
-use super::ApiContext;
+use super::Routes;
 use axum::routing::get;
-use axum::{Json, Router};
+use axum::Json;
 use serde_json::{json, Value};
-use tenantscope_model::api::{FilterKind, ListSpec, APPLICATIONS, COLLECTIONS, DETECTIONS, DEVICES, MAX_PAGE_SIZE, PRODUCTS, THREATS};
+use super::threats::MAX_BUCKETS;
+use tenantscope_model::api::{
+    FilterKind, ListSpec, TimeRange, APPLICATIONS, COLLECTIONS, DETECTIONS, DEVICES, MAX_FILTER_VALUES, MAX_PAGE_SIZE, MAX_Q_LEN,
+    MAX_TEXT_VALUE, PRODUCTS, THREATS,
+};
 
-/// Every route under `/api/v1`, as OpenAPI paths. Tests check this against the router.
-pub const PATHS: [&str; 21] = [
-    "/summary",
-    "/devices",
-    "/devices/facets",
-    "/devices/{id}",
-    "/applications",
-    "/applications/facets",
-    "/products",
-    "/products/facets",
-    "/collections",
-    "/collections/{id}",
-    "/collections/facets",
-    "/threats/facets",
-    "/detections/facets",
-    "/threats",
-    "/threats/{id}",
-    "/threats/timeline",
-    "/detections",
-    "/antivirus",
-    "/connector",
-    "/connector/timeline",
-    "/openapi.json",
-];
-
-pub fn router() -> Router<ApiContext> {
-    Router::new().route("/openapi.json", get(|| async { Json(document()) }))
+pub fn router() -> Routes {
+    Routes::new().route("/openapi.json", get(|| async { Json(document()) }))
 }
 
 fn param(name: &str, description: &str, schema: Value) -> Value {
     json!({ "name": name, "in": "query", "required": false, "description": description, "schema": schema })
 }
 
+/// A filter's schema: exactly what `ListQuery::parse` accepts for one value.
+fn filter_schema(kind: FilterKind) -> Value {
+    match kind {
+        FilterKind::Text | FilterKind::Member => json!({ "type": "string", "minLength": 1, "maxLength": MAX_TEXT_VALUE }),
+        FilterKind::Int => json!({ "type": "integer", "format": "int64", "minimum": i64::MIN, "maximum": i64::MAX }),
+        FilterKind::Bool => json!({ "type": "boolean" }),
+        FilterKind::Verdict => json!({ "type": "string", "enum": tenantscope_model::HealthVerdict::ALL.map(|v| v.key()) }),
+        FilterKind::Agent => json!({ "type": "string", "enum": tenantscope_model::AgentState::ALL.map(|v| v.key()) }),
+        FilterKind::From | FilterKind::To => json!({ "type": "string", "format": "date-time" }),
+        FilterKind::Range => json!({ "type": "string", "enum": TimeRange::ALL.map(|r| r.key()) }),
+    }
+}
+
+/// The filters of a list (optionally only those named), each repeatable.
+fn filter_params(spec: &ListSpec, only: Option<&[&str]>) -> Vec<Value> {
+    spec.filters
+        .iter()
+        .filter(|f| only.is_none_or(|names| names.contains(&f.name)))
+        .map(|f| {
+            let description = match f.kind {
+                FilterKind::From => "Only items at or after this time (RFC 3339).".to_string(),
+                FilterKind::To => "Only items before this time (RFC 3339).".to_string(),
+                FilterKind::Range => "Only items of this time range ending now.".to_string(),
+                _ => format!("Filter; repeat it to match any of several values (at most {MAX_FILTER_VALUES} different ones)."),
+            };
+            let mut p = param(
+                f.name,
+                &description,
+                json!({ "type": "array", "items": filter_schema(f.kind), "maxItems": MAX_FILTER_VALUES }),
+            );
+            p["style"] = json!("form");
+            p["explode"] = json!(true);
+            p
+        })
+        .collect()
+}
+
+fn q_param(spec: &ListSpec) -> Value {
+    param(
+        "q",
+        &format!("Free text, searched in {}.", spec.searchable.join(", ")),
+        json!({ "type": "string", "maxLength": MAX_Q_LEN }),
+    )
+}
+
 fn list_params(spec: &ListSpec) -> Vec<Value> {
+    let mut columns = param(
+        "columns",
+        "CSV columns, comma-separated, in order (default: all).",
+        json!({ "type": "array", "items": { "type": "string", "enum": spec.columns }, "minItems": 1 }),
+    );
+    columns["style"] = json!("form");
+    columns["explode"] = json!(false);
     let mut out = vec![
-        param("page", "Page number, from 1.", json!({ "type": "integer", "minimum": 1, "default": 1 })),
+        param("page", "Page number, from 1.", json!({ "type": "integer", "minimum": 1, "maximum": u32::MAX, "default": 1 })),
         param("page_size", "Rows per page.", json!({ "type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE, "default": 50 })),
         param("sort", "Field to sort by.", json!({ "type": "string", "enum": spec.sortable, "default": spec.default_sort.0 })),
         param("order", "Sort direction.", json!({ "type": "string", "enum": ["asc", "desc"] })),
-        param("q", &format!("Free text, searched in {}.", spec.searchable.join(", ")), json!({ "type": "string", "maxLength": 200 })),
+        q_param(spec),
         param("format", "json (one page) or csv (the whole selection, streamed).", json!({ "type": "string", "enum": ["json", "csv"], "default": "json" })),
-        param("columns", "CSV columns, comma-separated, in order (default: all).", json!({ "type": "string", "example": spec.columns.join(",") })),
+        columns,
+        param("labels", "CSV: codes as their labels.", json!({ "type": "boolean", "default": false })),
     ];
-    for f in spec.filters {
-        let schema = match f.kind {
-            FilterKind::Text | FilterKind::Member => json!({ "type": "string", "minLength": 1, "maxLength": 256 }),
-            FilterKind::Int => json!({ "type": "integer" }),
-            FilterKind::Bool => json!({ "type": "boolean" }),
-            FilterKind::Verdict => {
-                json!({ "type": "string", "enum": tenantscope_model::HealthVerdict::ALL.map(|v| v.key()) })
-            }
-            FilterKind::Agent => json!({ "type": "string", "enum": tenantscope_model::AgentState::ALL.map(|v| v.key()) }),
-            FilterKind::From | FilterKind::To => json!({ "type": "string", "format": "date-time" }),
-            FilterKind::Range => json!({ "type": "string", "enum": tenantscope_model::api::TimeRange::ALL.map(|r| r.key()) }),
-        };
-        let mut p = param(f.name, "Filter; repeat the parameter to match any of several values.", json!({ "type": "array", "items": schema }));
-        p["style"] = json!("form");
-        p["explode"] = json!(true);
-        out.push(p);
-    }
+    debug_assert_eq!(out.len(), tenantscope_model::api::LIST_PARAMS);
+    out.extend(filter_params(spec, None));
     out
+}
+
+/// A facets route's parameters: the list's search and filters.
+fn facet_params(spec: &ListSpec) -> Value {
+    let mut out = vec![q_param(spec)];
+    out.extend(filter_params(spec, None));
+    Value::Array(out)
 }
 
 fn errors() -> Value {
     json!({
         "400": { "description": "A parameter is invalid; `detail` names it.", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } },
         "404": { "description": "Not found.", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } },
-        "500": { "description": "Internal error (logged, not described).", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } }
+        "500": { "description": "Internal error (logged, not described).", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } },
+        "503": { "description": "Busy, or still preparing its data (`starting`); ask again after `Retry-After` seconds.", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } }
     })
 }
 
@@ -103,8 +128,8 @@ pub fn document() -> Value {
         "/devices/facets".into(),
         op(
             "devices_facets",
-            "Values of every devices filter with device counts under the other filters and the search (filter choices). Takes the devices list's filters and q.",
-            Value::Array(list_params(&DEVICES)),
+            "Values of every devices filter with device counts under the other filters and the search (filter choices).",
+            facet_params(&DEVICES),
         ),
     );
     paths.insert(
@@ -112,7 +137,8 @@ pub fn document() -> Value {
         op(
             "device",
             "One device: identity, Defender health, threats, collections, applications.",
-            json!([{ "name": "id", "in": "path", "required": true, "description": "The device's AADDeviceID.", "schema": { "type": "string" } }]),
+            json!([{ "name": "id", "in": "path", "required": true, "description": "The device's AADDeviceID.",
+                     "schema": { "type": "string", "minLength": 1, "maxLength": super::MAX_ID_LEN } }]),
         ),
     );
     paths.insert("/applications".into(), list_op(&APPLICATIONS, "MSI deployment types."));
@@ -122,21 +148,21 @@ pub fn document() -> Value {
     );
     paths.insert(
         "/products/facets".into(),
-        op("products_facets", "Values of every products filter with product counts (filter choices).", Value::Array(list_params(&PRODUCTS))),
+        op("products_facets", "Values of every products filter with product counts (filter choices).", facet_params(&PRODUCTS)),
     );
     paths.insert(
         "/applications/facets".into(),
-        op("applications_facets", "Values of every applications filter with counts (filter choices).", Value::Array(list_params(&APPLICATIONS))),
+        op("applications_facets", "Values of every applications filter with counts (filter choices).", facet_params(&APPLICATIONS)),
     );
     let path_param = |name: &str, description: &str, schema: Value| {
         json!([{ "name": name, "in": "path", "required": true, "description": description, "schema": schema }])
     };
     let window = |extra: Vec<Value>| {
         let mut params = vec![
-            param("range", "Time range ending now: 24h and 7d in hours, 30d and 90d in days. Excludes bucket/from/to.", json!({ "type": "string", "enum": ["24h", "7d", "30d", "90d"] })),
-            param("bucket", "Bucket width.", json!({ "type": "string", "enum": ["day", "hour"], "default": "day" })),
-            param("from", "Start (RFC 3339); default 90 days (day) or 48 hours (hour) before `to`.", json!({ "type": "string", "format": "date-time" })),
-            param("to", "End (RFC 3339); default the last upload.", json!({ "type": "string", "format": "date-time" })),
+            param("range", "Time range ending with the bucket that holds the last upload: 24h and 7d in hours, 30d and 90d in days. `bucket`, `from` and `to` override its parts.", json!({ "type": "string", "enum": TimeRange::ALL.map(|r| r.key()) })),
+            param("bucket", "Bucket width (default: the range's, else day).", json!({ "type": "string", "enum": ["day", "hour"] })),
+            param("from", &format!("Start (RFC 3339); default: the range's, else 90 days (day) or 48 hours (hour) before `to`. At most {MAX_BUCKETS} buckets are answered: an earlier start is moved up (the answer's `from` says where it starts); a start after `to` is an empty window."), json!({ "type": "string", "format": "date-time" })),
+            param("to", "End (RFC 3339); default: the range's, else the last upload.", json!({ "type": "string", "format": "date-time" })),
         ];
         params.extend(extra);
         Value::Array(params)
@@ -144,19 +170,19 @@ pub fn document() -> Value {
     paths.insert("/collections".into(), list_op(&COLLECTIONS, "Defender policy compliance per collection."));
     paths.insert(
         "/collections/{id}".into(),
-        op("collection", "One collection with its policy counts.", path_param("id", "The CollectionId.", json!({ "type": "string" }))),
+        op("collection", "One collection with its policy counts.", path_param("id", "The CollectionId.", json!({ "type": "string", "minLength": 1, "maxLength": super::MAX_ID_LEN }))),
     );
     paths.insert("/threats".into(), list_op(&THREATS, "Threats: the selected detections grouped by ThreatID."));
     paths.insert(
         "/threats/{id}".into(),
-        op("threat", "One threat over all its detections.", path_param("id", "The ThreatID.", json!({ "type": "integer" }))),
+        op("threat", "One threat over all its detections.", path_param("id", "The ThreatID.", json!({ "type": "integer", "format": "int64", "minimum": i64::MIN, "maximum": i64::MAX }))),
     );
     paths.insert(
         "/threats/timeline".into(),
         op(
             "threats_timeline",
             "Detections per time bucket and severity.",
-            window(vec![param("ThreatID", "Only this threat.", json!({ "type": "integer" }))]),
+            window(filter_params(&DETECTIONS, Some(&super::threats::timeline_filters()))),
         ),
     );
     paths.insert("/detections".into(), list_op(&DETECTIONS, "Detections, one per threat per device."));
@@ -183,7 +209,7 @@ pub fn document() -> Value {
             op(
                 &format!("{list}_facets"),
                 &format!("Values of the {list} filters with counts under the other filters and the search (filter choices)."),
-                Value::Array(list_params(spec)),
+                facet_params(spec),
             ),
         );
     }

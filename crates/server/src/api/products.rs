@@ -1,16 +1,17 @@
 //! `products`: MSI deployment types grouped by product, paged and sorted by product.
 
+use super::Routes;
 use super::{list, query_pairs, ApiContext};
 use crate::error::Result;
 use crate::store::{self, PRODUCTS_TABLE};
 use axum::extract::{RawQuery, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::{Json, Router};
+use axum::Json;
 use tenantscope_model::api::{Facets, ListQuery, PRODUCTS};
 
-pub fn router() -> Router<ApiContext> {
-    Router::new().route("/products", get(products)).route("/products/facets", get(products_facets))
+pub fn router() -> Routes {
+    Routes::new().route("/products", get(products)).route("/products/facets", get(products_facets))
 }
 
 /// A page of products with their deployment types (JSON), or the products' totals (CSV).

@@ -1,13 +1,14 @@
+use super::Routes;
 use super::{only_params, query_pairs, ApiContext};
 use crate::error::Result;
 use crate::store;
 use axum::extract::{RawQuery, State};
 use axum::routing::get;
-use axum::{Json, Router};
+use axum::Json;
 use tenantscope_model::api::Summary;
 
-pub fn router() -> Router<ApiContext> {
-    Router::new().route("/summary", get(summary))
+pub fn router() -> Routes {
+    Routes::new().route("/summary", get(summary))
 }
 
 async fn summary(State(ctx): State<ApiContext>, raw: RawQuery) -> Result<Json<Summary>> {

@@ -1,18 +1,19 @@
 //! `threats` (one row per threat), `threats/{ThreatID}`, `threats/timeline`.
 
+use super::Routes;
 use super::{only_params, query_pairs, ApiContext};
 use crate::error::{Error, Result};
 use crate::store::{self, Bucket, TimelineSource};
 use axum::extract::{RawQuery, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::{Json, Router};
+use axum::Json;
 use rusqlite::Connection;
 use tenantscope_model::api::{Facets, FilterKind, ListQuery, ThreatRow, TimeRange, Timeline, DETECTIONS, THREATS};
 use tenantscope_model::time;
 
-pub fn router() -> Router<ApiContext> {
-    Router::new()
+pub fn router() -> Routes {
+    Routes::new()
         .route("/threats", get(threats))
         .route("/threats/timeline", get(threats_timeline))
         .route("/threats/facets", get(threats_facets))
@@ -56,48 +57,49 @@ pub fn tenant_now(conn: &mut Connection) -> store::Result<i64> {
     Ok(store::get_meta(conn, "last_upload")?.as_deref().and_then(time::parse_rfc3339).unwrap_or(0) + 1)
 }
 
-/// Validated timeline window: `range` (24h|7d|30d|90d, ending with the bucket holding `now`), or
-/// `bucket` (day|hour) with `from` and `to` (RFC 3339). `extra` names the route's other parameters.
+/// Most buckets a timeline answers: an earlier `from` is moved up to this many buckets before `to`.
+pub const MAX_BUCKETS: i64 = 2_000;
+
+/// Validated timeline window. `range` (24h|7d|30d|90d) sets the bucket and a window ending with the
+/// bucket holding `now`; `bucket` (day|hour), `from` and `to` (RFC 3339) set or override them
+/// (defaults without `range`: days over 90 days, or hours over 48 hours, up to `now`). A window that
+/// ends before it starts is empty; one of more than `MAX_BUCKETS` buckets keeps its last ones (the
+/// answer's `from` says where it starts). `extra` names the route's other parameters.
 pub fn timeline_params(pairs: &[(String, String)], now: i64, extra: &[&str]) -> Result<(i64, i64, Bucket)> {
     let mut known = vec!["range", "bucket", "from", "to"];
     known.extend_from_slice(extra);
     only_params(pairs, &known)?;
     let get = |k: &str| pairs.iter().rev().find(|(key, _)| key == k).map(|(_, v)| v.as_str());
-    if let Some(r) = get("range") {
-        let range = TimeRange::from_key(r).ok_or_else(|| {
-            let keys: Vec<_> = TimeRange::ALL.iter().map(|r| r.key()).collect();
-            Error::param("range", format!("must be one of {}, got {r:?}", keys.join(", ")))
-        })?;
-        if let Some((k, _)) = pairs.iter().find(|(k, _)| ["bucket", "from", "to"].contains(&k.as_str())) {
-            return Err(Error::param(k, "give either `range` or `bucket`/`from`/`to`"));
-        }
-        let (from, to) = range.window(now);
-        let bucket = if range.bucket_seconds() == 3_600 { Bucket::Hour } else { Bucket::Day };
-        return Ok((from, to, bucket));
-    }
-    let bucket = match get("bucket").unwrap_or("day") {
-        "day" => Bucket::Day,
-        "hour" => Bucket::Hour,
-        other => return Err(Error::param("bucket", format!("must be day or hour, got {other:?}"))),
+    let range = get("range")
+        .map(|r| {
+            TimeRange::from_key(r).ok_or_else(|| {
+                let keys: Vec<_> = TimeRange::ALL.iter().map(|r| r.key()).collect();
+                Error::param("range", format!("must be one of {}, got {r:?}", keys.join(", ")))
+            })
+        })
+        .transpose()?;
+    let bucket = match get("bucket") {
+        Some("day") => Bucket::Day,
+        Some("hour") => Bucket::Hour,
+        Some(other) => return Err(Error::param("bucket", format!("must be day or hour, got {other:?}"))),
+        None if range.is_some_and(|r| r.bucket_seconds() == 3_600) => Bucket::Hour,
+        None => Bucket::Day,
     };
     let parse = |k: &str| -> Result<Option<i64>> {
         get(k)
             .map(|v| time::parse_rfc3339(v).ok_or_else(|| Error::param(k, format!("must be an RFC 3339 time, got {v:?}"))))
             .transpose()
     };
-    let to = parse("to")?.unwrap_or(now);
-    let default_span = match bucket {
-        Bucket::Day => 90 * 86_400,
-        Bucket::Hour => 2 * 86_400,
+    let (span, end) = match range {
+        Some(r) => {
+            let (from, to) = r.window(now);
+            (to - from, to)
+        }
+        None if bucket == Bucket::Hour => (2 * 86_400, now),
+        None => (90 * 86_400, now),
     };
-    let from = parse("from")?.unwrap_or(to - default_span);
-    if from >= to {
-        return Err(Error::param("from", "must be before `to`"));
-    }
-    let max_buckets = 2_000;
-    if (to - from) / bucket.seconds() > max_buckets {
-        return Err(Error::param("from", format!("window too long: at most {max_buckets} {}s", bucket.name())));
-    }
+    let to = parse("to")?.unwrap_or(end);
+    let from = parse("from")?.unwrap_or(to - span).min(to).max(to - MAX_BUCKETS * bucket.seconds());
     Ok((from, to, bucket))
 }
 
