@@ -258,6 +258,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         });
         report("detections (7 days)", stats, 20);
     }
+    if wanted("memory") {
+        over += memory_under_load(&store)?;
+    }
     println!();
     if over > 0 {
         println!("{over} queries over budget");
@@ -265,4 +268,71 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     println!("all queries within budget");
     Ok(())
+}
+
+/// Anonymous resident memory of this process (the heap: page caches of connections, the index),
+/// in KiB, from /proc (0 where there is none).
+fn anon_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| s.lines().find(|l| l.starts_with("RssAnon:")).map(|l| l.to_string()))
+        .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse().ok()))
+        .unwrap_or(0)
+}
+
+/// The real application on a loopback port, 64 clients asking for the summary for 5 seconds:
+/// latency under load, and anonymous memory after against before (budget: at most 10 % more).
+fn memory_under_load(store: &std::sync::Arc<Store>) -> Result<u32, Box<dyn std::error::Error>> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    const CLIENTS: usize = 64;
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    rt.block_on(async {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        let app = tenantscope_server::app(std::sync::Arc::clone(store), None);
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        let ask = move || async move {
+            let started = Instant::now();
+            let mut stream = tokio::net::TcpStream::connect(addr).await.ok()?;
+            let request = format!("GET /api/v1/summary HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+            stream.write_all(request.as_bytes()).await.ok()?;
+            let mut answer = Vec::new();
+            stream.read_to_end(&mut answer).await.ok()?;
+            answer.starts_with(b"HTTP/1.1 200").then(|| started.elapsed())
+        };
+        ask().await.ok_or("the summary does not answer")?;
+        let before = anon_kib();
+        let until = Instant::now() + Duration::from_secs(5);
+        let clients: Vec<_> = (0..CLIENTS)
+            .map(|_| {
+                tokio::spawn(async move {
+                    let mut times = Vec::new();
+                    while Instant::now() < until {
+                        times.push(ask().await);
+                    }
+                    times
+                })
+            })
+            .collect();
+        let mut times = Vec::new();
+        for c in clients {
+            times.extend(c.await?);
+        }
+        let failed = times.iter().filter(|t| t.is_none()).count();
+        let mut times: Vec<Duration> = times.into_iter().flatten().collect();
+        times.sort();
+        let after = anon_kib();
+        let growth = if before > 0 { (after as f64 - before as f64) / before as f64 * 100.0 } else { 0.0 };
+        let at = |q: f64| times.get(((times.len() as f64 * q) as usize).min(times.len().saturating_sub(1))).copied().unwrap_or_default();
+        println!(
+            "summary, {CLIENTS} clients for 5 s: {} answers ({failed} failed), p50 {} ms, p95 {} ms; anonymous memory {} -> {} MiB ({growth:+.1} %; budget +10 %) {}",
+            times.len(),
+            ms(at(0.5)),
+            ms(at(0.95)),
+            before / 1024,
+            after / 1024,
+            if growth <= 10.0 && failed == 0 { "" } else { "OVER" }
+        );
+        Ok(u32::from(growth > 10.0 || failed > 0))
+    })
 }
