@@ -26,6 +26,16 @@ impl JsonError {
         JsonError::new(format!("expected {what}"))
     }
 
+    /// The outermost field the error is in ("Severity" of "Severity: expected an integer").
+    pub fn field(&self) -> Option<&str> {
+        self.path.last().map(String::as_str)
+    }
+
+    /// What is wrong, without where.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
     /// The same error one level further out.
     fn within(mut self, segment: String) -> Self {
         self.path.push(segment);

@@ -9,6 +9,7 @@ pub mod entities;
 pub mod flags;
 pub mod json;
 pub mod time;
+pub mod upload;
 pub mod verdict;
 
 pub use codes::*;

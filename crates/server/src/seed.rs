@@ -1,6 +1,6 @@
 //! The deterministic demo tenant: the same seed and anchor time give the same tenant, byte for byte.
 
-use crate::store::{self, insert_health, set_meta, Result, Store};
+use crate::store::{self, set_meta, write, Result, Store};
 use rusqlite::{params, Connection};
 use std::collections::HashMap;
 use tenantscope_model::*;
@@ -437,11 +437,7 @@ fn generate(conn: &Connection, opts: &DemoOptions, report: &dyn Fn(f64)) -> Resu
     let mut counters: HashMap<(usize, &'static str), u64> = HashMap::new();
     let mut devices: Vec<GenDevice> = Vec::with_capacity(opts.devices as usize);
     {
-        let mut insert = conn.prepare(
-            "INSERT INTO devices (id, SMSID, AADTenantID, AADDeviceID, Name, DeviceOS, DeviceOSBuild, AADPrimaryUserID, \
-             Model, Manufacturer, SerialNumber, DomainNames, SKU, DefenderHealth, AgentState, ActiveThreats) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, 0)",
-        )?;
+        let mut set_verdict = conn.prepare("UPDATE devices SET DefenderHealth = ?1 WHERE id = ?2")?;
         for i in 0..opts.devices {
             let kind = *rng.weighted(&KINDS);
             let location = rng.below(LOCATIONS.len() as u64) as usize;
@@ -472,29 +468,29 @@ fn generate(conn: &Connection, opts: &DemoOptions, report: &dyn Fn(f64)) -> Resu
             let smsid = format!("GUID:{}", rng.guid().to_uppercase());
             let is_vm = style >= 4;
             let health = (!rng.chance(0.035)).then(|| gen_health(&mut rng, &guid, is_vm, anchor));
-            let verdict = HealthVerdict::of(health.as_ref(), &[]);
-            let agent = AgentState::of(health.as_ref());
-            insert.execute(params![
-                i as i64 + 1,
+            // The store's one write path, as an upload would write it; the verdict by the model's rule
+            // (no threats yet: `gen_threats` refreshes the devices it gives active ones).
+            let device = Device {
                 smsid,
-                tenant_id,
-                guid,
+                aad_tenant_id: tenant_id.clone(),
+                aad_device_id: guid.clone(),
                 name,
-                os,
-                build,
-                user,
-                model,
-                manufacturer,
-                serial,
-                domain,
-                sku,
-                verdict.code(),
-                agent.code()
-            ])?;
+                device_os: os.into(),
+                device_os_build: build.into(),
+                aad_primary_user_id: user,
+                model: model.into(),
+                manufacturer: manufacturer.into(),
+                serial_number: serial,
+                domain_names: domain.into(),
+                sku: sku.into(),
+            };
+            let id = write::upsert_device(conn, &device)?;
+            debug_assert_eq!(id, i as i64 + 1, "row ids are positions + 1 (memberships rely on it)");
             if let Some(h) = &health {
-                // The device row above already carries this record's verdict.
-                insert_health(conn, i as i64 + 1, h)?;
+                write::upsert_health(conn, id, h)?;
             }
+            let verdict = HealthVerdict::of(health.as_ref(), &[]);
+            set_verdict.execute(params![verdict.code(), id])?;
             devices.push(GenDevice {
                 kind,
                 location,
@@ -618,11 +614,6 @@ fn gen_collections(
     defs.push((site_id(), "Kiosk devices".into(), CollectionType::Other, Box::new(|d| d.kind == Kind::Desktop && d.ring == 99)));
 
     let bar = Progress::new(progress, defs.len() as u64, "collections");
-    let mut insert_coll = conn.prepare(
-        "INSERT INTO collections (id, CollectionId, CollectionName, CollectionType, CountTargeted, CountCompliant, \
-         CountNonCompliant, CountFailed, CountActivated, CountEnforced, TenantId, HierarchyId) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
-    )?;
     let mut insert_member = conn.prepare("INSERT INTO collection_members (collection, device) VALUES (?1, ?2)")?;
     let mut ids = Vec::with_capacity(defs.len());
     let words = devices.len().div_ceil(64);
@@ -645,20 +636,23 @@ fn gen_collections(
         let targeted: u64 = counts.iter().sum();
         let reporting = targeted - counts[HealthVerdict::NotReporting.code() as usize];
         let enforced = reporting - counts[HealthVerdict::Unhealthy.code() as usize] / 2;
-        insert_coll.execute(params![
-            rowid,
-            id,
-            name,
-            ctype.code(),
-            targeted as i64,
-            counts[HealthVerdict::Healthy.code() as usize] as i64,
-            counts[HealthVerdict::AtRisk.code() as usize] as i64,
-            counts[HealthVerdict::Unhealthy.code() as usize] as i64,
-            reporting as i64,
-            enforced as i64,
-            tenant_id,
-            hierarchy_id
-        ])?;
+        let written = write::upsert_collection(
+            conn,
+            &DefenderCollection {
+                collection_id: id.clone(),
+                collection_name: name.clone(),
+                collection_type: *ctype,
+                count_targeted: targeted,
+                count_compliant: counts[HealthVerdict::Healthy.code() as usize],
+                count_non_compliant: counts[HealthVerdict::AtRisk.code() as usize],
+                count_failed: counts[HealthVerdict::Unhealthy.code() as usize],
+                count_activated: reporting,
+                count_enforced: enforced,
+                tenant_id: tenant_id.to_string(),
+                hierarchy_id: hierarchy_id.to_string(),
+            },
+        )?;
+        debug_assert_eq!(written, rowid);
         ids.push(Members { rowid, bits: members, devices: device_collection });
         bar.inc(1);
     }
@@ -667,10 +661,6 @@ fn gen_collections(
 }
 
 fn gen_applications(conn: &Connection, rng: &mut Rng, collections: &[Members]) -> Result<()> {
-    let mut insert = conn.prepare(
-        "INSERT INTO applications (ProgramID, ProductName, Publisher, Version, ProductLanguage, TargetCollection, ProductDeviceCount, PublisherGroup) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-    )?;
     let scope = format!("ScopeId_{}", rng.guid().to_uppercase());
     let words = collections.first().map(|c| c.bits.len()).unwrap_or(0);
     let targets: Vec<&Members> = collections[3..].iter().filter(|c| c.devices).collect();
@@ -695,7 +685,14 @@ fn gen_applications(conn: &Connection, rng: &mut Rng, collections: &[Members]) -
         }
         let reach: u64 = reach.iter().map(|w| w.count_ones() as u64).sum();
         for (program, version, lcid, target) in types {
-            insert.execute(params![program, product, publisher, version, lcid, target.rowid, reach as i64, tenantscope_model::publisher_group(publisher)])?;
+            let application = Application {
+                product_name: product.to_string(),
+                publisher: publisher.to_string(),
+                version: version.to_string(),
+                product_language: lcid,
+                program_id: program,
+            };
+            write::upsert_application(conn, &application, Some(target.rowid), reach)?;
         }
     }
     Ok(())
@@ -777,11 +774,6 @@ fn gen_threats(conn: &Connection, rng: &mut Rng, devices: &mut [GenDevice], anch
             });
         }
     }
-    let mut insert = conn.prepare(
-        "INSERT INTO threats (ThreatID, ThreatName, Category, Severity, URL, CurrentStatus, CurrentStatusID, \
-         ExecutionStatus, LastThreatStatusChangeTime, InitialDetectionTime, NumberOfDetections, DeviceId) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
-    )?;
     let mut active: HashMap<usize, i64> = HashMap::new();
     for ((device, _), &i) in &seen {
         if rows[i].current_status.is_active() {
@@ -789,20 +781,7 @@ fn gen_threats(conn: &Connection, rng: &mut Rng, devices: &mut [GenDevice], anch
         }
     }
     for t in &rows {
-        insert.execute(params![
-            t.threat_id,
-            t.threat_name,
-            t.category.code(),
-            t.severity.code(),
-            t.url,
-            t.current_status.code(),
-            t.current_status_id.code(),
-            t.execution_status.code(),
-            t.last_threat_status_change_time,
-            t.initial_detection_time,
-            t.number_of_detections,
-            t.device_id
-        ])?;
+        write::upsert_threat(conn, t)?;
     }
     // The devices with active threats get their count and verdict from the store's one rule.
     // (The look-up indexes it needs are built here, ahead of the others.)
@@ -831,8 +810,16 @@ fn gen_connector(conn: &Connection, rng: &mut Rng, tenant_id: &str, hierarchy_id
         last_upload_time: Some(time::format_rfc3339(last_upload)),
     };
     set_meta(conn, "connector_facts", &serde_json::to_string(&facts).expect("facts serialize"))?;
-    let mut insert =
-        conn.prepare("INSERT INTO telemetry (Time, Kind, Name, SeverityLevel, Message) VALUES (?1, ?2, ?3, ?4, ?5)")?;
+    let insert = |time: &str, kind: &str, name: &str, level: i64, message: &str| {
+        let event = TelemetryEvent {
+            time: time.into(),
+            kind: kind.into(),
+            name: name.into(),
+            severity_level: TelemetrySeverity::from_code(level),
+            message: message.into(),
+        };
+        write::insert_telemetry(conn, &event)
+    };
     // 7 days of uploads every 15 minutes, oldest first.
     let cycles = 7 * 24 * 4;
     for i in (0..cycles).rev() {
@@ -844,18 +831,18 @@ fn gen_connector(conn: &Connection, rng: &mut Rng, tenant_id: &str, hierarchy_id
                 ("DeviceSyncUploadFailed", "System.Net.Http.HttpRequestException: A connection attempt failed because the connected party did not properly respond after a period of time."),
                 ("TokenAcquisitionFailed", "AADSTS700027: Client assertion contains an invalid signature."),
             ]);
-            insert.execute(params![ts, "TrackException", name, 3, msg])?;
-            insert.execute(params![ts, "TrackTrace", "UploadRetryScheduled", 2, "Upload will be retried in 15 minutes."])?;
+            insert(&ts, "TrackException", name, 3, msg)?;
+            insert(&ts, "TrackTrace", "UploadRetryScheduled", 2, "Upload will be retried in 15 minutes.")?;
             continue;
         }
         let changes = 20 + rng.below(400);
-        insert.execute(params![ts, "TrackRequest", "POST DeviceSync", 1, format!("200 OK in {} ms", 180 + rng.below(900))])?;
-        insert.execute(params![ts, "TrackEvent", "DeviceSyncUploadCompleted", 1, format!("Uploaded {changes} device changes.")])?;
+        insert(&ts, "TrackRequest", "POST DeviceSync", 1, &format!("200 OK in {} ms", 180 + rng.below(900)))?;
+        insert(&ts, "TrackEvent", "DeviceSyncUploadCompleted", 1, &format!("Uploaded {changes} device changes."))?;
         if i % 96 == 0 {
-            insert.execute(params![ts, "TrackEvent", "DefenderReportUploadCompleted", 1, "Uploaded Defender health and threat reports."])?;
+            insert(&ts, "TrackEvent", "DefenderReportUploadCompleted", 1, "Uploaded Defender health and threat reports.")?;
         }
         if rng.chance(0.02) {
-            insert.execute(params![ts, "TrackTrace", "ThrottlingDetected", 2, "Service asked the connector to slow down (HTTP 429); batch size reduced."])?;
+            insert(&ts, "TrackTrace", "ThrottlingDetected", 2, "Service asked the connector to slow down (HTTP 429); batch size reduced.")?;
         }
     }
     Ok(())

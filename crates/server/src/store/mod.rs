@@ -4,6 +4,8 @@
 mod device_index;
 mod list;
 mod queries;
+pub mod tokens;
+pub mod write;
 
 pub use device_index::{DeviceIndex, FacetValue};
 pub use list::{build_list, resolve_ranges, ListSql};
@@ -192,6 +194,18 @@ const MIGRATIONS: &[&str] = &[
                COUNT(*) AS DeploymentTypes, MAX(ProductDeviceCount) AS ProductDeviceCount,
                group_concat(ProgramID, ' ') AS ProgramIDs
         FROM applications GROUP BY ProductName;
+    "#,
+    // 5: uploads. API tokens (hashes only); devices are upserted by AADDeviceID, so its unique
+    // index exists from now on (it was built after bulk loads before).
+    r#"
+    CREATE TABLE tokens (
+        id INTEGER PRIMARY KEY,
+        hash TEXT NOT NULL UNIQUE,
+        role TEXT NOT NULL,
+        label TEXT NOT NULL,
+        created TEXT NOT NULL
+    );
+    CREATE UNIQUE INDEX IF NOT EXISTS devices_aad_device_id ON devices (AADDeviceID);
     "#,
 ];
 

@@ -1,0 +1,176 @@
+//! The upload contract: what a site posts to `/api/v1/upload/{kind}`, checked record by record.
+//! A record is an object with the documented field names (`entities`), nothing else; its natural
+//! key makes uploads idempotent (the same batch twice changes nothing).
+
+use crate::entities::*;
+use crate::json::{FromJson, Value};
+
+/// What a batch holds: one kind of record per upload route.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum UploadKind {
+    Devices,
+    Applications,
+    Collections,
+    Defender,
+    Threats,
+    Telemetry,
+}
+
+/// A checked record, ready for the store.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Record {
+    Device(Device),
+    Application(Application),
+    Collection(DefenderCollection),
+    Health(DefenderHealth),
+    Threat(ThreatDetection),
+    Telemetry(TelemetryEvent),
+}
+
+/// Why a record was refused: its position in the batch, the field (if one) and what is wrong.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RecordError {
+    pub index: usize,
+    pub field: Option<String>,
+    pub message: String,
+}
+
+impl std::fmt::Display for RecordError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.field {
+            Some(field) => write!(f, "record {}: {field}: {}", self.index, self.message),
+            None => write!(f, "record {}: {}", self.index, self.message),
+        }
+    }
+}
+
+/// Longest text a field takes, in characters (ids: `MAX_ID`; URLs and messages: `MAX_LONG_TEXT`).
+pub const MAX_TEXT: usize = 256;
+pub const MAX_ID: usize = 64;
+pub const MAX_LONG_TEXT: usize = 4096;
+
+/// Fields holding an RFC 3339 time.
+const TIME_FIELDS: [&str; 7] = [
+    "QuickScanTime",
+    "FullScanTime",
+    "LastUpdateTime",
+    "LastThreatStatusChangeTime",
+    "InitialDetectionTime",
+    "Time",
+    "LastUploadTime",
+];
+
+impl UploadKind {
+    pub const ALL: [UploadKind; 6] = [
+        UploadKind::Devices,
+        UploadKind::Applications,
+        UploadKind::Collections,
+        UploadKind::Defender,
+        UploadKind::Threats,
+        UploadKind::Telemetry,
+    ];
+
+    /// The route segment (`/upload/devices`).
+    pub fn key(self) -> &'static str {
+        match self {
+            UploadKind::Devices => "devices",
+            UploadKind::Applications => "applications",
+            UploadKind::Collections => "collections",
+            UploadKind::Defender => "defender",
+            UploadKind::Threats => "threats",
+            UploadKind::Telemetry => "telemetry",
+        }
+    }
+
+    pub fn from_key(key: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.key() == key)
+    }
+
+    pub fn entity(self) -> Entity {
+        match self {
+            UploadKind::Devices => Entity::Device,
+            UploadKind::Applications => Entity::Application,
+            UploadKind::Collections => Entity::DefenderCollection,
+            UploadKind::Defender => Entity::DefenderHealth,
+            UploadKind::Threats => Entity::ThreatDetection,
+            UploadKind::Telemetry => Entity::TelemetryEvent,
+        }
+    }
+
+    /// The natural key: an upload replaces the record with the same values of these fields.
+    pub fn key_fields(self) -> &'static [&'static str] {
+        match self {
+            UploadKind::Devices => &["AADDeviceID"],
+            UploadKind::Applications => &["ProgramID"],
+            UploadKind::Collections => &["CollectionId"],
+            UploadKind::Defender => &["DeviceId"],
+            UploadKind::Threats => &["DeviceId", "ThreatID"],
+            UploadKind::Telemetry => &["Time", "Kind", "Name", "Message"],
+        }
+    }
+
+    /// Checks one record of a batch (its position is `index`) and reads it.
+    pub fn check(self, index: usize, v: &Value) -> Result<Record, RecordError> {
+        let err = |field: Option<&str>, message: String| RecordError { index, field: field.map(str::to_string), message };
+        let object = v.as_object().ok_or_else(|| err(None, "must be a JSON object".into()))?;
+        let fields = self.entity().fields();
+        for (name, value) in object {
+            if !fields.iter().any(|f| f.name == name) {
+                let known: Vec<&str> = fields.iter().map(|f| f.name).collect();
+                return Err(err(Some(name), format!("unknown field; {} records have: {}", self.key(), known.join(", "))));
+            }
+            if let Some(text) = value.as_str() {
+                let key = self.key_fields().contains(&name.as_str());
+                // Ids that appear in URLs (`/devices/{AADDeviceID}`) are short; free text may be long.
+                let limit = match name.as_str() {
+                    "URL" | "Message" => MAX_LONG_TEXT,
+                    "AADDeviceID" | "DeviceId" | "CollectionId" => MAX_ID,
+                    _ => MAX_TEXT,
+                };
+                if text.chars().count() > limit {
+                    return Err(err(Some(name), format!("at most {limit} characters")));
+                }
+                if key && text.trim().is_empty() {
+                    return Err(err(Some(name), "must not be empty".into()));
+                }
+                if TIME_FIELDS.contains(&name.as_str()) && crate::time::parse_rfc3339(text).is_none() {
+                    return Err(err(Some(name), format!("must be an RFC 3339 time such as 2026-11-24T09:30:00Z, got {text:?}")));
+                }
+            }
+        }
+        let read = |e: crate::json::JsonError| err(e.field(), e.message().to_string());
+        Ok(match self {
+            UploadKind::Devices => Record::Device(Device::from_json(v).map_err(read)?),
+            UploadKind::Applications => Record::Application(Application::from_json(v).map_err(read)?),
+            UploadKind::Collections => Record::Collection(DefenderCollection::from_json(v).map_err(read)?),
+            UploadKind::Defender => Record::Health(DefenderHealth::from_json(v).map_err(read)?),
+            UploadKind::Threats => Record::Threat(ThreatDetection::from_json(v).map_err(read)?),
+            UploadKind::Telemetry => {
+                let event = TelemetryEvent::from_json(v).map_err(read)?;
+                if !TELEMETRY_KINDS.contains(&event.kind.as_str()) {
+                    return Err(err(Some("Kind"), format!("must be one of {}", TELEMETRY_KINDS.join(", "))));
+                }
+                Record::Telemetry(event)
+            }
+        })
+    }
+
+    /// Checks a whole batch: every record, and no natural key twice. The first problem refuses it.
+    pub fn check_batch(self, records: &[Value]) -> Result<Vec<Record>, RecordError> {
+        let mut seen = std::collections::HashSet::with_capacity(records.len());
+        let mut out = Vec::with_capacity(records.len());
+        for (index, v) in records.iter().enumerate() {
+            let record = self.check(index, v)?;
+            let key: Vec<String> = self.key_fields().iter().map(|f| v.get(*f).map(|x| x.to_string()).unwrap_or_default()).collect();
+            if !seen.insert(key) {
+                return Err(RecordError {
+                    index,
+                    field: Some(self.key_fields().join("+")),
+                    message: "the same record twice in one batch".into(),
+                });
+            }
+            out.push(record);
+        }
+        Ok(out)
+    }
+}

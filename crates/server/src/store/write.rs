@@ -1,0 +1,256 @@
+//! The one write path into the store. Every row of an uploaded entity is written by the functions
+//! here — by the upload API (`apply`, a checked batch in one transaction) and by the demo generator
+//! (the same `upsert_*` functions inside its own transaction) — and derived data (verdicts,
+//! active-threat counts, antivirus states, vendor groups) is kept by the same rules.
+
+use super::{insert_health, refresh_verdicts, set_meta, Result, StoreError};
+use rusqlite::{params, Connection, OptionalExtension};
+use tenantscope_model::upload::{Record, RecordError, UploadKind};
+use tenantscope_model::*;
+
+/// What a committed write changed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Change {
+    /// The store's change counter after this write (monotonic, kept in `meta`).
+    pub id: i64,
+    /// The upload kind written ("devices", ...), or "delete".
+    pub kind: &'static str,
+    /// Records written or removed.
+    pub records: usize,
+    /// Whether the devices list (and so its index) may differ.
+    pub devices: bool,
+}
+
+/// Why a batch was not written: one of its records (422), or the store.
+#[derive(Debug, thiserror::Error)]
+pub enum WriteError {
+    #[error("{0}")]
+    Record(RecordError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<rusqlite::Error> for WriteError {
+    fn from(e: rusqlite::Error) -> Self {
+        WriteError::Store(e.into())
+    }
+}
+
+/// The device row id of an AADDeviceID, if the device exists.
+pub fn device_rowid(conn: &Connection, aad_device_id: &str) -> Result<Option<i64>> {
+    Ok(conn
+        .prepare_cached("SELECT id FROM devices WHERE AADDeviceID = ?1")?
+        .query_row([aad_device_id], |r| r.get(0))
+        .optional()?)
+}
+
+/// Inserts or updates a device by its AADDeviceID; returns its row id. A new device starts as not
+/// reporting (no health yet); the caller refreshes derived columns of devices it touched.
+pub fn upsert_device(conn: &Connection, d: &Device) -> Result<i64> {
+    Ok(conn
+        .prepare_cached(
+            "INSERT INTO devices (SMSID, AADTenantID, AADDeviceID, Name, DeviceOS, DeviceOSBuild, AADPrimaryUserID, Model, \
+             Manufacturer, SerialNumber, DomainNames, SKU, DefenderHealth, AgentState, ActiveThreats) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, 0) \
+             ON CONFLICT (AADDeviceID) DO UPDATE SET SMSID = excluded.SMSID, AADTenantID = excluded.AADTenantID, \
+             Name = excluded.Name, DeviceOS = excluded.DeviceOS, DeviceOSBuild = excluded.DeviceOSBuild, \
+             AADPrimaryUserID = excluded.AADPrimaryUserID, Model = excluded.Model, Manufacturer = excluded.Manufacturer, \
+             SerialNumber = excluded.SerialNumber, DomainNames = excluded.DomainNames, SKU = excluded.SKU \
+             RETURNING id",
+        )?
+        .query_row(
+            params![
+                d.smsid,
+                d.aad_tenant_id,
+                d.aad_device_id,
+                d.name,
+                d.device_os,
+                d.device_os_build,
+                d.aad_primary_user_id,
+                d.model,
+                d.manufacturer,
+                d.serial_number,
+                d.domain_names,
+                d.sku,
+                HealthVerdict::NotReporting.code(),
+                AgentState::of(None).code(),
+            ],
+            |r| r.get(0),
+        )?)
+}
+
+/// Writes a device's health record and its antivirus state (the verdict follows in `refresh_verdicts`).
+pub fn upsert_health(conn: &Connection, device: i64, h: &DefenderHealth) -> Result<()> {
+    insert_health(conn, device, h)?;
+    conn.prepare_cached("UPDATE devices SET AgentState = ?1 WHERE id = ?2")?
+        .execute(params![AgentState::of(Some(h)).code(), device])?;
+    Ok(())
+}
+
+/// Inserts or updates one detection by (DeviceId, ThreatID).
+pub fn upsert_threat(conn: &Connection, t: &ThreatDetection) -> Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO threats (ThreatID, ThreatName, Category, Severity, URL, CurrentStatus, CurrentStatusID, ExecutionStatus, \
+         LastThreatStatusChangeTime, InitialDetectionTime, NumberOfDetections, DeviceId) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) \
+         ON CONFLICT (DeviceId, ThreatID) DO UPDATE SET ThreatName = excluded.ThreatName, Category = excluded.Category, \
+         Severity = excluded.Severity, URL = excluded.URL, CurrentStatus = excluded.CurrentStatus, \
+         CurrentStatusID = excluded.CurrentStatusID, ExecutionStatus = excluded.ExecutionStatus, \
+         LastThreatStatusChangeTime = excluded.LastThreatStatusChangeTime, \
+         InitialDetectionTime = excluded.InitialDetectionTime, NumberOfDetections = excluded.NumberOfDetections",
+    )?
+    .execute(params![
+        t.threat_id,
+        t.threat_name,
+        t.category.code(),
+        t.severity.code(),
+        t.url,
+        t.current_status.code(),
+        t.current_status_id.code(),
+        t.execution_status.code(),
+        t.last_threat_status_change_time,
+        t.initial_detection_time,
+        t.number_of_detections,
+        t.device_id
+    ])?;
+    Ok(())
+}
+
+/// Inserts or updates a collection by CollectionId; returns its row id.
+pub fn upsert_collection(conn: &Connection, c: &DefenderCollection) -> Result<i64> {
+    Ok(conn
+        .prepare_cached(
+            "INSERT INTO collections (CollectionId, CollectionName, CollectionType, CountTargeted, CountCompliant, \
+             CountNonCompliant, CountFailed, CountActivated, CountEnforced, TenantId, HierarchyId) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) \
+             ON CONFLICT (CollectionId) DO UPDATE SET CollectionName = excluded.CollectionName, \
+             CollectionType = excluded.CollectionType, CountTargeted = excluded.CountTargeted, \
+             CountCompliant = excluded.CountCompliant, CountNonCompliant = excluded.CountNonCompliant, \
+             CountFailed = excluded.CountFailed, CountActivated = excluded.CountActivated, \
+             CountEnforced = excluded.CountEnforced, TenantId = excluded.TenantId, HierarchyId = excluded.HierarchyId \
+             RETURNING id",
+        )?
+        .query_row(
+            params![
+                c.collection_id,
+                c.collection_name,
+                c.collection_type.code(),
+                c.count_targeted as i64,
+                c.count_compliant as i64,
+                c.count_non_compliant as i64,
+                c.count_failed as i64,
+                c.count_activated as i64,
+                c.count_enforced as i64,
+                c.tenant_id,
+                c.hierarchy_id
+            ],
+            |r| r.get(0),
+        )?)
+}
+
+/// Inserts or updates a deployment type by ProgramID, with its vendor group. `target` is the
+/// collection it is deployed to (row id), when known.
+pub fn upsert_application(conn: &Connection, a: &Application, target: Option<i64>, reach: u64) -> Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO applications (ProgramID, ProductName, Publisher, Version, ProductLanguage, TargetCollection, \
+         ProductDeviceCount, PublisherGroup) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) \
+         ON CONFLICT (ProgramID) DO UPDATE SET ProductName = excluded.ProductName, Publisher = excluded.Publisher, \
+         Version = excluded.Version, ProductLanguage = excluded.ProductLanguage, PublisherGroup = excluded.PublisherGroup, \
+         TargetCollection = COALESCE(excluded.TargetCollection, TargetCollection), \
+         ProductDeviceCount = MAX(excluded.ProductDeviceCount, ProductDeviceCount)",
+    )?
+    .execute(params![
+        a.program_id,
+        a.product_name,
+        a.publisher,
+        a.version,
+        a.product_language,
+        target,
+        reach as i64,
+        publisher_group(&a.publisher)
+    ])?;
+    Ok(())
+}
+
+/// Adds a telemetry item unless the same one (time, kind, name, message) is there already.
+pub fn insert_telemetry(conn: &Connection, e: &TelemetryEvent) -> Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO telemetry (Time, Kind, Name, SeverityLevel, Message) SELECT ?1, ?2, ?3, ?4, ?5 \
+         WHERE NOT EXISTS (SELECT 1 FROM telemetry WHERE Time = ?1 AND Kind = ?2 AND Name = ?3 AND Message = ?5)",
+    )?
+    .execute(params![e.time, e.kind, e.name, e.severity_level.code(), e.message])?;
+    Ok(())
+}
+
+/// Counts one more change in `meta` (inside the caller's transaction) and returns its id.
+pub fn next_change(conn: &Connection) -> Result<i64> {
+    let id = super::get_meta(conn, "change_id")?.and_then(|v| v.parse::<i64>().ok()).unwrap_or(0) + 1;
+    set_meta(conn, "change_id", &id.to_string())?;
+    Ok(id)
+}
+
+/// The last change id (0: none since the store was made).
+pub fn last_change(conn: &Connection) -> Result<i64> {
+    Ok(super::get_meta(conn, "change_id")?.and_then(|v| v.parse::<i64>().ok()).unwrap_or(0))
+}
+
+/// Applies a checked batch in one transaction: upserts by natural key, derived data refreshed for
+/// the devices it touched, the tenant's last upload set to `now`. A record that refers to a device
+/// the store does not have refuses the whole batch; nothing of it is written.
+pub fn apply(conn: &mut Connection, kind: UploadKind, records: &[Record], now: i64) -> Result<Change, WriteError> {
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let unknown_device = |index: usize, field: &str| {
+        WriteError::Record(RecordError {
+            index,
+            field: Some(field.into()),
+            message: "no device with this AADDeviceID; upload the device first".into(),
+        })
+    };
+    let mut touched = Vec::new();
+    for (index, record) in records.iter().enumerate() {
+        match record {
+            Record::Device(d) => touched.push(upsert_device(&tx, d)?),
+            Record::Health(h) => {
+                let id = device_rowid(&tx, &h.device_id)?.ok_or_else(|| unknown_device(index, "DeviceId"))?;
+                upsert_health(&tx, id, h)?;
+                touched.push(id);
+            }
+            Record::Threat(t) => {
+                let id = device_rowid(&tx, &t.device_id)?.ok_or_else(|| unknown_device(index, "DeviceId"))?;
+                upsert_threat(&tx, t)?;
+                touched.push(id);
+            }
+            Record::Collection(c) => {
+                upsert_collection(&tx, c)?;
+            }
+            Record::Application(a) => upsert_application(&tx, a, None, 0)?,
+            Record::Telemetry(e) => insert_telemetry(&tx, e)?,
+        }
+    }
+    touched.sort_unstable();
+    touched.dedup();
+    refresh_verdicts(&tx, &touched)?;
+    set_meta(&tx, "last_upload", &time::format_rfc3339(now))?;
+    let id = next_change(&tx)?;
+    tx.commit()?;
+    Ok(Change {
+        id,
+        kind: kind.key(),
+        records: records.len(),
+        devices: matches!(kind, UploadKind::Devices | UploadKind::Defender | UploadKind::Threats),
+    })
+}
+
+/// Removes a device and everything hanging off it (health, detections, memberships). None when
+/// there is no such device.
+pub fn delete_device(conn: &mut Connection, aad_device_id: &str) -> Result<Option<Change>> {
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let Some(id) = device_rowid(&tx, aad_device_id)? else { return Ok(None) };
+    tx.execute("DELETE FROM collection_members WHERE device = ?1", [id])?;
+    tx.execute("DELETE FROM threats WHERE DeviceId = ?1", [aad_device_id])?;
+    tx.execute("DELETE FROM defender_health WHERE id = ?1", [id])?;
+    tx.execute("DELETE FROM devices WHERE id = ?1", [id])?;
+    let change = next_change(&tx)?;
+    tx.commit()?;
+    Ok(Some(Change { id: change, kind: "delete", records: 1, devices: true }))
+}
