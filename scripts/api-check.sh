@@ -29,7 +29,8 @@ for _ in $(seq 1 300); do
 done
 if [ -z "$base" ]; then cat "$work/server.log"; result FAILED 0 1; exit 1; fi
 echo "server at $base; schemathesis $("$st" --version 2>/dev/null | awk '{print $NF}'), $examples examples per operation"
-if "$st" run "$base/api/v1/openapi.json" --url "$base/api/v1" --checks all --max-examples "$examples" \
+# The events stream never ends by design (tests/upload.rs reads it); every other operation is run.
+if "$st" run "$base/api/v1/openapi.json" --url "$base/api/v1" --checks all --max-examples "$examples" --exclude-path /events \
      --seed "${TENANTSCOPE_API_SEED:-20261126}" --no-color; then
   result ok 1 0
 else

@@ -16,6 +16,18 @@ pub enum Error {
     /// The route exists but not with this method.
     #[error("{0}")]
     MethodNotAllowed(String),
+    /// No credentials, or credentials the server does not know (401).
+    #[error("{0}")]
+    Unauthorized(String),
+    /// Known credentials without the right (403).
+    #[error("{0}")]
+    Forbidden(String),
+    /// A body over its limit (413).
+    #[error("{0}")]
+    TooLarge(String),
+    /// A body that was read but cannot be taken: `detail` and where (record, field) (422).
+    #[error("{0}")]
+    Unprocessable(serde_json::Value),
     /// The server is busy (too many exports, no connection free in time): try again later.
     #[error("{0}")]
     Unavailable(String),
@@ -39,6 +51,10 @@ impl Error {
             Error::BadParam(_) => StatusCode::BAD_REQUEST,
             Error::NotFound(_) => StatusCode::NOT_FOUND,
             Error::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
+            Error::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            Error::Forbidden(_) => StatusCode::FORBIDDEN,
+            Error::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Error::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Error::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Error::Store(crate::store::StoreError::Busy) => StatusCode::SERVICE_UNAVAILABLE,
             Error::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -48,10 +64,19 @@ impl Error {
 
 impl IntoResponse for Error {
     fn into_response(self) -> Response {
+        if let Error::Unprocessable(body) = &self {
+            let mut body = body.clone();
+            body["error"] = "unprocessable".into();
+            return (self.status(), Json(body)).into_response();
+        }
         let (error, detail) = match &self {
             Error::BadParam(e) => ("bad_request", e.to_string()),
             Error::NotFound(what) => ("not_found", what.clone()),
             Error::MethodNotAllowed(what) => ("method_not_allowed", what.clone()),
+            Error::Unauthorized(what) => ("unauthorized", what.clone()),
+            Error::Forbidden(what) => ("forbidden", what.clone()),
+            Error::TooLarge(what) => ("too_large", what.clone()),
+            Error::Unprocessable(_) => ("unprocessable", String::new()),
             Error::Unavailable(what) => ("unavailable", what.clone()),
             Error::Store(crate::store::StoreError::Busy) => ("unavailable", "The server is busy; try again in a few seconds.".to_string()),
             Error::Store(e) => {
@@ -60,6 +85,9 @@ impl IntoResponse for Error {
             }
         };
         let mut res = (self.status(), Json(ErrorBody { error: error.into(), detail })).into_response();
+        if res.status() == StatusCode::UNAUTHORIZED {
+            res.headers_mut().insert(axum::http::header::WWW_AUTHENTICATE, axum::http::HeaderValue::from_static("Bearer"));
+        }
         if res.status() == axum::http::StatusCode::SERVICE_UNAVAILABLE {
             res.headers_mut().insert(axum::http::header::RETRY_AFTER, axum::http::HeaderValue::from_static("5"));
         }

@@ -3,7 +3,9 @@
 pub mod api;
 pub mod csv;
 pub mod error;
+pub mod live;
 pub mod seed;
+pub mod simulate;
 pub mod store;
 pub mod web;
 
@@ -14,7 +16,8 @@ use std::sync::Arc;
 use store::Store;
 use tower_http::set_header::SetResponseHeaderLayer;
 
-/// Largest request body the API takes, longest it takes to start answering, most requests at once.
+/// Largest request body the API takes (uploads: `api::upload::UPLOAD_BODY_LIMIT`), longest it
+/// takes to start answering, most requests at once.
 pub const API_BODY_LIMIT: usize = 64 * 1024;
 pub const API_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 pub const API_CONCURRENCY: usize = 64;
@@ -27,7 +30,12 @@ pub fn app(store: Arc<Store>, dist: Option<&Path>) -> Router {
 
 /// The application with explicit web options (framing, extra host names).
 pub fn app_with(store: Arc<Store>, dist: Option<&Path>, options: &web::WebOptions) -> Router {
-    shell(api::router(api::ApiContext { store }), dist, options)
+    app_live(store, live::Live::new(), dist, options)
+}
+
+/// The application with the live hub it publishes changes through (the simulator and tests share it).
+pub fn app_live(store: Arc<Store>, live: Arc<live::Live>, dist: Option<&Path>, options: &web::WebOptions) -> Router {
+    shell(api::router(api::ApiContext { store, live }), dist, options)
 }
 
 /// The application while the store is being prepared: the console is served, and every API route
@@ -57,8 +65,6 @@ fn shell(api: Router, dist: Option<&Path>, options: &web::WebOptions) -> Router 
     let api = api
         // API answers are never cached (CSV exports set the same).
         .layer(SetResponseHeaderLayer::if_not_present(header::CACHE_CONTROL, HeaderValue::from_static("no-store")))
-        // No request body beyond this (the upload API will set its own, larger, limit).
-        .layer(tower_http::limit::RequestBodyLimitLayer::new(API_BODY_LIMIT))
         // Every answer starts within this time (a streamed CSV's body is bounded by the export's own deadline).
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(axum::http::StatusCode::SERVICE_UNAVAILABLE, API_TIMEOUT))
         // At most this many API requests at once over all routes (one shared limit); more wait their turn.

@@ -2,11 +2,60 @@ use clap::Parser;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
-use tenantscope_server::{app_preparing, app_switching, app_with, prepare, seed::DemoOptions, web::WebOptions, Config, Startup};
+use tenantscope_server::store::tokens;
+use tenantscope_server::{app_live, app_preparing, app_switching, prepare, seed::DemoOptions, web::WebOptions, Config, Startup};
 
-/// Tenantscope: Configuration Manager tenant-attach console and API.
+/// Tenantscope: Configuration Manager tenant-attach console and API. Without a command it serves.
 #[derive(Parser, Debug)]
 #[command(version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    serve: Args,
+}
+
+#[derive(clap::Subcommand, Debug)]
+enum Command {
+    /// API tokens.
+    Token {
+        #[command(subcommand)]
+        action: TokenAction,
+    },
+    /// Posts realistic changes to a running server through its upload API (a site that never sleeps).
+    Simulate {
+        /// The server, e.g. http://127.0.0.1:8080
+        #[arg(long)]
+        url: String,
+        /// An uploader token.
+        #[arg(long)]
+        token: String,
+        /// Batches per second.
+        #[arg(long, default_value_t = 1.0)]
+        rate: f64,
+        /// Seed of the simulated changes.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
+}
+
+#[derive(clap::Subcommand, Debug)]
+enum TokenAction {
+    /// Creates a token and prints it, alone, on standard output (once: the store keeps only its hash).
+    Create {
+        /// What the token may do: uploader (post batches, remove devices) or viewer (read only).
+        #[arg(long)]
+        role: String,
+        /// Directory of the SQLite store.
+        #[arg(long, default_value = "./data")]
+        data_dir: PathBuf,
+        /// A name to tell tokens apart.
+        #[arg(long, default_value = "")]
+        label: String,
+    },
+}
+
+#[derive(clap::Args, Debug)]
 struct Args {
     /// Address to listen on. Loopback by default; set e.g. 0.0.0.0:8080 to expose it.
     #[arg(long, default_value = "127.0.0.1:8080")]
@@ -33,6 +82,9 @@ struct Args {
     /// any other Host are refused, so a DNS-rebinding page cannot read the API.
     #[arg(long = "allow-host")]
     allow_hosts: Vec<String>,
+    /// Keep the data moving: a site simulator posts changes through the upload API (batches per second).
+    #[arg(long, num_args = 0..=1, default_missing_value = "1")]
+    simulate: Option<f64>,
 }
 
 /// How long requests in flight may run after a shutdown signal.
@@ -45,7 +97,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,tower_http=warn".into()),
         )
         .init();
-    let args = Args::parse();
+    let cli = Cli::parse();
+    let args = match cli.command {
+        Some(Command::Token { action: TokenAction::Create { role, data_dir, label } }) => return create_token(&role, &data_dir, &label),
+        Some(Command::Simulate { url, token, rate, seed }) => {
+            return tenantscope_server::simulate::run(&url, &token, rate, seed).await.map_err(|e| e.to_string().into())
+        }
+        None => cli.serve,
+    };
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_secs() as i64;
     let config = Config {
         data_dir: args.data_dir.clone(),
@@ -106,7 +165,32 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         match preparing.await {
             Ok(Ok(store)) => {
                 tracing::info!(store = %store.path().display(), elapsed_ms = started.elapsed().as_millis() as u64, "store ready");
-                let _ = ready.set(app_with(store, config.dist.as_deref(), &web));
+                let live = tenantscope_server::live::Live::new();
+                let _ = ready.set(app_live(Arc::clone(&store), live, config.dist.as_deref(), &web));
+                // The demo's own upload token, shown once (no token is accepted until one exists).
+                if config.demo.is_some() {
+                    match store.with(|c| Ok(if tokens::any(c)? { None } else { Some(tokens::create(c, tokens::Role::Uploader, "demo", now)?) })) {
+                        Ok(Some(token)) => println!("Upload token of this demo (shown once): {token}"),
+                        Ok(None) => {}
+                        Err(e) => tracing::error!(error = %e, "cannot create the demo's upload token"),
+                    }
+                }
+                if let Some(rate) = args.simulate {
+                    let url = format!("http://{addr}");
+                    match store.with(|c| {
+                        c.execute("DELETE FROM tokens WHERE label = 'simulator'", [])?;
+                        tokens::create(c, tokens::Role::Uploader, "simulator", now)
+                    }) {
+                        Ok(token) => {
+                            tokio::spawn(async move {
+                                if let Err(e) = tenantscope_server::simulate::run(&url, &token, rate, 1).await {
+                                    tracing::error!(error = %e, "the site simulator stopped");
+                                }
+                            });
+                        }
+                        Err(e) => tracing::error!(error = %e, "cannot create the simulator's token"),
+                    }
+                }
                 std::future::pending::<String>().await
             }
             Ok(Err(e)) => e.to_string(),
@@ -125,6 +209,26 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     tracing::info!("stopped");
     // Not waiting for a store still being prepared: its transaction is rolled back by SQLite.
     std::process::exit(0);
+}
+
+/// `token create`: the token alone on standard output, so that `TOKEN=$(tenantscope-server token create ...)` works.
+fn create_token(role: &str, data_dir: &std::path::Path, label: &str) -> Result<(), Box<dyn std::error::Error>> {
+    let Some(role) = tokens::Role::from_key(role) else {
+        let roles: Vec<&str> = tokens::Role::ALL.iter().map(|r| r.key()).collect();
+        eprintln!("tenantscope-server: no role {role:?}; roles: {}", roles.join(", "));
+        std::process::exit(2);
+    };
+    let store = match tenantscope_server::store::Store::open(data_dir) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("tenantscope-server: {e}");
+            std::process::exit(1);
+        }
+    };
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_secs() as i64;
+    let token = store.with(|c| tokens::create(c, role, label, now))?;
+    println!("{token}");
+    Ok(())
 }
 
 /// Ctrl-C (SIGINT) or SIGTERM: stop taking connections and let the requests in flight finish.

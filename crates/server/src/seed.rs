@@ -170,7 +170,7 @@ const DEPARTMENTS: [&str; 16] = [
 ];
 
 // (name, category, severity, weight)
-const THREAT_CATALOG: [(&str, i64, i64, u32); 30] = [
+pub(crate) const THREAT_CATALOG: [(&str, i64, i64, u32); 30] = [
     ("Virus:DOS/EICAR_Test_File", 42, 5, 40),
     ("Trojan:Win32/Wacatac.B!ml", 8, 5, 60),
     ("Trojan:Win32/Wacatac.H!ml", 8, 5, 35),
@@ -262,7 +262,7 @@ fn signature_release(at: i64) -> String {
     format!("1.{}.{}.0", 300 + release.div_euclid(120).rem_euclid(200), release.rem_euclid(120) * 3 + 1)
 }
 
-fn gen_health(rng: &mut Rng, device_id: &str, is_vm: bool, anchor: i64) -> DefenderHealth {
+pub(crate) fn gen_health(rng: &mut Rng, device_id: &str, is_vm: bool, anchor: i64) -> DefenderHealth {
     let hours = |rng: &mut Rng, lo: i64, hi: i64| anchor - (lo + rng.below((hi - lo) as u64) as i64) * 3600;
     let defender_enabled = !rng.chance(0.004);
     let rtp_enabled = defender_enabled && !rng.chance(0.012);

@@ -700,10 +700,16 @@ async fn openapi_describes_exactly_the_routes() {
     let mut expected: Vec<String> = tenantscope_server::api::routes().paths().iter().map(|s| s.to_string()).collect();
     let mut got = paths.clone();
     expected.sort();
+    expected.dedup();
     got.sort();
     assert_eq!(got, expected);
     // Every documented path answers (not 404) and every list route's filters are documented.
+    expected.dedup();
     for path in &paths {
+        // Every documented read answers (the events stream is read in tests/upload.rs).
+        if doc["paths"][path]["get"].is_null() || path == "/events" {
+            continue;
+        }
         let uri = format!("/api/v1{}", path.replace("{id}", "unknown-id"));
         let (status, _, _) = get(&uri).await;
         assert!(status == StatusCode::OK || path.contains("{id}"), "{uri}: {status}");

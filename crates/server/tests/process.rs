@@ -133,7 +133,14 @@ fn the_readme_flags_are_the_binary_flags() {
     let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md")).unwrap();
     let out = server().arg("--help").output().unwrap();
     assert!(out.status.success());
-    let help = String::from_utf8_lossy(&out.stdout);
+    let help = String::from_utf8_lossy(&out.stdout).to_string();
+    // The commands' flags too (`token create`, `simulate`).
+    let mut all_help = help.clone();
+    for command in [&["token", "create", "--help"][..], &["simulate", "--help"][..]] {
+        let out = server().args(command).output().unwrap();
+        assert!(out.status.success(), "{command:?}");
+        all_help.push_str(&String::from_utf8_lossy(&out.stdout));
+    }
     // Every `--flag` the README shows for the server is one the binary takes.
     let section = readme.split("Server flags:").nth(1).expect("the README lists the server flags").split("\n\n").next().unwrap();
     let flags: Vec<&str> = section
@@ -142,7 +149,7 @@ fn the_readme_flags_are_the_binary_flags() {
         .collect();
     assert!(flags.len() >= 8, "{flags:?}");
     for flag in flags {
-        assert!(help.contains(flag), "README names {flag}, which `tenantscope-server --help` does not know:\n{help}");
+        assert!(all_help.contains(flag), "README names {flag}, which `tenantscope-server --help` does not know:\n{all_help}");
     }
     // And every flag the binary takes is in the README.
     for flag in help.split(|c: char| !(c.is_ascii_alphanumeric() || c == '-')).filter(|w| w.starts_with("--") && w.len() > 2) {
@@ -150,4 +157,102 @@ fn the_readme_flags_are_the_binary_flags() {
             assert!(section.contains(flag), "{flag} is not described in the README's server flags");
         }
     }
+}
+
+/// Starts the server on a free port with `args`; returns the child and its base URL once it answers.
+fn start(dir: &std::path::Path, args: &[&str]) -> (std::process::Child, String, Vec<String>) {
+    let mut child = server()
+        .args(["--listen", "127.0.0.1:0", "--dist", "none"])
+        .args(args)
+        .arg("--data-dir")
+        .arg(dir)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut lines = Vec::new();
+    let mut base = String::new();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while Instant::now() < deadline {
+        let mut line = String::new();
+        if out.read_line(&mut line).unwrap() == 0 {
+            break;
+        }
+        if let Some(rest) = line.split("Tenantscope is running at ").nth(1) {
+            base = rest.split('/').take(3).collect::<Vec<_>>().join("/");
+        }
+        lines.push(line.trim().to_string());
+        if !base.is_empty() && (lines.iter().any(|l| l.contains("Upload token")) || !args.contains(&"--demo-devices")) {
+            if http(&base, "GET", "/api/v1/summary", None, "").0 == 200 {
+                break;
+            }
+        }
+    }
+    std::thread::spawn(move || std::io::copy(&mut out, &mut std::io::sink()));
+    (child, base, lines)
+}
+
+/// A plain HTTP/1.1 request; (status, body).
+fn http(base: &str, method: &str, path: &str, token: Option<&str>, body: &str) -> (u16, String) {
+    use std::io::{Read, Write};
+    let host = base.trim_start_matches("http://");
+    for _ in 0..100 {
+        let Ok(mut stream) = std::net::TcpStream::connect(host) else {
+            std::thread::sleep(Duration::from_millis(100));
+            continue;
+        };
+        let auth = token.map(|t| format!("Authorization: Bearer {t}\r\n")).unwrap_or_default();
+        let request = format!(
+            "{method} {path} HTTP/1.1\r\nHost: {host}\r\n{auth}Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        );
+        stream.write_all(request.as_bytes()).unwrap();
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer).unwrap();
+        let status = answer.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+        if status == 503 {
+            std::thread::sleep(Duration::from_millis(200));
+            continue;
+        }
+        return (status, answer.split("\r\n\r\n").nth(1).unwrap_or("").to_string());
+    }
+    (0, String::new())
+}
+
+#[test]
+fn an_acknowledged_batch_survives_kill_9() {
+    let dir = tempfile::tempdir().unwrap();
+    // The token command prints the token alone, so that TOKEN=$(...) works.
+    let out = server().args(["token", "create", "--role", "uploader", "--data-dir"]).arg(dir.path()).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let token = String::from_utf8(out.stdout).unwrap();
+    assert!(token.starts_with("ts_") && token.trim_end().lines().count() == 1, "{token:?}");
+    let token = token.trim().to_string();
+    let (mut child, base, _) = start(dir.path(), &["--no-demo"]);
+    let batch = r#"[{"SMSID":"GUID:1","AADTenantID":"t","AADDeviceID":"kill-9","Name":"SURVIVOR","DeviceOS":"Microsoft Windows NT Workstation 10.0","DeviceOSBuild":"10.0.26100","AADPrimaryUserID":null,"Model":"M","Manufacturer":"X","SerialNumber":"S","DomainNames":"d","SKU":"Enterprise"}]"#;
+    let (status, body) = http(&base, "POST", "/api/v1/upload/devices", Some(&token), batch);
+    assert_eq!(status, 200, "{body}");
+    // Killed right after the answer: no shutdown, no checkpoint.
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let (mut child, base, _) = start(dir.path(), &["--no-demo"]);
+    let (status, body) = http(&base, "GET", "/api/v1/devices/kill-9", None, "");
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("SURVIVOR"), "{body}");
+}
+
+#[test]
+fn the_demo_prints_an_upload_token_that_works() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut child, base, lines) = start(dir.path(), &["--demo-devices", "50"]);
+    let token = lines.iter().find_map(|l| l.split("(shown once): ").nth(1)).map(str::to_string);
+    let answer = token.as_deref().map(|t| http(&base, "POST", "/api/v1/upload/telemetry", Some(t),
+        r#"[{"Time":"2026-11-24T08:00:00Z","Kind":"TrackEvent","Name":"Test","SeverityLevel":1,"Message":"hello"}]"#));
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(token.is_some(), "{lines:?}");
+    assert_eq!(answer.unwrap().0, 200);
 }

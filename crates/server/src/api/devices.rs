@@ -12,7 +12,7 @@ pub fn router() -> Routes {
     Routes::new()
         .route("/devices", get(devices))
         .route("/devices/facets", get(devices_facets))
-        .route("/devices/{id}", get(device))
+        .route("/devices/{id}", get(device).delete(super::upload::remove_device))
 }
 
 async fn devices(State(ctx): State<ApiContext>, raw: RawQuery) -> Result<Response> {

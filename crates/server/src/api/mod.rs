@@ -6,7 +6,9 @@ mod collections;
 mod connector;
 mod detections;
 mod devices;
+mod events;
 mod products;
+pub mod upload;
 pub mod openapi;
 mod summary;
 pub mod threats;
@@ -23,6 +25,7 @@ use tenantscope_model::api::ListQuery;
 #[derive(Clone)]
 pub struct ApiContext {
     pub store: Arc<Store>,
+    pub live: Arc<crate::live::Live>,
 }
 
 /// Every resource's routes, in one list: the router is built from it and the OpenAPI test compares
@@ -37,6 +40,8 @@ pub fn routes() -> Routes {
         .merge(detections::router())
         .merge(antivirus::router())
         .merge(connector::router())
+        .merge(upload::router())
+        .merge(events::router())
         .merge(openapi::router())
 }
 
@@ -45,7 +50,7 @@ pub fn router(ctx: ApiContext) -> Router {
         .router
         // Unknown API paths and methods get the API's JSON error shape, never the console's page.
         .fallback(|| async { Error::NotFound("no such API route".into()) })
-        .method_not_allowed_fallback(|| async { Error::MethodNotAllowed("this route only answers GET".into()) })
+        .method_not_allowed_fallback(|| async { Error::MethodNotAllowed("this route does not take this method".into()) })
         .with_state(ctx)
 }
 
@@ -61,7 +66,13 @@ impl Routes {
         Routes { router: Router::new(), paths: Vec::new() }
     }
 
-    pub fn route(mut self, path: &'static str, method: axum::routing::MethodRouter<ApiContext>) -> Self {
+    /// A route whose requests have no body beyond `API_BODY_LIMIT` (413 otherwise).
+    pub fn route(self, path: &'static str, method: axum::routing::MethodRouter<ApiContext>) -> Self {
+        self.route_with_body(path, method.layer(tower_http::limit::RequestBodyLimitLayer::new(crate::API_BODY_LIMIT)))
+    }
+
+    /// A route that reads (and bounds) its request body itself.
+    pub fn route_with_body(mut self, path: &'static str, method: axum::routing::MethodRouter<ApiContext>) -> Self {
         self.router = self.router.route(path, method);
         self.paths.push(path);
         self

@@ -214,13 +214,60 @@ pub fn document() -> Value {
         );
     }
     paths.insert("/openapi.json".into(), op("openapi", "This document.", json!([])));
+    // Live data: uploads (an uploader token) and the change notices.
+    let secured = |mut responses: Value| {
+        for (code, description) in [("401", "No token, or one the server does not know."), ("403", "The token's role may not do this.")] {
+            responses[code] = json!({ "description": description, "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } });
+        }
+        responses
+    };
+    let mut upload_responses = secured(errors());
+    upload_responses["200"] = json!({ "description": "The batch was applied (in one transaction).", "content": { "application/json": { "schema": {
+        "type": "object", "required": ["kind", "records", "change"],
+        "properties": { "kind": { "type": "string" }, "records": { "type": "integer" }, "change": { "type": "integer" } } } } } });
+    upload_responses["413"] = json!({ "description": format!("The body is over {} bytes, or holds over {} records.", super::upload::UPLOAD_BODY_LIMIT, super::upload::MAX_BATCH),
+        "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } });
+    upload_responses["422"] = json!({ "description": "A record cannot be taken: `record` (its index), `field` and `message` say which and why; nothing of the batch was written.",
+        "content": { "application/json": { "schema": { "type": "object", "required": ["error", "detail"], "properties": {
+            "error": { "type": "string" }, "detail": { "type": "string" }, "record": { "type": "integer" },
+            "field": { "type": "string", "nullable": true }, "message": { "type": "string" } } } } } });
+    paths.insert(
+        "/upload/{kind}".into(),
+        json!({ "post": {
+            "operationId": "upload",
+            "summary": "A batch of records of one kind with the documented field names, applied as upserts by natural key (AADDeviceID, ProgramID, CollectionId, DeviceId, DeviceId+ThreatID, or a telemetry item's Time+Kind+Name+Message).",
+            "security": [{ "bearer": [] }],
+            "parameters": path_param("kind", "What the records are.", json!({ "type": "string", "enum": tenantscope_model::upload::UploadKind::ALL.map(|k| k.key()) })),
+            "requestBody": { "required": true, "content": {
+                "application/json": { "schema": { "type": "array", "maxItems": super::upload::MAX_BATCH, "items": { "type": "object" } } },
+                "application/x-ndjson": { "schema": { "type": "string", "description": "One JSON record per line." } } } },
+            "responses": upload_responses } }),
+    );
+    if let Some(device) = paths.get_mut("/devices/{id}") {
+        let mut responses = secured(errors());
+        responses["200"] = json!({ "description": "The device and everything hanging off it (health, detections, memberships) were removed.",
+            "content": { "application/json": { "schema": { "type": "object" } } } });
+        device["delete"] = json!({ "operationId": "delete_device", "summary": "Removes a device that left the site.",
+            "security": [{ "bearer": [] }], "parameters": device["get"]["parameters"].clone(), "responses": responses });
+    }
+    let mut event_responses = errors();
+    event_responses["200"] = json!({ "description": "Server-Sent Events: `event: change` with `id:` the change id and `data:` { id, entity, records, at, summary }; `event: reset` when a reconnecting client (Last-Event-ID) missed more than is kept. Heartbeat comments every 15 s.",
+        "content": { "text/event-stream": { "schema": { "type": "string" } } } });
+    paths.insert(
+        "/events".into(),
+        json!({ "get": { "operationId": "events", "summary": "Change notices, live.", "parameters": [
+            { "name": "Last-Event-ID", "in": "header", "required": false, "description": "The last change id seen: what came after it is sent first.", "schema": { "type": "string" } }
+        ], "responses": event_responses } }),
+    );
     json!({
         "openapi": "3.0.3",
         "info": { "title": "Tenantscope API", "version": env!("CARGO_PKG_VERSION"),
                   "description": "Configuration Manager tenant-attach data. Field names are the documented upload names. Dates are RFC 3339 UTC." },
         "servers": [{ "url": "/api/v1" }],
         "paths": paths,
-        "components": { "schemas": {
+        "components": {
+          "securitySchemes": { "bearer": { "type": "http", "scheme": "bearer", "description": "A token from `tenantscope-server token create`." } },
+          "schemas": {
             "Error": { "type": "object", "required": ["error", "detail"], "properties": { "error": { "type": "string" }, "detail": { "type": "string" } } },
             "Page": { "type": "object", "required": ["items", "total", "page", "page_size"], "properties": {
                 "items": { "type": "array", "items": { "type": "object" } },

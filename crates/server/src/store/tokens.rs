@@ -10,14 +10,17 @@ use sha2::{Digest, Sha256};
 pub enum Role {
     /// Posts batches to `/api/v1/upload/...` and removes devices.
     Uploader,
+    /// Reads only (uploads are refused with 403).
+    Viewer,
 }
 
 impl Role {
-    pub const ALL: [Role; 1] = [Role::Uploader];
+    pub const ALL: [Role; 2] = [Role::Uploader, Role::Viewer];
 
     pub fn key(self) -> &'static str {
         match self {
             Role::Uploader => "uploader",
+            Role::Viewer => "viewer",
         }
     }
 

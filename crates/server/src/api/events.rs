@@ -1,0 +1,63 @@
+//! `events`: Server-Sent Events of change notices. Each event is `event: change`, `id:` the change
+//! id and `data:` the notice (entity, records, time, summary). A client reconnecting with
+//! `Last-Event-ID` first gets the notices it missed, or `event: reset` when too many were missed
+//! (reload everything). Comment lines every 15 seconds keep proxies from closing an idle stream.
+
+use super::{only_params, query_pairs, ApiContext, Routes};
+use crate::error::Result;
+use crate::live::Notice;
+use axum::extract::{RawQuery, State};
+use axum::http::HeaderMap;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::routing::get;
+use futures_util::stream::{self, Stream};
+use std::convert::Infallible;
+use std::time::Duration;
+use tokio::sync::broadcast::error::RecvError;
+
+pub fn router() -> Routes {
+    Routes::new().route("/events", get(events))
+}
+
+/// Seconds between heartbeats on an idle stream.
+pub const HEARTBEAT: Duration = Duration::from_secs(15);
+
+fn change_event(notice: &Notice) -> Event {
+    Event::default()
+        .event("change")
+        .id(notice.id.to_string())
+        .json_data(notice)
+        .unwrap_or_else(|_| Event::default().event("reset").data("{}"))
+}
+
+fn reset_event() -> Event {
+    Event::default().event("reset").data("{}")
+}
+
+async fn events(
+    State(ctx): State<ApiContext>,
+    headers: HeaderMap,
+    raw: RawQuery,
+) -> Result<Sse<impl Stream<Item = std::result::Result<Event, Infallible>>>> {
+    only_params(&query_pairs(&raw.0), &[])?;
+    // A Last-Event-ID that is not a change id is as if none were sent.
+    let last_seen = headers.get("last-event-id").and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse::<i64>().ok());
+    let current = ctx.store.run(|conn| crate::store::write::last_change(conn)).await?;
+    let (receiver, missed) = ctx.live.subscribe(last_seen, current);
+    let first: Vec<Event> = match missed {
+        Some(notices) => notices.iter().map(change_event).collect(),
+        None => vec![reset_event()],
+    };
+    let replay = stream::iter(first.into_iter().map(Ok));
+    let live = stream::unfold(receiver, |mut receiver| async move {
+        let event = match receiver.recv().await {
+            Ok(notice) => change_event(&notice),
+            // This stream fell behind: the client reloads everything.
+            Err(RecvError::Lagged(_)) => reset_event(),
+            Err(RecvError::Closed) => return None,
+        };
+        Some((Ok(event), receiver))
+    });
+    use futures_util::StreamExt;
+    Ok(Sse::new(replay.chain(live)).keep_alive(KeepAlive::new().interval(HEARTBEAT).text("heartbeat")))
+}

@@ -1,0 +1,125 @@
+//! Live data: after every committed write the devices index and the summary are brought up to date
+//! once (not per viewer), and a change notice goes to every open `/api/v1/events` stream. The last
+//! notices are kept so that a client reconnecting with `Last-Event-ID` gets what it missed.
+
+use crate::store::{self, write::Change, Store};
+use serde::Serialize;
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex, PoisonError};
+use tenantscope_model::api::Summary;
+use tokio::sync::broadcast;
+
+/// Notices kept for replay; a client that missed more is told to reload everything.
+pub const REPLAY: usize = 256;
+
+/// One change, as the events stream sends it.
+#[derive(Clone, Debug, Serialize)]
+pub struct Notice {
+    /// The store's change counter: increasing, never reused.
+    pub id: i64,
+    /// What changed: an upload kind ("devices", "defender", "threats", ...) or "delete".
+    pub entity: &'static str,
+    pub records: usize,
+    /// When the change was committed (RFC 3339).
+    pub at: String,
+    /// The summary after the change.
+    pub summary: Summary,
+}
+
+pub struct Live {
+    sender: broadcast::Sender<Notice>,
+    recent: Mutex<VecDeque<Notice>>,
+    /// The summary and the change it reflects (computed once per change).
+    summary: Mutex<Option<(i64, Arc<Summary>)>>,
+    /// Serialises publishing, so notices go out in change order.
+    publishing: tokio::sync::Mutex<i64>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl Live {
+    pub fn new() -> Arc<Live> {
+        let (sender, _) = broadcast::channel(REPLAY);
+        Arc::new(Live {
+            sender,
+            recent: Mutex::new(VecDeque::with_capacity(REPLAY)),
+            summary: Mutex::new(None),
+            publishing: tokio::sync::Mutex::new(0),
+        })
+    }
+
+    /// The cached summary if it reflects `change`.
+    fn cached(&self, change: i64) -> Option<Arc<Summary>> {
+        lock(&self.summary).as_ref().filter(|(c, _)| *c == change).map(|(_, s)| Arc::clone(s))
+    }
+
+    /// The summary as of the store's last change, computed at most once per change.
+    pub async fn current_summary(&self, store: &Arc<Store>) -> store::Result<Arc<Summary>> {
+        let change = store.run(|conn| store::write::last_change(conn)).await?;
+        if let Some(summary) = self.cached(change) {
+            return Ok(summary);
+        }
+        let (change, summary) =
+            store.run(|conn| store::snapshot(conn, || Ok((store::write::last_change(conn)?, store::summary(conn)?)))).await?;
+        let summary = Arc::new(summary);
+        *lock(&self.summary) = Some((change, Arc::clone(&summary)));
+        Ok(summary)
+    }
+
+    /// After a committed write: the devices index rebuilt (when devices may differ) and the summary
+    /// recomputed, then the notice sent; in change order.
+    pub async fn changed(&self, store: &Arc<Store>, change: Change) {
+        let mut published = self.publishing.lock().await;
+        if change.devices {
+            store.invalidate_device_index();
+            let rebuilt = Arc::clone(store);
+            if let Err(e) = tokio::task::spawn_blocking(move || rebuilt.device_index().map(|_| ())).await {
+                tracing::error!(error = %e, "devices index rebuild failed");
+            }
+        }
+        let summary = match self.current_summary(store).await {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::error!(error = %e, "summary after a change failed");
+                return;
+            }
+        };
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
+        let notice = Notice {
+            id: change.id,
+            entity: change.kind,
+            records: change.records,
+            at: tenantscope_model::time::format_rfc3339(now),
+            summary: (*summary).clone(),
+        };
+        *published = (*published).max(change.id);
+        {
+            let mut recent = lock(&self.recent);
+            if recent.len() == REPLAY {
+                recent.pop_front();
+            }
+            recent.push_back(notice.clone());
+        }
+        // No receiver is fine: nobody is watching.
+        let _ = self.sender.send(notice);
+    }
+
+    /// A receiver of the notices from now on, and the kept notices after `last_seen` — or None when
+    /// some it missed are no longer kept (the client must reload everything). `current` is the
+    /// store's last change.
+    pub fn subscribe(&self, last_seen: Option<i64>, current: i64) -> (broadcast::Receiver<Notice>, Option<Vec<Notice>>) {
+        let recent = lock(&self.recent);
+        let receiver = self.sender.subscribe();
+        let missed = match last_seen {
+            None => Some(Vec::new()),
+            Some(seen) if seen >= current => Some(Vec::new()),
+            Some(seen) => match recent.front() {
+                Some(oldest) if oldest.id <= seen + 1 => Some(recent.iter().filter(|n| n.id > seen).cloned().collect()),
+                _ => None,
+            },
+        };
+        (receiver, missed)
+    }
+}

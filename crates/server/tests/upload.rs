@@ -1,0 +1,274 @@
+//! The upload API: tokens, record-by-record checks, idempotent upserts, deletion, and the change
+//! notices on `/api/v1/events`.
+
+use axum::body::Body;
+use axum::http::{header, Request, StatusCode};
+use http_body_util::BodyExt;
+use serde_json::{json, Value};
+use std::sync::Arc;
+use tenantscope_server::live::Live;
+use tenantscope_server::seed::{seed, DemoOptions};
+use tenantscope_server::store::{tokens, Store};
+use tower::ServiceExt;
+
+struct Tenant {
+    _dir: tempfile::TempDir,
+    store: Arc<Store>,
+    live: Arc<Live>,
+    uploader: String,
+    viewer: String,
+}
+
+fn tenant() -> Tenant {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    seed(&store, &DemoOptions { devices: 200, seed: 4, anchor: 1_795_536_000, progress: false }).unwrap();
+    let (uploader, viewer) = store
+        .with(|c| Ok((tokens::create(c, tokens::Role::Uploader, "t", 0)?, tokens::create(c, tokens::Role::Viewer, "v", 0)?)))
+        .unwrap();
+    Tenant { _dir: dir, store, live: Live::new(), uploader, viewer }
+}
+
+impl Tenant {
+    fn app(&self) -> axum::Router {
+        tenantscope_server::app_live(Arc::clone(&self.store), Arc::clone(&self.live), None, &Default::default())
+    }
+
+    async fn send(&self, method: &str, uri: &str, token: Option<&str>, content_type: &str, body: Vec<u8>) -> (StatusCode, Value) {
+        let mut req = Request::builder().method(method).uri(uri).header(header::CONTENT_TYPE, content_type);
+        if let Some(t) = token {
+            req = req.header(header::AUTHORIZATION, format!("Bearer {t}"));
+        }
+        let res = self.app().oneshot(req.body(Body::from(body)).unwrap()).await.unwrap();
+        let status = res.status();
+        let bytes = res.into_body().collect().await.unwrap().to_bytes();
+        (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+    }
+
+    async fn upload(&self, kind: &str, records: Value) -> (StatusCode, Value) {
+        let uploader = self.uploader.clone();
+        self.send("POST", &format!("/api/v1/upload/{kind}"), Some(&uploader), "application/json", records.to_string().into_bytes()).await
+    }
+
+    async fn get(&self, uri: &str) -> (StatusCode, Value) {
+        self.send("GET", uri, None, "application/json", Vec::new()).await
+    }
+
+    fn count(&self, sql: &str) -> i64 {
+        self.store.with(|c| Ok(c.query_row(sql, [], |r| r.get(0))?)).unwrap()
+    }
+}
+
+fn device(id: &str, name: &str) -> Value {
+    json!({
+        "SMSID": "GUID:1", "AADTenantID": "t", "AADDeviceID": id, "Name": name,
+        "DeviceOS": "Microsoft Windows NT Workstation 10.0", "DeviceOSBuild": "10.0.26100", "AADPrimaryUserID": null,
+        "Model": "Latitude 7440", "Manufacturer": "Dell Inc.", "SerialNumber": "S1", "DomainNames": "corp.contoso.com", "SKU": "Enterprise",
+    })
+}
+
+fn health(id: &str, out_of_date: bool) -> Value {
+    json!({
+        "DeviceId": id, "ProductStatus": 524288, "ComputerState": 0, "DefenderEnabled": true, "RtpEnabled": true,
+        "NisEnabled": true, "QuickScanOverdue": false, "FullScanOverdue": false, "SignatureOutOfDate": out_of_date,
+        "RebootRequired": false, "FullScanRequired": false, "TamperProtectionEnabled": true, "IsMdeSenseRunning": true,
+        "IsVirtualMachine": false, "MdeOnboardingState": 1, "EngineVersion": "1.1.24090.11", "SignatureVersion": "1.421.1.0",
+        "DefenderVersion": "4.18.24090.11", "QuickScanTime": "2026-11-24T08:00:00Z", "FullScanTime": null,
+        "QuickScanSigVersion": null, "FullScanSigVersion": null, "LastUpdateTime": "2026-11-24T08:00:00Z",
+    })
+}
+
+fn threat(device: &str, threat_id: i64, status: i64, severity: i64) -> Value {
+    json!({
+        "ThreatID": threat_id, "ThreatName": "Trojan:Win32/Test", "Category": 8, "Severity": severity, "URL": null,
+        "CurrentStatus": status, "CurrentStatusID": 1, "ExecutionStatus": 3, "LastThreatStatusChangeTime": "2026-11-24T08:00:00Z",
+        "InitialDetectionTime": "2026-11-24T08:00:00Z", "NumberOfDetections": 1, "DeviceId": device,
+    })
+}
+
+#[tokio::test]
+async fn only_an_uploader_token_may_upload() {
+    let t = tenant();
+    let body = json!([device("d-1", "NEW-1")]).to_string().into_bytes();
+    let uri = "/api/v1/upload/devices";
+    let (status, err) = t.send("POST", uri, None, "application/json", body.clone()).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(err["error"], "unauthorized");
+    assert_eq!(t.send("POST", uri, Some("ts_not-a-token"), "application/json", body.clone()).await.0, StatusCode::UNAUTHORIZED);
+    let viewer = t.viewer.clone();
+    let (status, err) = t.send("POST", uri, Some(&viewer), "application/json", body.clone()).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{err}");
+    assert_eq!(t.count("SELECT COUNT(*) FROM devices WHERE AADDeviceID = 'd-1'"), 0);
+    let uploader = t.uploader.clone();
+    assert_eq!(t.send("POST", uri, Some(&uploader), "application/json", body).await.0, StatusCode::OK);
+    assert_eq!(t.count("SELECT COUNT(*) FROM devices WHERE AADDeviceID = 'd-1'"), 1);
+}
+
+#[tokio::test]
+async fn a_bad_record_refuses_the_whole_batch_naming_it() {
+    let t = tenant();
+    let before = t.count("SELECT COUNT(*) FROM devices");
+    let mut missing = device("d-2", "X");
+    missing.as_object_mut().unwrap().remove("Name");
+    let mut wrong_type = device("d-3", "X");
+    wrong_type["SKU"] = json!(5);
+    let mut unknown = device("d-4", "X");
+    unknown["Colour"] = json!("red");
+    let long = device("d-5", &"N".repeat(300));
+    let mut bad_time = threat("x", 1, 0, 5);
+    bad_time["InitialDetectionTime"] = json!("yesterday");
+    for (kind, batch, index, field) in [
+        ("devices", json!([device("ok-1", "A"), missing]), 1, "Name"),
+        ("devices", json!([wrong_type]), 0, "SKU"),
+        ("devices", json!([device("ok-2", "A"), device("ok-3", "B"), unknown]), 2, "Colour"),
+        ("devices", json!([long]), 0, "Name"),
+        ("devices", json!([device("dup", "A"), device("dup", "B")]), 1, "AADDeviceID"),
+        ("threats", json!([bad_time]), 0, "InitialDetectionTime"),
+        ("devices", json!([device("ok-4", "A"), 17]), 1, ""),
+    ] {
+        let (status, err) = t.upload(kind, batch).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{err}");
+        assert_eq!(err["record"], index, "{err}");
+        if !field.is_empty() {
+            assert_eq!(err["field"], field, "{err}");
+        }
+        assert!(err["detail"].as_str().unwrap().contains(&format!("record {index}")), "{err}");
+    }
+    // Nothing of any of them was written.
+    assert_eq!(t.count("SELECT COUNT(*) FROM devices"), before);
+    // A record about a device the store does not have refuses the batch inside the transaction:
+    // the good records before it are not written either.
+    let known: String = t.store.with(|c| Ok(c.query_row("SELECT AADDeviceID FROM devices LIMIT 1", [], |r| r.get(0))?)).unwrap();
+    let (status, err) = t.upload("threats", json!([threat(&known, 99, 0, 5), threat("no-such-device", 99, 0, 5)])).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!((err["record"].clone(), err["field"].clone()), (json!(1), json!("DeviceId")));
+    assert_eq!(t.count("SELECT COUNT(*) FROM threats WHERE ThreatID = 99"), 0);
+    // Not a JSON array; an undocumented code is kept (the model keeps unknown codes).
+    assert_eq!(t.upload("devices", json!({ "a": 1 })).await.0, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(t.upload("threats", json!([threat(&known, 98, 0, 3)])).await.0, StatusCode::OK);
+    assert_eq!(t.count("SELECT Severity FROM threats WHERE ThreatID = 98"), 3);
+    assert_eq!(t.upload("nothing", json!([])).await.0, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn a_batch_over_the_limit_is_413_with_the_limit() {
+    let t = tenant();
+    let big = vec![b' '; tenantscope_server::api::upload::UPLOAD_BODY_LIMIT + 1];
+    let uploader = t.uploader.clone();
+    let (status, err) = t.send("POST", "/api/v1/upload/devices", Some(&uploader), "application/json", big).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert!(err["detail"].as_str().unwrap().contains(&tenantscope_server::api::upload::UPLOAD_BODY_LIMIT.to_string()), "{err}");
+}
+
+#[tokio::test]
+async fn uploads_are_upserts_and_derived_data_follows() {
+    let t = tenant();
+    let batch = json!([device("new-1", "NEW-1"), device("new-2", "NEW-2")]);
+    assert_eq!(t.upload("devices", batch.clone()).await.0, StatusCode::OK);
+    let devices = t.count("SELECT COUNT(*) FROM devices");
+    // The same batch again changes nothing.
+    assert_eq!(t.upload("devices", batch).await.0, StatusCode::OK);
+    assert_eq!(t.count("SELECT COUNT(*) FROM devices"), devices);
+    // NDJSON, and the verdict follows health and threats by the model's rule.
+    let ndjson = format!("{}\n{}\n", health("new-1", false), health("new-2", true));
+    let uploader = t.uploader.clone();
+    let (status, _) = t.send("POST", "/api/v1/upload/defender", Some(&uploader), "application/x-ndjson", ndjson.into_bytes()).await;
+    assert_eq!(status, StatusCode::OK);
+    let verdict = |id: &str| t.count(&format!("SELECT DefenderHealth FROM devices WHERE AADDeviceID = '{id}'"));
+    assert_eq!(verdict("new-1"), tenantscope_model::HealthVerdict::Healthy.code());
+    assert_eq!(verdict("new-2"), tenantscope_model::HealthVerdict::AtRisk.code());
+    assert_eq!(t.upload("threats", json!([threat("new-1", 7, 0, 5)])).await.0, StatusCode::OK);
+    assert_ne!(verdict("new-1"), tenantscope_model::HealthVerdict::Healthy.code(), "an active severe threat");
+    assert_eq!(t.count("SELECT ActiveThreats FROM devices WHERE AADDeviceID = 'new-1'"), 1);
+    // Remediated: healthy again.
+    assert_eq!(t.upload("threats", json!([threat("new-1", 7, 7, 5)])).await.0, StatusCode::OK);
+    assert_eq!(verdict("new-1"), tenantscope_model::HealthVerdict::Healthy.code());
+    // The API sees it: the devices list (its index is rebuilt after the change) and the detail.
+    let mut listed = Value::Null;
+    for _ in 0..50 {
+        listed = t.get("/api/v1/devices?q=NEW-1").await.1;
+        if listed["total"] == 1 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(listed["total"], 1, "{listed}");
+    assert_eq!(t.get("/api/v1/devices/new-1").await.1["threats"][0]["CurrentStatus"], 7);
+}
+
+#[tokio::test]
+async fn a_device_that_leaves_goes_with_everything_hanging_off_it() {
+    let t = tenant();
+    let (id, rowid): (String, i64) = t
+        .store
+        .with(|c| Ok(c.query_row("SELECT d.AADDeviceID, d.id FROM devices d JOIN collection_members m ON m.device = d.id LIMIT 1", [], |r| Ok((r.get(0)?, r.get(1)?)))?))
+        .unwrap();
+    assert_eq!(t.upload("threats", json!([threat(&id, 5, 0, 4)])).await.0, StatusCode::OK);
+    let uploader = t.uploader.clone();
+    let viewer = t.viewer.clone();
+    assert_eq!(t.send("DELETE", &format!("/api/v1/devices/{id}"), Some(&viewer), "", Vec::new()).await.0, StatusCode::FORBIDDEN);
+    let (status, answer) = t.send("DELETE", &format!("/api/v1/devices/{id}"), Some(&uploader), "", Vec::new()).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    for sql in [
+        format!("SELECT COUNT(*) FROM devices WHERE AADDeviceID = '{id}'"),
+        format!("SELECT COUNT(*) FROM defender_health WHERE DeviceId = '{id}'"),
+        format!("SELECT COUNT(*) FROM threats WHERE DeviceId = '{id}'"),
+        format!("SELECT COUNT(*) FROM collection_members WHERE device = {rowid}"),
+    ] {
+        assert_eq!(t.count(&sql), 0, "{sql}");
+    }
+    assert_eq!(t.get(&format!("/api/v1/devices/{id}")).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(t.send("DELETE", &format!("/api/v1/devices/{id}"), Some(&uploader), "", Vec::new()).await.0, StatusCode::NOT_FOUND);
+}
+
+/// Reads the events stream until `until` holds for the text read so far (or 5 s pass).
+async fn read_events(body: &mut Body, until: impl Fn(&str) -> bool) -> String {
+    let mut text = String::new();
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
+    while !until(&text) {
+        match tokio::time::timeout_at(deadline, body.frame()).await {
+            Ok(Some(Ok(frame))) => {
+                if let Some(data) = frame.data_ref() {
+                    text.push_str(&String::from_utf8_lossy(data));
+                }
+            }
+            _ => break,
+        }
+    }
+    text
+}
+
+#[tokio::test]
+async fn events_announce_committed_batches_only_and_replay_what_was_missed() {
+    let t = tenant();
+    let res = t.app().oneshot(Request::get("/api/v1/events").body(Body::empty()).unwrap()).await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(res.headers()[header::CONTENT_TYPE].to_str().unwrap().starts_with("text/event-stream"));
+    let mut body = res.into_body();
+    // A refused batch says nothing; a committed one is announced with the new summary.
+    assert_eq!(t.upload("devices", json!([17])).await.0, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(t.upload("devices", json!([device("ev-1", "EV-1")])).await.0, StatusCode::OK);
+    let text = read_events(&mut body, |s| s.contains("\n\n")).await;
+    assert!(text.starts_with("event: change\n"), "{text:?}");
+    let data: Value = serde_json::from_str(text.lines().find_map(|l| l.strip_prefix("data: ")).unwrap()).unwrap();
+    assert_eq!(data["entity"], "devices");
+    assert_eq!(data["records"], 1);
+    assert_eq!(data["summary"]["total_devices"], 201);
+    let first: i64 = text.lines().find_map(|l| l.strip_prefix("id: ")).unwrap().parse().unwrap();
+    // Two more changes while a client is away; it comes back with Last-Event-ID and gets both.
+    assert_eq!(t.upload("devices", json!([device("ev-2", "EV-2")])).await.0, StatusCode::OK);
+    assert_eq!(t.upload("devices", json!([device("ev-3", "EV-3")])).await.0, StatusCode::OK);
+    read_events(&mut body, |s| s.matches("event: change").count() >= 2).await;
+    let res = t
+        .app()
+        .oneshot(Request::get("/api/v1/events").header("last-event-id", first.to_string()).body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    let text = read_events(&mut res.into_body(), |s| s.matches("event: change").count() >= 2).await;
+    let ids: Vec<i64> = text.lines().filter_map(|l| l.strip_prefix("id: ")).map(|v| v.parse().unwrap()).collect();
+    assert_eq!(ids, vec![first + 1, first + 2], "{text}");
+    // Too far behind (a change id older than any kept notice): reload everything.
+    let res = t.app().oneshot(Request::get("/api/v1/events").header("last-event-id", "-5").body(Body::empty()).unwrap()).await.unwrap();
+    let text = read_events(&mut res.into_body(), |s| s.contains("\n\n")).await;
+    assert!(text.starts_with("event: reset"), "{text:?}");
+}
