@@ -134,6 +134,10 @@ fn erased_resource(path: Box<dyn Fn() -> Result<String, ApiError>>, requests: Op
     let latest = Latest::new();
     LocalResource::new(move || {
         let path = path();
+        // Fetched again when a change touches what the path reads.
+        if let Ok(p) = &path {
+            crate::contexts::live::track(p);
+        }
         let signal = latest.next();
         async move {
             let n = requests.and_then(|r| r.try_update(|(started, _)| {

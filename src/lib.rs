@@ -20,6 +20,7 @@ pub fn App() -> impl IntoView {
     contexts::theme::provide_theme();
     contexts::settings::provide_settings();
     contexts::page::provide_page();
+    contexts::live::provide_live();
     contexts::summary::provide_summary();
     #[cfg(target_arch = "wasm32")]
     components::html::install_document_handlers();

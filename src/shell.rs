@@ -149,6 +149,10 @@ pub fn Shell(children: Children) -> impl IntoView {
                         },
                     }}
                 </div>
+                <span class="live" role="status" data-testid="live" inner_html=move || {
+                    settings.local_time.track();
+                    crate::contexts::live::status_html()
+                }></span>
                 <label class="time-setting" title="Show times in UTC or in this browser's time zone">
                     <span>"Times"</span>
                     <select data-testid="time-setting" on:change=move |ev| settings.set_local_time(event_target_value(&ev) == "local")

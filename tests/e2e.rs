@@ -943,3 +943,107 @@ async fn while_the_server_prepares_its_data_the_console_says_how_far() {
     })
     .await;
 }
+
+/// POSTs a JSON body with a bearer token; the status code.
+async fn http_post(addr: SocketAddr, path: &str, token: &str, body: &str) -> u16 {
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let request = format!(
+        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).await.unwrap();
+    answer.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0)
+}
+
+fn device_json(id: &str, name: &str) -> String {
+    format!(
+        r#"[{{"SMSID":"GUID:1","AADTenantID":"t","AADDeviceID":"{id}","Name":"{name}","DeviceOS":"Microsoft Windows NT Workstation 10.0","DeviceOSBuild":"10.0.26100","AADPrimaryUserID":null,"Model":"Latitude 7440","Manufacturer":"Dell Inc.","SerialNumber":"LIVE1","DomainNames":"corp.contoso.com","SKU":"Enterprise"}}]"#
+    )
+}
+
+/// Serves `store` with its own live hub on `listener` until `stop` fires (then open event streams
+/// end and connections close, as when the real server shuts down).
+fn serve_live(store: std::sync::Arc<Store>, listener: tokio::net::TcpListener, stop: tokio::sync::oneshot::Receiver<()>) -> tokio::task::JoinHandle<()> {
+    let dist = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("dist");
+    let live = tenantscope_server::live::Live::new();
+    let app = tenantscope_server::app_live(store, std::sync::Arc::clone(&live), Some(&dist), &Default::default());
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                let _ = stop.await;
+                live.shutdown();
+            })
+            .await;
+    })
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs the built console and chromedriver; run by scripts/test.sh"]
+async fn uploads_show_up_on_open_pages_and_the_header_follows_the_stream() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+    let devices = e2e_devices(2_000);
+    seed(&store, &DemoOptions { devices, seed: 7, anchor: now / 60 * 60, progress: false }).unwrap();
+    store.device_index().unwrap();
+    let token = store
+        .with(|c| tenantscope_server::store::tokens::create(c, tenantscope_server::store::tokens::Role::Uploader, "e2e", now))
+        .unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel();
+    let server = serve_live(std::sync::Arc::clone(&store), listener, stopped);
+    let base = format!("http://{addr}");
+    let existing: String = store.with(|c| Ok(c.query_row("SELECT DeviceId FROM defender_health LIMIT 1", [], |r| r.get(0))?)).unwrap();
+    with_browser(|c| async move {
+        let live_text = |c: Client| async move { Ok::<_, BoxError>(c.find(Locator::Css("[data-testid=live]")).await?.text().await?) };
+        // An open Devices page searching for a device that does not exist yet.
+        c.goto(&format!("{base}/devices?q=LIVE-E2E")).await?;
+        assert_eq!(list_total(&c).await.unwrap_or(0), 0);
+        eventually("the header to say live", || async { Ok(live_text(c.clone()).await?.starts_with("Live").then_some(())) }).await?;
+        let sent = std::time::Instant::now();
+        assert_eq!(http_post(addr, "/api/v1/upload/devices", &token, &device_json("live-e2e-1", "LIVE-E2E-1")).await, 200);
+        eventually("the uploaded device on the open Devices page", || async { Ok((list_total(&c).await? == 1).then_some(())) }).await?;
+        println!("upload accepted -> visible on an open Devices page ({devices} devices): {} ms", sent.elapsed().as_millis());
+        assert!(live_text(c.clone()).await?.starts_with("Live · last change"), "the time of the last change");
+
+        // The Overview counts it without a reload.
+        c.goto(&format!("{base}/")).await?;
+        let before: u64 = kpi(&c, "total_devices").await?.replace(',', "").parse()?;
+        eventually("the header to say live", || async { Ok(live_text(c.clone()).await?.starts_with("Live").then_some(())) }).await?;
+        let sent = std::time::Instant::now();
+        assert_eq!(http_post(addr, "/api/v1/upload/devices", &token, &device_json("live-e2e-2", "LIVE-E2E-2")).await, 200);
+        eventually("the Overview's device count to move", || async {
+            Ok((kpi(&c, "total_devices").await?.replace(',', "").parse::<u64>()? == before + 1).then_some(()))
+        })
+        .await?;
+        println!("upload accepted -> visible on an open Overview: {} ms", sent.elapsed().as_millis());
+
+        // An open device page shows its new health.
+        c.goto(&format!("{base}/devices/{existing}")).await?;
+        c.wait().at_most(Duration::from_secs(20)).for_element(Locator::Css("[data-testid=health]")).await?;
+        let health = format!(
+            r#"[{{"DeviceId":"{existing}","ProductStatus":524288,"ComputerState":0,"DefenderEnabled":true,"RtpEnabled":true,"NisEnabled":true,"QuickScanOverdue":false,"FullScanOverdue":false,"SignatureOutOfDate":false,"RebootRequired":false,"FullScanRequired":false,"TamperProtectionEnabled":true,"IsMdeSenseRunning":true,"IsVirtualMachine":false,"MdeOnboardingState":1,"EngineVersion":"1.1.24090.11","SignatureVersion":"1.421.777.0","DefenderVersion":"4.18.24090.11","QuickScanTime":null,"FullScanTime":null,"QuickScanSigVersion":null,"FullScanSigVersion":null,"LastUpdateTime":null}}]"#
+        );
+        assert_eq!(http_post(addr, "/api/v1/upload/defender", &token, &health).await, 200);
+        eventually("the device page to show the uploaded signature version", || async {
+            Ok(c.find(Locator::Css("[data-testid=health]")).await?.text().await?.contains("1.421.777.0").then_some(()))
+        })
+        .await?;
+
+        // The server goes away: the header says so; it comes back: live again, and what changed
+        // meanwhile is shown.
+        let _ = stop.send(());
+        let _ = server.await;
+        eventually("the header to say reconnecting", || async { Ok((live_text(c.clone()).await? == "Reconnecting…").then_some(())) }).await?;
+        let listener = tokio::net::TcpListener::bind(addr).await?;
+        let (_stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let _server = serve_live(std::sync::Arc::clone(&store), listener, stopped);
+        eventually("the header to say live again", || async { Ok(live_text(c.clone()).await?.starts_with("Live").then_some(())) }).await?;
+        no_console_errors(&c, "live updates").await?;
+        Ok(())
+    })
+    .await;
+}

@@ -3,7 +3,7 @@
 
 use leptos::prelude::*;
 use tenantscope::format;
-use tenantscope::components::kpi::Kpi;
+use tenantscope::components::kpi::kpi_html;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_test::*;
 
@@ -24,7 +24,9 @@ fn kpi_renders_data_as_text_not_markup() {
     let host = document.create_element("div").unwrap();
     document.body().unwrap().append_child(&host).unwrap();
     let handle = leptos::mount::mount_to(host.clone().unchecked_into(), || {
-        view! { <Kpi kpi="test" label="Devices" value="<img src=x onerror=alert(1)>".to_string() /> }
+        let mut tiles = String::new();
+        kpi_html(&mut tiles, "test", "Devices", "<img src=x onerror=alert(1)>", "<b>note</b>", None, Some("/devices?a=\"x"), "");
+        view! { <div inner_html=tiles></div> }
     });
     let value = host.query_selector("[data-kpi=test]").unwrap().expect("kpi value element");
     assert_eq!(value.text_content().unwrap(), "<img src=x onerror=alert(1)>");

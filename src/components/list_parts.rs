@@ -346,12 +346,12 @@ pub fn FacetSelect(state: UrlState, facet: Facet, open: RwSignal<Option<&'static
         .into_iter()
         .map(|(value, text, n)| {
             let shown = format!("{text} · {}", count(n));
-            let lower = text.to_lowercase();
+            let lower = text.to_ascii_lowercase();
             let v = value.clone();
             let checked = move || state.filter_values(field).contains(&v);
             let toggle = value.clone();
             view! {
-                <label class="facet-option" style:display=move || if search.with(|q| lower.contains(&q.to_lowercase())) { "" } else { "none" }>
+                <label class="facet-option" style:display=move || if search.with(|q| lower.contains(&q.to_ascii_lowercase())) { "" } else { "none" }>
                     <input type="checkbox" value=value prop:checked=checked on:change=move |_| {
                         refocus_after(format!("[data-filter='{field}'] input[value='{}']", toggle.replace('\'', "")));
                         let v = toggle.clone();
@@ -388,14 +388,14 @@ pub fn FacetSelect(state: UrlState, facet: Facet, open: RwSignal<Option<&'static
             </summary>
             <div class="facet-menu" role="group" aria-label=label>
                 {searchable.then(|| view! {
-                    <input type="text" class="facet-search" placeholder=format!("Find {}", label.to_lowercase()) aria-label=format!("Find {}", label.to_lowercase())
+                    <input type="text" class="facet-search" placeholder=format!("Find {}", label.to_ascii_lowercase()) aria-label=format!("Find {}", label.to_ascii_lowercase())
                         on:input=move |ev| search.set(event_target_value(&ev)) />
                 })}
                 <div class="facet-options">{options}</div>
                 <button class="button ghost small" on:click=move |_| {
                     refocus_after(format!("[data-filter='{field}'] summary"));
                     state.set_filter(field, None);
-                }>"Any " {label.to_lowercase()}</button>
+                }>"Any " {label.to_ascii_lowercase()}</button>
             </div>
         </details>
     }

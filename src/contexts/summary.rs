@@ -5,19 +5,14 @@ use leptos::prelude::*;
 use std::time::Duration;
 use tenantscope_model::api::Summary;
 
-/// How often the console refreshes what it shows (the site uploads every 15 minutes).
-pub const REFRESH: Duration = Duration::from_secs(60);
-
 #[derive(Clone, Copy)]
 pub struct SummaryResource(pub Resource);
 
-/// Fetches the summary now and every `REFRESH`; one request at a time (a refresh aborts a stale one).
+/// Fetches the summary now and again whenever a change touches it (`contexts::live`); one request
+/// at a time (a refresh aborts a stale one).
 pub fn provide_summary() {
     let summary = api::resource(|| Ok("/summary".into()));
     provide_context(SummaryResource(summary));
-    if let Ok(handle) = set_interval_with_handle(move || summary.refetch(), REFRESH) {
-        on_cleanup(move || handle.clear());
-    }
     // An unreachable or failing server is asked again soon, not at the next minute.
     crate::api::effect(move || {
         if let Some(Err(e)) = summary.get() {

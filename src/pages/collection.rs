@@ -6,7 +6,7 @@ use super::endpoint_security::{compliance_row, compliance_series};
 use crate::api::{self, ApiError};
 use crate::charts::{self, Size};
 use crate::components::chart::ChartView;
-use crate::components::kpi::Kpi;
+use crate::components::kpi::kpi_html;
 use crate::components::list_page::ListPage;
 use crate::components::status::{ErrorMessage, Loading};
 use crate::format::{count, share};
@@ -55,20 +55,25 @@ fn CollectionView(row: CollectionRow) -> impl IntoView {
     let not_yet = row.not_yet_reported();
     let path = routes::collection(&id);
     let fixed = vec![("CollectionId".to_string(), id.clone())];
+    let mut tiles = String::new();
+    kpi_html(&mut tiles, "count_targeted", "Targeted", &count(c.count_targeted), "Devices the policy targets", None, Some(&path), "");
+    for (kpi, label, n, tone) in [
+        ("count_compliant", "Compliant", c.count_compliant, charts::Tone::Good),
+        ("count_non_compliant", "Non-compliant", c.count_non_compliant, charts::Tone::Warn),
+        ("count_failed", "Failed", c.count_failed, charts::Tone::Bad),
+        ("not_yet_reported", "Not yet reported", not_yet, charts::Tone::Idle),
+    ] {
+        kpi_html(&mut tiles, kpi, label, &count(n), "", Some(tone), None, "");
+    }
+    let activity = format!("Activated {} · enforced {}", count(c.count_activated), count(c.count_enforced));
+    kpi_html(&mut tiles, "compliance", "Compliance", &share(row.compliance_percent), &activity, None, None, "");
     view! {
         <div class="page-head detail-head">
             <h1 data-testid="collection-name">{c.collection_name.clone()}</h1>
             <span class="mono muted">{id.clone()}</span>
             <span class="badge tone-idle">{c.collection_type.label().into_owned()} " collection"</span>
         </div>
-        <div class="kpi-grid">
-            <Kpi kpi="count_targeted" label="Targeted" value=count(c.count_targeted) note="Devices the policy targets" href=path.clone() />
-            <Kpi kpi="count_compliant" label="Compliant" value=count(c.count_compliant) tone=charts::Tone::Good />
-            <Kpi kpi="count_non_compliant" label="Non-compliant" value=count(c.count_non_compliant) tone=charts::Tone::Warn />
-            <Kpi kpi="count_failed" label="Failed" value=count(c.count_failed) tone=charts::Tone::Bad />
-            <Kpi kpi="not_yet_reported" label="Not yet reported" value=count(not_yet) tone=charts::Tone::Idle />
-            <Kpi kpi="compliance" label="Compliance" value=share(row.compliance_percent) note=format!("Activated {} · enforced {}", count(c.count_activated), count(c.count_enforced)) />
-        </div>
+        <div class="kpi-grid" inner_html=tiles></div>
         <div class="panel">
             <h2>"Policy state of the targeted devices"</h2>
             <p class="muted small">"As uploaded by the site (policy compliance); the members below show each device's own Defender health."</p>

@@ -4,7 +4,7 @@ use crate::api;
 use crate::charts::{self, BarRow, Series, Size, Tone};
 use crate::components::chart::ChartView;
 use crate::components::html::escape;
-use crate::components::kpi::Kpi;
+use crate::components::kpi::kpi_html;
 use crate::components::status::loaded;
 use crate::contexts::summary::use_summary;
 use crate::format::{ago, count, datetime, percent, severity_tone, verdict_tone};
@@ -92,20 +92,28 @@ fn Kpis(summary: Summary) -> impl IntoView {
             count(c.count)
         ));
     }
+    let mut tiles = String::new();
+    kpi_html(&mut tiles, "total_devices", "Devices", &count(total), "Managed by the attached site", None, Some(&routes::devices(&[])), "");
+    kpi_html(&mut tiles, "healthy_percent", "Defender healthy", &percent(s.healthy_percent()),
+        &format!("{} of {} devices", count(s.healthy), count(total)), Some(Tone::Good), Some(&routes::devices(&[("DefenderHealth", "healthy")])), "");
+    for (kpi, v, label, note) in [
+        ("at_risk", HealthVerdict::AtRisk, "Devices at risk", "Protected, but needs attention"),
+        ("unhealthy", HealthVerdict::Unhealthy, "Unhealthy", "Protection off or broken"),
+        ("not_reporting", HealthVerdict::NotReporting, "Not reporting", "No Defender health uploaded"),
+    ] {
+        kpi_html(&mut tiles, kpi, label, &count(s.count_of(v)), note, Some(verdict_tone(v)), Some(&routes::devices(&[("DefenderHealth", v.key())])), v.rule());
+    }
+    let mut attention = String::new();
+    for (kpi, label, n, note, filter) in [
+        ("signatures_out_of_date", "Signatures out of date", s.signatures_out_of_date, "Older than 7 days", "SignatureOutOfDate"),
+        ("scans_overdue", "Scans overdue", s.scans_overdue, "Quick or full scan", "ScanOverdue"),
+        ("reboot_required", "Reboot required", s.reboot_required, "Pending restart", "RebootRequired"),
+    ] {
+        kpi_html(&mut attention, kpi, label, &count(n), note, Some(Tone::Warn), Some(&routes::devices(&[(filter, "true")])), "");
+    }
     view! {
         <p class="as-of" data-testid="as-of">{as_of}</p>
-        <div class="kpi-grid">
-            <Kpi kpi="total_devices" label="Devices" value=count(total) note="Managed by the attached site" href=routes::devices(&[]) />
-            <Kpi kpi="healthy_percent" label="Defender healthy" value=percent(s.healthy_percent())
-                note=format!("{} of {} devices", count(s.healthy), count(total)) tone=Tone::Good
-                href=routes::devices(&[("DefenderHealth", "healthy")]) />
-            <Kpi kpi="at_risk" label="Devices at risk" value=count(s.at_risk) note="Protected, but needs attention" tone=Tone::Warn title=HealthVerdict::AtRisk.rule()
-                href=routes::devices(&[("DefenderHealth", "at_risk")]) />
-            <Kpi kpi="unhealthy" label="Unhealthy" value=count(s.unhealthy) note="Protection off or broken" tone=Tone::Bad title=HealthVerdict::Unhealthy.rule()
-                href=routes::devices(&[("DefenderHealth", "unhealthy")]) />
-            <Kpi kpi="not_reporting" label="Not reporting" value=count(s.not_reporting) note="No Defender health uploaded" tone=Tone::Idle title=HealthVerdict::NotReporting.rule()
-                href=routes::devices(&[("DefenderHealth", "not_reporting")]) />
-        </div>
+        <div class="kpi-grid" inner_html=tiles></div>
         <div class="panel">
             <h2>"Defender health"</h2>
             {health_chart(&s)}
@@ -128,14 +136,7 @@ fn Kpis(summary: Summary) -> impl IntoView {
             </div>
             <div class="panel">
                 <h2>"Needs attention"</h2>
-                <div class="kpi-grid compact">
-                    <Kpi kpi="signatures_out_of_date" label="Signatures out of date" value=count(s.signatures_out_of_date)
-                        note="Older than 7 days" tone=Tone::Warn href=routes::devices(&[("SignatureOutOfDate", "true")]) />
-                    <Kpi kpi="scans_overdue" label="Scans overdue" value=count(s.scans_overdue) note="Quick or full scan" tone=Tone::Warn
-                        href=routes::devices(&[("ScanOverdue", "true")]) />
-                    <Kpi kpi="reboot_required" label="Reboot required" value=count(s.reboot_required) note="Pending restart" tone=Tone::Warn
-                        href=routes::devices(&[("RebootRequired", "true")]) />
-                </div>
+                <div class="kpi-grid compact" inner_html=attention></div>
             </div>
         </div>
     }

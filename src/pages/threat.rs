@@ -5,7 +5,7 @@ use super::threats::detection_list;
 use crate::api::{self, ApiError};
 use crate::charts::Tone;
 use crate::components::list_page::{chip, fields, render, text, Cell};
-use crate::components::kpi::Kpi;
+use crate::components::kpi::kpi_html;
 use crate::components::list_page::ListPage;
 use crate::components::status::{ErrorMessage, Loading};
 use crate::components::threat_timeline::ThreatTimeline;
@@ -52,17 +52,16 @@ fn ThreatView(threat: ThreatRow) -> impl IntoView {
     let id = t.threat_id.to_string();
     let path = routes::threat(t.threat_id);
     let active_tone = if t.devices_active > 0 { Tone::Bad } else { Tone::Good };
+    let mut tiles = String::new();
+    kpi_html(&mut tiles, "devices_affected", "Devices affected", &count(t.devices_affected), "", None, Some(&path), "");
+    kpi_html(&mut tiles, "devices_active", "Still active", &count(t.devices_active), "", Some(active_tone), Some(&format!("{path}?Active=true")), "");
+    kpi_html(&mut tiles, "detections", "Detections", &count(t.number_of_detections), "NumberOfDetections summed over the devices", None, None, "");
     view! {
         <div class="page-head detail-head">
             <h1 data-testid="threat-name">{t.threat_name.clone()}</h1>
             {render(chip(severity_tone(t.severity), t.severity.label()))}
         </div>
-        <div class="kpi-grid">
-            <Kpi kpi="devices_affected" label="Devices affected" value=count(t.devices_affected) href=path.clone() />
-            <Kpi kpi="devices_active" label="Still active" value=count(t.devices_active) tone=active_tone
-                href=format!("{path}?Active=true") />
-            <Kpi kpi="detections" label="Detections" value=count(t.number_of_detections) note="NumberOfDetections summed over the devices" />
-        </div>
+        <div class="kpi-grid" inner_html=tiles></div>
         <div class="panel">
             <h2>"Threat"</h2>
             {fields("threat-fields", vec![

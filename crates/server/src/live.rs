@@ -33,6 +33,9 @@ pub struct Live {
     summary: Mutex<Option<(i64, Arc<Summary>)>>,
     /// Serialises publishing, so notices go out in change order.
     publishing: tokio::sync::Mutex<i64>,
+    /// Set when the server shuts down: every open stream ends (so that it does not hold the
+    /// shutdown up), and streams opened after it end at once.
+    closing: tokio::sync::watch::Sender<bool>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -47,6 +50,7 @@ impl Live {
             recent: Mutex::new(VecDeque::with_capacity(REPLAY)),
             summary: Mutex::new(None),
             publishing: tokio::sync::Mutex::new(0),
+            closing: tokio::sync::watch::channel(false).0,
         })
     }
 
@@ -104,6 +108,16 @@ impl Live {
         }
         // No receiver is fine: nobody is watching.
         let _ = self.sender.send(notice);
+    }
+
+    /// Ends every open events stream (at shutdown).
+    pub fn shutdown(&self) {
+        self.closing.send_replace(true);
+    }
+
+    /// Resolves when the server shuts down.
+    pub fn closing(&self) -> tokio::sync::watch::Receiver<bool> {
+        self.closing.subscribe()
     }
 
     /// A receiver of the notices from now on, and the kept notices after `last_seen` — or None when

@@ -148,8 +148,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // (a long export is cut then).
     let stopping = Arc::new(tokio::sync::Notify::new());
     let signalled = Arc::clone(&stopping);
+    let live = tenantscope_server::live::Live::new();
+    let streams = Arc::clone(&live);
     let serve = axum::serve(listener, app).with_graceful_shutdown(async move {
         shutdown_signal(terminate).await;
+        // Open event streams end now; they would otherwise hold the shutdown up to its deadline.
+        streams.shutdown();
         signalled.notify_one();
     });
     let grace = async {
@@ -165,8 +169,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         match preparing.await {
             Ok(Ok(store)) => {
                 tracing::info!(store = %store.path().display(), elapsed_ms = started.elapsed().as_millis() as u64, "store ready");
-                let live = tenantscope_server::live::Live::new();
-                let _ = ready.set(app_live(Arc::clone(&store), live, config.dist.as_deref(), &web));
+                let _ = ready.set(app_live(Arc::clone(&store), Arc::clone(&live), config.dist.as_deref(), &web));
                 // The demo's own upload token, shown once (no token is accepted until one exists).
                 if config.demo.is_some() {
                     match store.with(|c| Ok(if tokens::any(c)? { None } else { Some(tokens::create(c, tokens::Role::Uploader, "demo", now)?) })) {

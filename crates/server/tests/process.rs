@@ -256,3 +256,29 @@ fn the_demo_prints_an_upload_token_that_works() {
     assert!(token.is_some(), "{lines:?}");
     assert_eq!(answer.unwrap().0, 200);
 }
+
+#[test]
+fn open_event_streams_do_not_hold_up_a_shutdown() {
+    use std::io::{Read, Write};
+    let dir = tempfile::tempdir().unwrap();
+    let (mut child, base, _) = start(dir.path(), &["--demo-devices", "50"]);
+    let host = base.trim_start_matches("http://").to_string();
+    let mut stream = std::net::TcpStream::connect(&host).unwrap();
+    stream.write_all(format!("GET /api/v1/events HTTP/1.1\r\nHost: {host}\r\n\r\n").as_bytes()).unwrap();
+    let mut head = [0u8; 64];
+    let n = stream.read(&mut head).unwrap();
+    assert!(String::from_utf8_lossy(&head[..n]).starts_with("HTTP/1.1 200"), "{}", String::from_utf8_lossy(&head[..n]));
+    let started = Instant::now();
+    assert!(Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap().success());
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            assert!(status.success(), "exit status {status}");
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(5), "an open events stream held the shutdown up");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // The stream ended with the server.
+    let mut rest = Vec::new();
+    let _ = stream.read_to_end(&mut rest);
+}

@@ -49,14 +49,22 @@ async fn events(
         None => vec![reset_event()],
     };
     let replay = stream::iter(first.into_iter().map(Ok));
-    let live = stream::unfold(receiver, |mut receiver| async move {
-        let event = match receiver.recv().await {
-            Ok(notice) => change_event(&notice),
-            // This stream fell behind: the client reloads everything.
-            Err(RecvError::Lagged(_)) => reset_event(),
-            Err(RecvError::Closed) => return None,
+    let closing = ctx.live.closing();
+    let live = stream::unfold((receiver, closing), |(mut receiver, mut closing)| async move {
+        if *closing.borrow() {
+            return None;
+        }
+        let event = tokio::select! {
+            received = receiver.recv() => match received {
+                Ok(notice) => change_event(&notice),
+                // This stream fell behind: the client reloads everything.
+                Err(RecvError::Lagged(_)) => reset_event(),
+                Err(RecvError::Closed) => return None,
+            },
+            // The server shuts down: the stream ends (the browser reconnects to the next server).
+            _ = closing.wait_for(|closed| *closed) => return None,
         };
-        Some((Ok(event), receiver))
+        Some((Ok(event), (receiver, closing)))
     });
     use futures_util::StreamExt;
     Ok(Sse::new(replay.chain(live)).keep_alive(KeepAlive::new().interval(HEARTBEAT).text("heartbeat")))
