@@ -630,8 +630,8 @@ async fn lists_keep_the_user_oriented() {
         .await?;
         eventually("page 3", || async { Ok(url_query(&c).await?.contains("page=3").then_some(())) }).await?;
         eventually("the range of page 3", || async {
-            let range = c.find(Locator::Css("[data-testid=range]")).await?.text().await?;
-            Ok(range.starts_with("101–150").then_some(()))
+            let Ok(el) = c.find(Locator::Css("[data-testid=range]")).await else { return Ok(None) };
+            Ok(el.text().await?.starts_with("101–150").then_some(()))
         })
         .await?;
         assert_eq!(js(&c, "window.__busy").await?, "true", "aria-busy while loading");
@@ -728,7 +728,8 @@ async fn device_with_an_active_threat_explains_its_verdict() {
         // Opened from the list (inside the console, so the list's view is remembered).
         c.find(Locator::Css(&format!("[data-testid=devices-table] a[href='/devices/{}']", row.device.aad_device_id))).await?.click().await?;
         let findings = eventually("the findings", || async {
-            let t = c.find(Locator::Css("[data-testid=findings]")).await?.text().await?;
+            let Ok(el) = c.find(Locator::Css("[data-testid=findings]")).await else { return Ok(None) };
+            let t = el.text().await?;
             Ok(t.contains("Active threat:").then_some(t))
         })
         .await?;
@@ -1029,7 +1030,8 @@ async fn uploads_show_up_on_open_pages_and_the_header_follows_the_stream() {
         );
         assert_eq!(http_post(addr, "/api/v1/upload/defender", &token, &health).await, 200);
         eventually("the device page to show the uploaded signature version", || async {
-            Ok(c.find(Locator::Css("[data-testid=health]")).await?.text().await?.contains("1.421.777.0").then_some(()))
+            let Ok(el) = c.find(Locator::Css("[data-testid=health]")).await else { return Ok(None) };
+            Ok(el.text().await?.contains("1.421.777.0").then_some(()))
         })
         .await?;
 

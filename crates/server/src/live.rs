@@ -77,10 +77,13 @@ impl Live {
     pub async fn changed(&self, store: &Arc<Store>, change: Change) {
         let mut published = self.publishing.lock().await;
         if change.devices {
-            store.invalidate_device_index();
-            let rebuilt = Arc::clone(store);
-            if let Err(e) = tokio::task::spawn_blocking(move || rebuilt.device_index().map(|_| ())).await {
-                tracing::error!(error = %e, "devices index rebuild failed");
+            // In memory for devices updated in place, else rebuilt; requests keep the previous index
+            // meanwhile.
+            let (refreshed, ids) = (Arc::clone(store), change.updated.clone());
+            match tokio::task::spawn_blocking(move || refreshed.refresh_device_index(ids.as_deref())).await {
+                Ok(Ok(_)) => {}
+                Ok(Err(e)) => tracing::error!(error = %e, "devices index refresh failed"),
+                Err(e) => tracing::error!(error = %e, "devices index refresh failed"),
             }
         }
         let summary = match self.current_summary(store).await {

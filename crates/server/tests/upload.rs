@@ -272,3 +272,87 @@ async fn events_announce_committed_batches_only_and_replay_what_was_missed() {
     let text = read_events(&mut res.into_body(), |s| s.contains("\n\n")).await;
     assert!(text.starts_with("event: reset"), "{text:?}");
 }
+
+/// Every row of the devices list for `pairs`, in order, as the index answers it.
+fn listed(index: &tenantscope_server::store::DeviceIndex, pairs: &[(&str, &str)]) -> Vec<i64> {
+    let pairs: Vec<(String, String)> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    let query = tenantscope_model::api::ListQuery::parse(&tenantscope_model::api::DEVICES, &pairs).unwrap();
+    let mut out = Vec::new();
+    index.each_batch(&query, 1000, |ids| {
+        out.extend_from_slice(ids);
+        true
+    });
+    out
+}
+
+#[test]
+fn the_devices_index_updated_in_memory_equals_a_rebuild() {
+    use tenantscope_model::upload::UploadKind;
+    use tenantscope_server::store::{write, DeviceIndex};
+    let t = tenant();
+    let store = &t.store;
+    let rows: Vec<(String, String)> = store
+        .with(|c| Ok(c.prepare("SELECT AADDeviceID, Name FROM devices ORDER BY id")?.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<Result<_, _>>()?))
+        .unwrap();
+    store.device_index().unwrap();
+    let apply = |kind: UploadKind, batch: Value| {
+        let records = kind.check_batch(batch.as_array().unwrap()).unwrap();
+        let change = store.with(|c| Ok(write::apply(c, kind, &records, 1_795_536_000).unwrap())).unwrap();
+        store.refresh_device_index(change.updated.as_deref()).unwrap()
+    };
+    // Health changes (verdicts, versions, scans) and new threats on some devices: in memory.
+    let health: Vec<Value> = rows.iter().step_by(7).enumerate().map(|(i, (id, _))| {
+        let mut h = health(id, i % 3 == 0);
+        h["EngineVersion"] = json!(format!("1.1.99999.{}", i % 4));
+        h["RebootRequired"] = json!(i % 5 == 0);
+        if i % 11 == 0 {
+            h["RtpEnabled"] = json!(false);
+        }
+        h
+    }).collect();
+    assert!(apply(UploadKind::Defender, Value::Array(health)), "health changes are applied in memory");
+    let threats: Vec<Value> = rows.iter().step_by(13).map(|(id, _)| threat(id, 4242, 0, 5)).collect();
+    assert!(apply(UploadKind::Threats, Value::Array(threats)));
+    // Devices re-sent with another model and OS build (same names): in memory too.
+    let devices: Vec<Value> = rows.iter().step_by(17).map(|(id, name)| {
+        let mut d = device(id, name);
+        let (sms, tenant, user, serial): (String, String, Option<String>, String) = store
+            .with(|c| Ok(c.query_row("SELECT SMSID, AADTenantID, AADPrimaryUserID, SerialNumber FROM devices WHERE AADDeviceID = ?1", [id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?))
+            .unwrap();
+        d["SMSID"] = json!(sms);
+        d["AADTenantID"] = json!(tenant);
+        d["AADPrimaryUserID"] = json!(user);
+        d["SerialNumber"] = json!(serial);
+        d["Model"] = json!("Brand-new Model 1");
+        d["DeviceOSBuild"] = json!("10.0.99999");
+        d
+    }).collect();
+    assert!(apply(UploadKind::Devices, Value::Array(devices)), "same names: in memory");
+    // A renamed device: the Name order comes from the store, so it is rebuilt.
+    assert!(!apply(UploadKind::Devices, json!([device(&rows[3].0, "AAA-RENAMED")])));
+
+    let updated = store.device_index().unwrap();
+    let rebuilt = DeviceIndex::build(store).unwrap();
+    let mut queries: Vec<Vec<(&str, &str)>> = vec![vec![], vec![("q", "brand-new")], vec![("q", "aaa-renamed")]];
+    for field in tenantscope_model::api::DEVICES.sortable {
+        queries.push(vec![("sort", field), ("order", "asc")]);
+        queries.push(vec![("sort", field), ("order", "desc")]);
+    }
+    for filter in [("DefenderHealth", "unhealthy"), ("DefenderHealth", "at_risk"), ("HasActiveThreats", "true"), ("EngineVersion", "1.1.99999.2"),
+        ("Model", "Brand-new Model 1"), ("DeviceOSBuild", "10.0.99999"), ("RebootRequired", "true"), ("SignatureOutOfDate", "true"), ("AgentState", "rtp_off")] {
+        queries.push(vec![filter]);
+    }
+    for q in &queries {
+        assert_eq!(listed(&updated, q), listed(&rebuilt, q), "{q:?}");
+    }
+    // The filter choices with their counts agree too.
+    let facets = |index: &DeviceIndex| {
+        let query = tenantscope_model::api::ListQuery::parse(&tenantscope_model::api::DEVICES, &[]).unwrap();
+        store.with(|c| tenantscope_server::store::devices_facets(c, index, &query)).unwrap()
+    };
+    let (mut a, mut b) = (facets(&updated), facets(&rebuilt));
+    for f in a.fields.iter_mut().chain(b.fields.iter_mut()) {
+        f.values.sort_by(|x, y| x.value.cmp(&y.value));
+    }
+    assert_eq!(serde_json::to_value(&a).unwrap(), serde_json::to_value(&b).unwrap());
+}

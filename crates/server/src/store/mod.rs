@@ -383,6 +383,41 @@ impl Store {
         Ok(index)
     }
 
+    /// Brings the devices index up to date after a committed write that touched the devices of
+    /// `ids` (row ids): in memory for those rows when they were only updated (`DeviceIndex::updated`),
+    /// else by a rebuild. Requests keep using the previous index until the new one is swapped in.
+    /// Returns whether the in-memory update sufficed.
+    pub fn refresh_device_index(&self, ids: Option<&[i64]>) -> Result<bool> {
+        let _building = lock(&self.building);
+        let current = lock(&self.devices).clone();
+        let epoch = self.epoch.load(Ordering::SeqCst);
+        if let (Some(current), Some(ids)) = (current, ids) {
+            let updated = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                self.with(|conn| {
+                    let snapshot = conn.transaction()?;
+                    current.updated(&snapshot, ids)
+                })
+            }))
+            .map_err(|_| StoreError::Task("updating the devices index panicked".into()))??;
+            if let Some(index) = updated {
+                let mut slot = lock(&self.devices);
+                if self.epoch.load(Ordering::SeqCst) == epoch {
+                    *slot = Some(Arc::new(index));
+                    return Ok(true);
+                }
+            }
+        }
+        let started = std::time::Instant::now();
+        let index = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| DeviceIndex::build(self)))
+            .map_err(|_| StoreError::Task("building the devices index panicked".into()))??;
+        tracing::info!(devices = index.len(), elapsed_ms = started.elapsed().as_millis() as u64, "devices index rebuilt");
+        let mut slot = lock(&self.devices);
+        if self.epoch.load(Ordering::SeqCst) == epoch {
+            *slot = Some(Arc::new(index));
+        }
+        Ok(false)
+    }
+
     pub fn invalidate_device_index(&self) {
         let mut slot = lock(&self.devices);
         self.epoch.fetch_add(1, Ordering::SeqCst);
@@ -519,18 +554,23 @@ fn migrate(conn: &mut Connection) -> Result<()> {
 /// Recomputes the stored verdict (DefenderHealth) and active-threat count of these devices (row ids)
 /// from their health record and the threats still active on them, by the model's one rule. Every
 /// write that changes a device's health or threats calls it for the devices it touched.
-pub fn refresh_verdicts(conn: &Connection, ids: &[i64]) -> Result<()> {
-    let mut device = conn.prepare_cached("SELECT AADDeviceID FROM devices WHERE id = ?1")?;
+/// The threats still active on a device: (ThreatName, Severity) of each.
+pub fn active_threats_of(conn: &Connection, aad_device_id: &str) -> Result<Vec<(String, i64)>> {
     let mut threats = conn.prepare_cached(&format!(
         "SELECT ThreatName, Severity FROM threats WHERE DeviceId = ?1 AND {}",
         tenantscope_model::api::ACTIVE_THREAT_SQL
     ))?;
+    let active = threats.query_map([aad_device_id], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<rusqlite::Result<_>>()?;
+    Ok(active)
+}
+
+pub fn refresh_verdicts(conn: &Connection, ids: &[i64]) -> Result<()> {
+    let mut device = conn.prepare_cached("SELECT AADDeviceID FROM devices WHERE id = ?1")?;
     let mut update = conn.prepare_cached("UPDATE devices SET DefenderHealth = ?1, ActiveThreats = ?2 WHERE id = ?3")?;
     for &id in ids {
         let aad: String = device.query_row([id], |r| r.get(0))?;
         let health = queries::health_of(conn, &aad)?;
-        let active: Vec<(String, i64)> =
-            threats.query_map([&aad], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<rusqlite::Result<_>>()?;
+        let active = active_threats_of(conn, &aad)?;
         let active_threats: Vec<tenantscope_model::ActiveThreat<'_>> = active
             .iter()
             .map(|(name, severity)| tenantscope_model::ActiveThreat { name, severity: tenantscope_model::Severity::from_code(*severity) })

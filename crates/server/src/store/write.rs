@@ -19,6 +19,9 @@ pub struct Change {
     pub records: usize,
     /// Whether the devices list (and so its index) may differ.
     pub devices: bool,
+    /// The devices (row ids) whose rows changed in place: the index can follow in memory. None when
+    /// devices were added or removed, or a field the index orders by the store changed (rebuild).
+    pub updated: Option<Vec<i64>>,
 }
 
 /// Why a batch was not written: one of its records (422), or the store.
@@ -206,19 +209,41 @@ pub fn apply(conn: &mut Connection, kind: UploadKind, records: &[Record], now: i
             message: "no device with this AADDeviceID; upload the device first".into(),
         })
     };
+    // Devices whose verdict must be derived again (their threats changed), and every device touched.
     let mut touched = Vec::new();
+    let mut rederive = Vec::new();
+    let mut in_place = true;
     for (index, record) in records.iter().enumerate() {
         match record {
-            Record::Device(d) => touched.push(upsert_device(&tx, d)?),
+            Record::Device(d) => {
+                // A new device, or one whose name, serial number or ids change, moves in orders the
+                // index reads from the store: it is rebuilt then.
+                let before: Option<(String, String, Option<String>, String, String)> = tx
+                    .prepare_cached("SELECT Name, SerialNumber, AADPrimaryUserID, SMSID, AADTenantID FROM devices WHERE AADDeviceID = ?1")?
+                    .query_row([&d.aad_device_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))
+                    .optional()?;
+                let same = before.is_some_and(|(name, serial, user, smsid, tenant)| {
+                    name == d.name && serial == d.serial_number && user == d.aad_primary_user_id && smsid == d.smsid && tenant == d.aad_tenant_id
+                });
+                in_place &= same;
+                touched.push(upsert_device(&tx, d)?);
+            }
             Record::Health(h) => {
                 let id = device_rowid(&tx, &h.device_id)?.ok_or_else(|| unknown_device(index, "DeviceId"))?;
-                upsert_health(&tx, id, h)?;
+                insert_health(&tx, id, h)?;
+                // The verdict from the record in hand and the device's active threats (the model's rule).
+                let active = super::active_threats_of(&tx, &h.device_id)?;
+                let threats: Vec<ActiveThreat<'_>> =
+                    active.iter().map(|(name, severity)| ActiveThreat { name, severity: Severity::from_code(*severity) }).collect();
+                tx.prepare_cached("UPDATE devices SET DefenderHealth = ?1, AgentState = ?2, ActiveThreats = ?3 WHERE id = ?4")?
+                    .execute(params![HealthVerdict::of(Some(h), &threats).code(), AgentState::of(Some(h)).code(), active.len() as i64, id])?;
                 touched.push(id);
             }
             Record::Threat(t) => {
                 let id = device_rowid(&tx, &t.device_id)?.ok_or_else(|| unknown_device(index, "DeviceId"))?;
                 upsert_threat(&tx, t)?;
                 touched.push(id);
+                rederive.push(id);
             }
             Record::Collection(c) => {
                 upsert_collection(&tx, c)?;
@@ -229,7 +254,9 @@ pub fn apply(conn: &mut Connection, kind: UploadKind, records: &[Record], now: i
     }
     touched.sort_unstable();
     touched.dedup();
-    refresh_verdicts(&tx, &touched)?;
+    rederive.sort_unstable();
+    rederive.dedup();
+    refresh_verdicts(&tx, &rederive)?;
     set_meta(&tx, "last_upload", &time::format_rfc3339(now))?;
     let id = next_change(&tx)?;
     tx.commit()?;
@@ -238,6 +265,7 @@ pub fn apply(conn: &mut Connection, kind: UploadKind, records: &[Record], now: i
         kind: kind.key(),
         records: records.len(),
         devices: matches!(kind, UploadKind::Devices | UploadKind::Defender | UploadKind::Threats),
+        updated: in_place.then_some(touched),
     })
 }
 
@@ -252,5 +280,5 @@ pub fn delete_device(conn: &mut Connection, aad_device_id: &str) -> Result<Optio
     tx.execute("DELETE FROM devices WHERE id = ?1", [id])?;
     let change = next_change(&tx)?;
     tx.commit()?;
-    Ok(Some(Change { id: change, kind: "delete", records: 1, devices: true }))
+    Ok(Some(Change { id: change, kind: "delete", records: 1, devices: true, updated: None }))
 }
