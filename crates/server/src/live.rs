@@ -54,21 +54,25 @@ impl Live {
         })
     }
 
-    /// The cached summary if it reflects `change`.
-    fn cached(&self, change: i64) -> Option<Arc<Summary>> {
-        lock(&self.summary).as_ref().filter(|(c, _)| *c == change).map(|(_, s)| Arc::clone(s))
+    /// The summary as of the last change, from memory: computed at the first request and again
+    /// after each change (`changed`), never per viewer. Writes go through this server (the one
+    /// write path), which is what keeps it current.
+    pub async fn current_summary(&self, store: &Arc<Store>) -> store::Result<Arc<Summary>> {
+        if let Some((_, summary)) = lock(&self.summary).as_ref() {
+            return Ok(Arc::clone(summary));
+        }
+        self.recompute_summary(store).await
     }
 
-    /// The summary as of the store's last change, computed at most once per change.
-    pub async fn current_summary(&self, store: &Arc<Store>) -> store::Result<Arc<Summary>> {
-        let change = store.run(|conn| store::write::last_change(conn)).await?;
-        if let Some(summary) = self.cached(change) {
-            return Ok(summary);
-        }
+    async fn recompute_summary(&self, store: &Arc<Store>) -> store::Result<Arc<Summary>> {
         let (change, summary) =
             store.run(|conn| store::snapshot(conn, || Ok((store::write::last_change(conn)?, store::summary(conn)?)))).await?;
         let summary = Arc::new(summary);
-        *lock(&self.summary) = Some((change, Arc::clone(&summary)));
+        let mut slot = lock(&self.summary);
+        // A slower computation never replaces a newer one.
+        if slot.as_ref().is_none_or(|(c, _)| *c <= change) {
+            *slot = Some((change, Arc::clone(&summary)));
+        }
         Ok(summary)
     }
 
@@ -86,7 +90,7 @@ impl Live {
                 Err(e) => tracing::error!(error = %e, "devices index refresh failed"),
             }
         }
-        let summary = match self.current_summary(store).await {
+        let summary = match self.recompute_summary(store).await {
             Ok(s) => s,
             Err(e) => {
                 tracing::error!(error = %e, "summary after a change failed");

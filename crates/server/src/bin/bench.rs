@@ -261,6 +261,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     if wanted("memory") {
         over += memory_under_load(&store)?;
     }
+    if wanted("load") {
+        over += load_while_uploading(&store)?;
+    }
     if wanted("ingest") {
         over += ingest(&dir, args.devices)?;
     }
@@ -441,4 +444,167 @@ fn ingest(dir: &std::path::Path, devices: u64) -> Result<u32, Box<dyn std::error
     drop(store);
     let _ = std::fs::remove_dir_all(&copy);
     Ok(over)
+}
+
+/// One HTTP/1.1 request on a fresh loopback connection: (status, time to the whole answer).
+async fn request(addr: std::net::SocketAddr, head: String, body: &str) -> Option<(u16, Duration)> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let started = Instant::now();
+    let mut stream = tokio::net::TcpStream::connect(addr).await.ok()?;
+    stream.write_all(head.as_bytes()).await.ok()?;
+    stream.write_all(body.as_bytes()).await.ok()?;
+    let mut answer = Vec::new();
+    stream.read_to_end(&mut answer).await.ok()?;
+    let status = std::str::from_utf8(answer.get(9..12)?).ok()?.parse().ok()?;
+    Some((status, started.elapsed()))
+}
+
+/// The real application on a loopback port while a site uploads health batches (1,000 records
+/// every 500 ms) and 100 consoles keep an events stream open: 200 clients, half asking for the
+/// summary and half for a filtered devices page, for 10 seconds. Budgets (p99): summary 10 ms,
+/// filtered devices page 50 ms, no errors; anonymous memory of the server within +10 %.
+fn load_while_uploading(store: &std::sync::Arc<Store>) -> Result<u32, Box<dyn std::error::Error>> {
+    use tokio::io::AsyncWriteExt;
+    const CLIENTS: usize = 200;
+    const STREAMS: usize = 100;
+    let token = store.with(|c| store::tokens::create(c, store::tokens::Role::Uploader, "bench", 0))?;
+    let health: Vec<tenantscope_model::DefenderHealth> = store.with(|c| {
+        let ids: Vec<String> = c.prepare("SELECT DeviceId FROM defender_health ORDER BY id LIMIT 20000")?.query_map([], |r| r.get(0))?.collect::<Result<_, _>>()?;
+        ids.iter().map(|id| Ok(store::health_of(c, id)?.expect("health"))).collect()
+    })?;
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    rt.block_on(async {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        let live = tenantscope_server::live::Live::new();
+        let app = tenantscope_server::app_live(std::sync::Arc::clone(store), std::sync::Arc::clone(&live), None, &Default::default());
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        request(addr, format!("GET /api/v1/summary HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"), "")
+            .await
+            .ok_or("the summary does not answer")?;
+        // Open event streams, held for the whole run.
+        let mut streams = Vec::new();
+        for _ in 0..STREAMS {
+            let mut s = tokio::net::TcpStream::connect(addr).await?;
+            s.write_all(format!("GET /api/v1/events HTTP/1.1\r\nHost: {addr}\r\n\r\n").as_bytes()).await?;
+            streams.push(s);
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let before = anon_kib();
+        let until = Instant::now() + Duration::from_secs(10);
+        let uploader = tokio::spawn(async move {
+            let mut batches = 0;
+            for (i, chunk) in health.chunks(1000).cycle().enumerate() {
+                if Instant::now() >= until {
+                    break;
+                }
+                let batch: Vec<serde_json::Value> = chunk.iter().map(|h| {
+                    let mut h = h.clone();
+                    h.reboot_required = i % 2 == 0;
+                    serde_json::to_value(&h).expect("health")
+                }).collect();
+                let body = serde_json::Value::Array(batch).to_string();
+                let head = format!(
+                    "POST /api/v1/upload/defender HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                    body.len()
+                );
+                if matches!(request(addr, head, &body).await, Some((200, _))) {
+                    batches += 1;
+                }
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+            batches
+        });
+        // Each client keeps its connection open (as a browser or wrk does).
+        let clients: Vec<_> = (0..CLIENTS)
+            .map(|i| {
+                let path = if i % 2 == 0 { "/api/v1/summary" } else { "/api/v1/devices?DefenderHealth=at_risk&sort=Model&page=3" };
+                tokio::spawn(async move {
+                    let mut times = Vec::new();
+                    let mut conn = None;
+                    while Instant::now() < until {
+                        if conn.is_none() {
+                            conn = tokio::net::TcpStream::connect(addr).await.ok().map(tokio::io::BufReader::new);
+                        }
+                        let answer = match conn.as_mut() {
+                            Some(c) => keep_alive_get(c, addr, path).await,
+                            None => None,
+                        };
+                        if answer.is_none() {
+                            conn = None;
+                        }
+                        times.push(answer);
+                    }
+                    (i % 2, times)
+                })
+            })
+            .collect();
+        let mut by_route: [Vec<Duration>; 2] = [Vec::new(), Vec::new()];
+        let mut failed = 0;
+        for c in clients {
+            let (route, times) = c.await?;
+            for t in times {
+                match t {
+                    Some((200, d)) => by_route[route].push(d),
+                    _ => failed += 1,
+                }
+            }
+        }
+        let batches = uploader.await?;
+        let after = anon_kib();
+        drop(streams);
+        let mut over = u32::from(failed > 0);
+        let [summaries, pages] = &mut by_route;
+        for (name, times, budget) in [("summary", summaries, 10.0), ("filtered devices page", pages, 50.0)] {
+            times.sort();
+            let at = |q: f64| times.get(((times.len() as f64 * q) as usize).min(times.len().saturating_sub(1))).copied().unwrap_or_default();
+            let p99 = at(0.99).as_secs_f64() * 1000.0;
+            let ok = p99 <= budget;
+            over += u32::from(!ok);
+            println!(
+                "load: {name}, {} answers: p50 {} ms, p99 {p99:.2} ms (budget {budget} ms) {}",
+                times.len(),
+                ms(at(0.5)),
+                if ok { "" } else { "OVER" }
+            );
+        }
+        let growth = if before > 0 { (after as f64 - before as f64) / before as f64 * 100.0 } else { 0.0 };
+        println!(
+            "load: {CLIENTS} clients, {STREAMS} open event streams, {batches} health batches of 1,000 uploaded; {failed} failed requests; \
+             anonymous memory {} -> {} MiB ({growth:+.1} %)",
+            before / 1024,
+            after / 1024
+        );
+        over += u32::from(growth > 10.0);
+        Ok::<u32, Box<dyn std::error::Error>>(over)
+    })
+}
+
+/// A GET on a kept-alive connection: (status, time to the whole answer); None if the connection
+/// failed. Reads answers with a Content-Length (the API's JSON answers have one).
+async fn keep_alive_get(
+    conn: &mut tokio::io::BufReader<tokio::net::TcpStream>,
+    addr: std::net::SocketAddr,
+    path: &str,
+) -> Option<(u16, Duration)> {
+    use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt};
+    let started = Instant::now();
+    conn.get_mut().write_all(format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\n\r\n").as_bytes()).await.ok()?;
+    let mut line = String::new();
+    conn.read_line(&mut line).await.ok()?;
+    let status: u16 = line.split_whitespace().nth(1)?.parse().ok()?;
+    let mut length = 0usize;
+    loop {
+        line.clear();
+        conn.read_line(&mut line).await.ok()?;
+        if line == "\r\n" || line.is_empty() {
+            break;
+        }
+        if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+            length = v.trim().parse().ok()?;
+        }
+    }
+    let mut body = vec![0u8; length];
+    conn.read_exact(&mut body).await.ok()?;
+    Some((status, started.elapsed()))
 }

@@ -82,6 +82,44 @@ pub fn upsert_device(conn: &Connection, d: &Device) -> Result<i64> {
         )?)
 }
 
+/// Updates an existing device's changed columns only (each indexed column costs index writes):
+/// Some((row id, whether a column the index orders by the store changed)), or None when the store
+/// has no such device.
+fn update_device(conn: &Connection, d: &Device) -> Result<Option<(i64, bool)>> {
+    type Old = (i64, [String; 10], Option<String>);
+    let old: Option<Old> = conn
+        .prepare_cached(
+            "SELECT id, SMSID, AADTenantID, Name, DeviceOS, DeviceOSBuild, Model, Manufacturer, SerialNumber, DomainNames, SKU, \
+             AADPrimaryUserID FROM devices WHERE AADDeviceID = ?1",
+        )?
+        .query_row([&d.aad_device_id], |r| {
+            Ok((r.get(0)?, std::array::from_fn(|i| r.get::<_, String>(i + 1).unwrap_or_default()), r.get(11)?))
+        })
+        .optional()?;
+    let Some((id, old, old_user)) = old else { return Ok(None) };
+    let new = [&d.smsid, &d.aad_tenant_id, &d.name, &d.device_os, &d.device_os_build, &d.model, &d.manufacturer, &d.serial_number, &d.domain_names, &d.sku];
+    const COLUMNS: [&str; 10] =
+        ["SMSID", "AADTenantID", "Name", "DeviceOS", "DeviceOSBuild", "Model", "Manufacturer", "SerialNumber", "DomainNames", "SKU"];
+    let mut set = Vec::new();
+    let mut values: Vec<rusqlite::types::Value> = Vec::new();
+    for i in 0..COLUMNS.len() {
+        if old[i] != *new[i] {
+            set.push(format!("{} = ?", COLUMNS[i]));
+            values.push(new[i].clone().into());
+        }
+    }
+    if old_user != d.aad_primary_user_id {
+        set.push("AADPrimaryUserID = ?".into());
+        values.push(d.aad_primary_user_id.clone().into());
+    }
+    let ordered_by_store = set.iter().any(|c| ["SMSID", "AADTenantID", "Name", "SerialNumber", "AADPrimaryUserID"].iter().any(|s| c.starts_with(s)));
+    if !set.is_empty() {
+        values.push(id.into());
+        conn.prepare_cached(&format!("UPDATE devices SET {} WHERE id = ?", set.join(", ")))?.execute(rusqlite::params_from_iter(values))?;
+    }
+    Ok(Some((id, ordered_by_store)))
+}
+
 /// Writes a device's health record and its antivirus state (the verdict follows in `refresh_verdicts`).
 pub fn upsert_health(conn: &Connection, device: i64, h: &DefenderHealth) -> Result<()> {
     insert_health(conn, device, h)?;
@@ -215,19 +253,18 @@ pub fn apply(conn: &mut Connection, kind: UploadKind, records: &[Record], now: i
     let mut in_place = true;
     for (index, record) in records.iter().enumerate() {
         match record {
-            Record::Device(d) => {
-                // A new device, or one whose name, serial number or ids change, moves in orders the
-                // index reads from the store: it is rebuilt then.
-                let before: Option<(String, String, Option<String>, String, String)> = tx
-                    .prepare_cached("SELECT Name, SerialNumber, AADPrimaryUserID, SMSID, AADTenantID FROM devices WHERE AADDeviceID = ?1")?
-                    .query_row([&d.aad_device_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))
-                    .optional()?;
-                let same = before.is_some_and(|(name, serial, user, smsid, tenant)| {
-                    name == d.name && serial == d.serial_number && user == d.aad_primary_user_id && smsid == d.smsid && tenant == d.aad_tenant_id
-                });
-                in_place &= same;
-                touched.push(upsert_device(&tx, d)?);
-            }
+            Record::Device(d) => match update_device(&tx, d)? {
+                Some((id, ordered_by_store)) => {
+                    // A device whose name, serial number or ids changed moves in orders the index
+                    // reads from the store: it is rebuilt then.
+                    in_place &= !ordered_by_store;
+                    touched.push(id);
+                }
+                None => {
+                    in_place = false;
+                    touched.push(upsert_device(&tx, d)?);
+                }
+            },
             Record::Health(h) => {
                 let id = device_rowid(&tx, &h.device_id)?.ok_or_else(|| unknown_device(index, "DeviceId"))?;
                 insert_health(&tx, id, h)?;
@@ -235,8 +272,12 @@ pub fn apply(conn: &mut Connection, kind: UploadKind, records: &[Record], now: i
                 let active = super::active_threats_of(&tx, &h.device_id)?;
                 let threats: Vec<ActiveThreat<'_>> =
                     active.iter().map(|(name, severity)| ActiveThreat { name, severity: Severity::from_code(*severity) }).collect();
-                tx.prepare_cached("UPDATE devices SET DefenderHealth = ?1, AgentState = ?2, ActiveThreats = ?3 WHERE id = ?4")?
-                    .execute(params![HealthVerdict::of(Some(h), &threats).code(), AgentState::of(Some(h)).code(), active.len() as i64, id])?;
+                // Written only when they change (each is an indexed column).
+                tx.prepare_cached(
+                    "UPDATE devices SET DefenderHealth = ?1, AgentState = ?2, ActiveThreats = ?3 WHERE id = ?4 \
+                     AND (DefenderHealth, AgentState, ActiveThreats) IS NOT (?1, ?2, ?3)",
+                )?
+                .execute(params![HealthVerdict::of(Some(h), &threats).code(), AgentState::of(Some(h)).code(), active.len() as i64, id])?;
                 touched.push(id);
             }
             Record::Threat(t) => {
