@@ -65,10 +65,9 @@ fn shell(api: Router, dist: Option<&Path>, options: &web::WebOptions) -> Router 
     let api = api
         // API answers are never cached (CSV exports set the same).
         .layer(SetResponseHeaderLayer::if_not_present(header::CACHE_CONTROL, HeaderValue::from_static("no-store")))
-        // Every answer starts within this time (a streamed CSV's body is bounded by the export's own deadline).
-        .layer(tower_http::timeout::TimeoutLayer::with_status_code(axum::http::StatusCode::SERVICE_UNAVAILABLE, API_TIMEOUT))
-        // At most this many API requests at once over all routes (one shared limit); more wait their turn.
-        .layer(tower::limit::GlobalConcurrencyLimitLayer::new(API_CONCURRENCY));
+        // Every answer starts within this time (a streamed CSV's body is bounded by the export's own
+        // deadline). The concurrency limit of requests that need the store is in `api::router`.
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(axum::http::StatusCode::SERVICE_UNAVAILABLE, API_TIMEOUT));
     let mut app = Router::new()
         .nest("/api/v1", api)
         .route("/api", axum::routing::any(|| async { error::Error::NotFound("the API lives under /api/v1".into()) }))

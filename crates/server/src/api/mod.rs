@@ -46,8 +46,13 @@ pub fn routes() -> Routes {
 }
 
 pub fn router(ctx: ApiContext) -> Router {
-    routes()
+    let routes = routes();
+    routes
         .router
+        // At most this many requests that need the store at once, over all its routes (one shared
+        // limit); more wait their turn. Answers from memory (the summary) do not wait behind them.
+        .layer(tower::limit::GlobalConcurrencyLimitLayer::new(crate::API_CONCURRENCY))
+        .merge(routes.unlimited)
         // Unknown API paths and methods get the API's JSON error shape, never the console's page.
         .fallback(|| async { Error::NotFound("no such API route".into()) })
         .method_not_allowed_fallback(|| async { Error::MethodNotAllowed("this route does not take this method".into()) })
@@ -58,12 +63,14 @@ pub fn router(ctx: ApiContext) -> Router {
 /// writes them).
 pub struct Routes {
     router: Router<ApiContext>,
+    /// Routes answered from memory: outside the store's concurrency limit.
+    unlimited: Router<ApiContext>,
     paths: Vec<&'static str>,
 }
 
 impl Routes {
     pub fn new() -> Self {
-        Routes { router: Router::new(), paths: Vec::new() }
+        Routes { router: Router::new(), unlimited: Router::new(), paths: Vec::new() }
     }
 
     /// A route whose requests have no body beyond `API_BODY_LIMIT` (413 otherwise).
@@ -78,8 +85,18 @@ impl Routes {
         self
     }
 
+    /// A route answered from memory (no store, no blocking thread): not held back by the limit on
+    /// requests that need the store.
+    pub fn route_from_memory(mut self, path: &'static str, method: axum::routing::MethodRouter<ApiContext>) -> Self {
+        self.unlimited =
+            self.unlimited.route(path, method.layer(tower_http::limit::RequestBodyLimitLayer::new(crate::API_BODY_LIMIT)));
+        self.paths.push(path);
+        self
+    }
+
     pub fn merge(mut self, other: Routes) -> Self {
         self.router = self.router.merge(other.router);
+        self.unlimited = self.unlimited.merge(other.unlimited);
         self.paths.extend(other.paths);
         self
     }

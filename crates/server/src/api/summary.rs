@@ -7,7 +7,7 @@ use axum::Json;
 use tenantscope_model::api::Summary;
 
 pub fn router() -> Routes {
-    Routes::new().route("/summary", get(summary))
+    Routes::new().route_from_memory("/summary", get(summary))
 }
 
 /// The summary, computed once per change of the store and served from memory.
