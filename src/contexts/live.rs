@@ -95,12 +95,15 @@ pub fn provide_live() {
     // Leaving the page closes the stream at once (kept open, the page's stream would hold one of the
     // browser's few connections to the server while the page sits in the back-forward cache); a
     // page brought back from that cache opens a new one and refetches.
+    let mut hidden = false;
     let on_page = Closure::<dyn FnMut(web_sys::Event)>::new(move |e: web_sys::Event| {
-        let open = SOURCE.with(|s| s.borrow_mut().take());
-        match (e.type_().as_str(), open) {
-            ("pagehide", Some(source)) => source.close(),
-            ("pageshow", None) => connect(live, 1),
-            (_, source) => SOURCE.with(|s| *s.borrow_mut() = source),
+        if e.type_() == "pagehide" {
+            if let Some(source) = SOURCE.with(|s| s.borrow_mut().take()) {
+                source.close();
+            }
+            hidden = true;
+        } else if std::mem::take(&mut hidden) {
+            connect(live, 1);
         }
     });
     for event in ["pagehide", "pageshow"] {
@@ -139,7 +142,10 @@ fn connect(live: Live, attempt: u32) {
     for event in ["change", "reset", "open", "error"] {
         let _ = source.add_event_listener_with_callback(event, on.as_ref().unchecked_ref());
     }
-    SOURCE.with(|s| s.replace(Some(source)));
+    // One stream at a time: one it replaces is closed.
+    if let Some(old) = SOURCE.with(|s| s.replace(Some(source))) {
+        old.close();
+    }
     // It lives as long as its stream (the app's lifetime, or until the stream is replaced).
     on.forget();
 }

@@ -114,7 +114,12 @@ impl UploadKind {
         let err = |field: Option<&str>, message: String| RecordError { index, field: field.map(str::to_string), message };
         let object = v.as_object().ok_or_else(|| err(None, "must be a JSON object".into()))?;
         let fields = self.entity().fields();
+        // Times are stored in one form (UTC, `2026-11-24T09:30:00Z`), so that they compare as text.
+        let mut normalized = object.clone();
         for (name, value) in object {
+            if value.as_u64().is_some_and(|n| n > i64::MAX as u64) {
+                return Err(err(Some(name), format!("at most {}", i64::MAX)));
+            }
             if !fields.iter().any(|f| f.name == name) {
                 let known: Vec<&str> = fields.iter().map(|f| f.name).collect();
                 return Err(err(Some(name), format!("unknown field; {} records have: {}", self.key(), known.join(", "))));
@@ -133,11 +138,15 @@ impl UploadKind {
                 if key && text.trim().is_empty() {
                     return Err(err(Some(name), "must not be empty".into()));
                 }
-                if TIME_FIELDS.contains(&name.as_str()) && crate::time::parse_rfc3339(text).is_none() {
-                    return Err(err(Some(name), format!("must be an RFC 3339 time such as 2026-11-24T09:30:00Z, got {text:?}")));
+                if TIME_FIELDS.contains(&name.as_str()) {
+                    let Some(at) = crate::time::parse_rfc3339(text) else {
+                        return Err(err(Some(name), format!("must be an RFC 3339 time such as 2026-11-24T09:30:00Z, got {text:?}")));
+                    };
+                    normalized.insert(name.clone(), Value::String(crate::time::format_rfc3339(at)));
                 }
             }
         }
+        let v = &Value::Object(normalized);
         let read = |e: crate::json::JsonError| err(e.field(), e.message().to_string());
         Ok(match self {
             UploadKind::Devices => Record::Device(Device::from_json(v).map_err(read)?),

@@ -93,7 +93,9 @@ impl Live {
         let summary = match self.recompute_summary(store).await {
             Ok(s) => s,
             Err(e) => {
+                // Never a stale summary kept: the next request computes it again.
                 tracing::error!(error = %e, "summary after a change failed");
+                *lock(&self.summary) = None;
                 return;
             }
         };
@@ -127,20 +129,23 @@ impl Live {
         self.closing.subscribe()
     }
 
-    /// A receiver of the notices from now on, and the kept notices after `last_seen` — or None when
-    /// some it missed are no longer kept (the client must reload everything). `current` is the
-    /// store's last change.
-    pub fn subscribe(&self, last_seen: Option<i64>, current: i64) -> (broadcast::Receiver<Notice>, Option<Vec<Notice>>) {
+    /// A receiver of the notices from now on (take it before reading the store's last change, so that
+    /// no notice falls between the two).
+    pub fn receiver(&self) -> broadcast::Receiver<Notice> {
+        self.sender.subscribe()
+    }
+
+    /// The kept notices after `last_seen`, or None when some it missed are no longer kept (the client
+    /// must reload everything). `current` is the store's last change.
+    pub fn missed(&self, last_seen: Option<i64>, current: i64) -> Option<Vec<Notice>> {
         let recent = lock(&self.recent);
-        let receiver = self.sender.subscribe();
-        let missed = match last_seen {
+        match last_seen {
             None => Some(Vec::new()),
-            Some(seen) if seen >= current => Some(Vec::new()),
-            Some(seen) => match recent.front() {
-                Some(oldest) if oldest.id <= seen + 1 => Some(recent.iter().filter(|n| n.id > seen).cloned().collect()),
+            Some(seen) if seen >= current && recent.back().is_none_or(|n| n.id <= seen) => Some(Vec::new()),
+            Some(seen) => match recent.iter().map(|n| n.id).min() {
+                Some(oldest) if oldest <= seen + 1 => Some(recent.iter().filter(|n| n.id > seen).cloned().collect()),
                 _ => None,
             },
-        };
-        (receiver, missed)
+        }
     }
 }

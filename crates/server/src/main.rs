@@ -179,7 +179,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                     }
                 }
                 if let Some(rate) = args.simulate {
-                    let url = format!("http://{addr}");
+                    // Through loopback (a server listening on every address answers there too).
+                    let port = addr.port();
+                    let url = if addr.ip().is_unspecified() { format!("http://127.0.0.1:{port}") } else { format!("http://{addr}") };
                     match store.with(|c| {
                         c.execute("DELETE FROM tokens WHERE label = 'simulator'", [])?;
                         tokens::create(c, tokens::Role::Uploader, "simulator", now)

@@ -123,7 +123,9 @@ pub async fn run(url: &str, token: &str, rate: f64, seed: u64) -> Result<(), Box
         };
         let total = summary.total_devices.max(1);
         let t = now();
-        let result = match tick % 6 {
+        // One tick's changes; a failure (a device removed meanwhile, a busy server) is logged and
+        // the simulator goes on.
+        let result: Result<(), BoxError> = async { match tick % 6 {
             // A burst of detections on a few devices.
             0 | 3 => {
                 let devices = some_devices(&client, &mut rng, total, 50).await?;
@@ -211,6 +213,8 @@ pub async fn run(url: &str, token: &str, rate: f64, seed: u64) -> Result<(), Box
                 } else if rng.chance(0.2) {
                     if let Some(device) = some_devices(&client, &mut rng, total, 50).await?.first() {
                         client.request("DELETE", &format!("/devices/{device}"), None).await?;
+                        // Its detections went with it: nothing left to remediate there.
+                        open.retain(|r| r["DeviceId"].as_str() != Some(device.as_str()));
                     }
                 }
                 let page: Page<DefenderCollection> = client.get(&format!("/collections?page_size=20&page={}", 1 + rng.below(2))).await?;
@@ -222,7 +226,8 @@ pub async fn run(url: &str, token: &str, rate: f64, seed: u64) -> Result<(), Box
                 }
                 Ok(())
             }
-        };
+        } }
+        .await;
         if let Err(e) = result {
             tracing::warn!(error = %e, "simulator: a batch failed");
         }

@@ -174,3 +174,19 @@ fn requests_waiting_for_the_index_hold_no_connection() {
         }
     });
 }
+
+#[test]
+fn a_panic_while_a_connection_is_out_frees_its_place() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    for _ in 0..tenantscope_server::store::MAX_CONNECTIONS * 2 {
+        let hit = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            store.with(|_| -> tenantscope_server::store::Result<()> { panic!("a bug in a query") })
+        }));
+        assert!(hit.is_err());
+    }
+    // Not every place lost: the store still answers.
+    let one: i64 = store.with(|c| Ok(c.query_row("SELECT 1", [], |r| r.get(0))?)).unwrap();
+    assert_eq!(one, 1);
+    assert!(store.open_connections() <= tenantscope_server::store::MAX_CONNECTIONS);
+}

@@ -180,6 +180,12 @@ async fn uploads_are_upserts_and_derived_data_follows() {
     assert_eq!(t.upload("threats", json!([threat("new-1", 7, 0, 5)])).await.0, StatusCode::OK);
     assert_ne!(verdict("new-1"), tenantscope_model::HealthVerdict::Healthy.code(), "an active severe threat");
     assert_eq!(t.count("SELECT ActiveThreats FROM devices WHERE AADDeviceID = 'new-1'"), 1);
+    // Times are stored in one form (UTC), whatever offset the site wrote them with.
+    let mut late = threat("new-2", 8, 7, 1);
+    late["InitialDetectionTime"] = json!("2026-11-24T10:00:00.250+02:00");
+    assert_eq!(t.upload("threats", json!([late])).await.0, StatusCode::OK);
+    let stored: String = t.store.with(|c| Ok(c.query_row("SELECT InitialDetectionTime FROM threats WHERE ThreatID = 8", [], |r| r.get(0))?)).unwrap();
+    assert_eq!(stored, "2026-11-24T08:00:00Z");
     // Remediated: healthy again.
     assert_eq!(t.upload("threats", json!([threat("new-1", 7, 7, 5)])).await.0, StatusCode::OK);
     assert_eq!(verdict("new-1"), tenantscope_model::HealthVerdict::Healthy.code());
@@ -328,12 +334,10 @@ fn the_devices_index_updated_in_memory_equals_a_rebuild() {
         d
     }).collect();
     assert!(apply(UploadKind::Devices, Value::Array(devices)), "same names: in memory");
-    // A renamed device: the Name order comes from the store, so it is rebuilt.
-    assert!(!apply(UploadKind::Devices, json!([device(&rows[3].0, "AAA-RENAMED")])));
 
     let updated = store.device_index().unwrap();
     let rebuilt = DeviceIndex::build(store).unwrap();
-    let mut queries: Vec<Vec<(&str, &str)>> = vec![vec![], vec![("q", "brand-new")], vec![("q", "aaa-renamed")]];
+    let mut queries: Vec<Vec<(&str, &str)>> = vec![vec![], vec![("q", "brand-new")], vec![("q", "10.0.99999")]];
     for field in tenantscope_model::api::DEVICES.sortable {
         queries.push(vec![("sort", field), ("order", "asc")]);
         queries.push(vec![("sort", field), ("order", "desc")]);
@@ -355,4 +359,7 @@ fn the_devices_index_updated_in_memory_equals_a_rebuild() {
         f.values.sort_by(|x, y| x.value.cmp(&y.value));
     }
     assert_eq!(serde_json::to_value(&a).unwrap(), serde_json::to_value(&b).unwrap());
+    // A renamed device: the Name order comes from the store, so the index is rebuilt.
+    assert!(!apply(UploadKind::Devices, json!([device(&rows[3].0, "AAA-RENAMED")])));
+    assert_eq!(listed(&store.device_index().unwrap(), &[("q", "aaa-renamed")]).len(), 1);
 }

@@ -42,20 +42,32 @@ async fn events(
     only_params(&query_pairs(&raw.0), &[])?;
     // A Last-Event-ID that is not a change id is as if none were sent.
     let last_seen = headers.get("last-event-id").and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse::<i64>().ok());
+    let receiver = ctx.live.receiver();
     let current = ctx.store.run(|conn| crate::store::write::last_change(conn)).await?;
-    let (receiver, missed) = ctx.live.subscribe(last_seen, current);
-    let first: Vec<Event> = match missed {
-        Some(notices) => notices.iter().map(change_event).collect(),
+    // Notices replayed here may also arrive on the receiver: those are not sent twice.
+    let mut replayed = last_seen.unwrap_or(i64::MIN);
+    let first: Vec<Event> = match ctx.live.missed(last_seen, current) {
+        Some(notices) => {
+            replayed = notices.iter().map(|n| n.id).max().unwrap_or(replayed);
+            notices.iter().map(change_event).collect()
+        }
         None => vec![reset_event()],
     };
     let replay = stream::iter(first.into_iter().map(Ok));
     let closing = ctx.live.closing();
-    let live = stream::unfold((receiver, closing), |(mut receiver, mut closing)| async move {
+    let live = stream::unfold((receiver, closing), move |(mut receiver, mut closing)| async move {
         if *closing.borrow() {
             return None;
         }
         let event = tokio::select! {
-            received = receiver.recv() => match received {
+            received = async {
+                loop {
+                    match receiver.recv().await {
+                        Ok(notice) if notice.id <= replayed => continue,
+                        other => return other,
+                    }
+                }
+            } => match received {
                 Ok(notice) => change_event(&notice),
                 // This stream fell behind: the client reloads everything.
                 Err(RecvError::Lagged(_)) => reset_event(),

@@ -86,33 +86,43 @@ async fn upload(State(ctx): State<ApiContext>, Path(kind): Path<String>, headers
     })?;
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
     let count = checked.len();
-    let change = ctx
-        .store
-        .run(move |conn| Ok(write::apply(conn, kind, &checked, now)))
-        .await?
+    // Written and followed up in a task of its own: a client that hangs up (or a time-out) after the
+    // commit does not keep the index, the summary and the open consoles from following it.
+    let (live, store) = (ctx.live.clone(), ctx.store.clone());
+    let written = tokio::spawn(async move {
+        let change = store.run(move |conn| Ok(write::apply(conn, kind, &checked, now))).await?;
+        if let Ok(change) = &change {
+            let change = change.clone();
+            tokio::spawn(async move { live.changed(&store, change).await });
+        }
+        Ok::<_, crate::store::StoreError>(change)
+    });
+    let change = written
+        .await
+        .map_err(|e| Error::Store(crate::store::StoreError::Task(e.to_string())))??
         .map_err(|e| match e {
             write::WriteError::Record(e) => Error::Unprocessable(
                 json!({ "detail": e.to_string(), "record": e.index, "field": e.field, "message": e.message }),
             ),
             write::WriteError::Store(e) => Error::Store(e),
         })?;
-    let id = change.id;
-    // The index and summary follow, then every open console hears of it.
-    let (live, store) = (ctx.live.clone(), ctx.store.clone());
-    tokio::spawn(async move { live.changed(&store, change).await });
-    Ok((StatusCode::OK, Json(json!({ "kind": kind.key(), "records": count, "change": id }))).into_response())
+    Ok((StatusCode::OK, Json(json!({ "kind": kind.key(), "records": count, "change": change.id }))).into_response())
 }
 
 pub async fn remove_device(State(ctx): State<ApiContext>, super::Id(id): super::Id, headers: HeaderMap) -> Result<Response> {
     authorize(&ctx, &headers, tokens::Role::Uploader).await?;
     let lookup = id.clone();
-    match ctx.store.run(move |conn| write::delete_device(conn, &lookup)).await? {
-        None => Err(Error::NotFound(format!("no device with AADDeviceID {id:?}"))),
-        Some(change) => {
-            let change_id = change.id;
-            let (live, store) = (ctx.live.clone(), ctx.store.clone());
+    let (live, store) = (ctx.live.clone(), ctx.store.clone());
+    let deleted = tokio::spawn(async move {
+        let change = store.run(move |conn| write::delete_device(conn, &lookup)).await?;
+        if let Some(change) = &change {
+            let change = change.clone();
             tokio::spawn(async move { live.changed(&store, change).await });
-            Ok(Json(json!({ "deleted": id, "change": change_id })).into_response())
         }
+        Ok::<_, crate::store::StoreError>(change)
+    });
+    match deleted.await.map_err(|e| Error::Store(crate::store::StoreError::Task(e.to_string())))?? {
+        None => Err(Error::NotFound(format!("no device with AADDeviceID {id:?}"))),
+        Some(change) => Ok(Json(json!({ "deleted": id, "change": change.id })).into_response()),
     }
 }

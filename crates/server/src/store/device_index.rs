@@ -562,7 +562,8 @@ impl DeviceIndex {
     /// Values of a filterable field with their device counts (most devices first).
     pub fn facet(&self, field: &str) -> Vec<FacetValue> {
         let mut out: Vec<FacetValue> = if let Some(col) = self.columns.get(field) {
-            col.dict.iter().zip(&col.counts).map(|(v, c)| FacetValue { value: v.clone(), count: *c }).collect()
+            // Values no device has any more (after in-memory updates) are not choices.
+            col.dict.iter().zip(&col.counts).filter(|(_, c)| **c > 0).map(|(v, c)| FacetValue { value: v.clone(), count: *c }).collect()
         } else if DEVICES.filter(field).is_some_and(|f| f.kind == FilterKind::Member) {
             self.members.iter().map(|(k, v)| FacetValue { value: k.clone(), count: v.len() as u64 }).collect()
         } else {

@@ -392,14 +392,14 @@ impl Store {
         let current = lock(&self.devices).clone();
         let epoch = self.epoch.load(Ordering::SeqCst);
         if let (Some(current), Some(ids)) = (current, ids) {
+            // Any failure here falls back to a rebuild.
             let updated = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                 self.with(|conn| {
                     let snapshot = conn.transaction()?;
                     current.updated(&snapshot, ids)
                 })
-            }))
-            .map_err(|_| StoreError::Task("updating the devices index panicked".into()))??;
-            if let Some(index) = updated {
+            }));
+            if let Ok(Ok(Some(index))) = updated {
                 let mut slot = lock(&self.devices);
                 if self.epoch.load(Ordering::SeqCst) == epoch {
                     *slot = Some(Arc::new(index));
@@ -408,8 +408,18 @@ impl Store {
             }
         }
         let started = std::time::Instant::now();
-        let index = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| DeviceIndex::build(self)))
-            .map_err(|_| StoreError::Task("building the devices index panicked".into()))??;
+        let built = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| DeviceIndex::build(self)))
+            .map_err(|_| StoreError::Task("building the devices index panicked".into()))
+            .and_then(|r| r);
+        let index = match built {
+            Ok(index) => index,
+            Err(e) => {
+                // Never a stale index kept for good: the next request builds it again.
+                drop(_building);
+                self.invalidate_device_index();
+                return Err(e);
+            }
+        };
         tracing::info!(devices = index.len(), elapsed_ms = started.elapsed().as_millis() as u64, "devices index rebuilt");
         let mut slot = lock(&self.devices);
         if self.epoch.load(Ordering::SeqCst) == epoch {
@@ -480,9 +490,19 @@ impl Store {
     /// Runs `f` with a pooled connection on the calling thread.
     pub fn with<R>(&self, f: impl FnOnce(&mut Connection) -> Result<R>) -> Result<R> {
         let mut conn = self.checkout()?;
-        let out = f(&mut conn);
-        self.checkin(conn);
-        out
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(&mut conn))) {
+            Ok(out) => {
+                self.checkin(conn);
+                out
+            }
+            Err(panic) => {
+                // The connection may be mid-transaction: closed, and its place in the pool freed.
+                drop(conn);
+                lock(&self.pool).open -= 1;
+                self.freed.notify_one();
+                std::panic::resume_unwind(panic)
+            }
+        }
     }
 
     /// Runs `f` with the devices index and a pooled connection on tokio's blocking pool. The index
