@@ -83,8 +83,8 @@ impl Live {
         if change.devices {
             // In memory for devices updated in place, else rebuilt; requests keep the previous index
             // meanwhile.
-            let (refreshed, ids) = (Arc::clone(store), change.updated.clone());
-            match tokio::task::spawn_blocking(move || refreshed.refresh_device_index(ids.as_deref())).await {
+            let (refreshed, ids, id) = (Arc::clone(store), change.updated.clone(), change.id);
+            match tokio::task::spawn_blocking(move || refreshed.refresh_device_index(id, ids.as_deref())).await {
                 Ok(Ok(_)) => {}
                 Ok(Err(e)) => tracing::error!(error = %e, "devices index refresh failed"),
                 Err(e) => tracing::error!(error = %e, "devices index refresh failed"),

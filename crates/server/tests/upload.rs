@@ -304,7 +304,7 @@ fn the_devices_index_updated_in_memory_equals_a_rebuild() {
     let apply = |kind: UploadKind, batch: Value| {
         let records = kind.check_batch(batch.as_array().unwrap()).unwrap();
         let change = store.with(|c| Ok(write::apply(c, kind, &records, 1_795_536_000).unwrap())).unwrap();
-        store.refresh_device_index(change.updated.as_deref()).unwrap()
+        store.refresh_device_index(change.id, change.updated.as_deref()).unwrap()
     };
     // Health changes (verdicts, versions, scans) and new threats on some devices: in memory.
     let health: Vec<Value> = rows.iter().step_by(7).enumerate().map(|(i, (id, _))| {
@@ -362,4 +362,35 @@ fn the_devices_index_updated_in_memory_equals_a_rebuild() {
     // A renamed device: the Name order comes from the store, so the index is rebuilt.
     assert!(!apply(UploadKind::Devices, json!([device(&rows[3].0, "AAA-RENAMED")])));
     assert_eq!(listed(&store.device_index().unwrap(), &[("q", "aaa-renamed")]).len(), 1);
+}
+
+#[test]
+fn a_rebuild_covers_the_changes_before_it() {
+    use tenantscope_model::upload::UploadKind;
+    use tenantscope_server::store::write;
+    let t = tenant();
+    let store = &t.store;
+    store.device_index().unwrap();
+    let add = |id: &str| {
+        let batch = json!([device(id, &id.to_uppercase())]);
+        let records = UploadKind::Devices.check_batch(batch.as_array().unwrap()).unwrap();
+        store.with(|c| Ok(write::apply(c, UploadKind::Devices, &records, 1_795_536_000).unwrap())).unwrap()
+    };
+    // Two devices join; their follow-ups run in the other order.
+    let (first, second) = (add("join-1"), add("join-2"));
+    assert!(first.updated.is_none() && second.updated.is_none(), "new devices: rebuild");
+    assert!(!store.refresh_device_index(second.id, None).unwrap(), "rebuilt for the later change");
+    assert!(store.refresh_device_index(first.id, None).unwrap(), "the earlier one is already in it");
+    let index = store.device_index().unwrap();
+    assert_eq!(index.change(), second.id);
+    assert_eq!(listed(&index, &[("q", "join-")]).len(), 2);
+    // An in-place change on top of an index that lacks an earlier change is not applied in memory.
+    let third = add("join-3");
+    let health = json!([health("join-1", false)]);
+    let records = UploadKind::Defender.check_batch(health.as_array().unwrap()).unwrap();
+    let fourth = store.with(|c| Ok(write::apply(c, UploadKind::Defender, &records, 1_795_536_000).unwrap())).unwrap();
+    assert!(fourth.updated.is_some());
+    assert!(!store.refresh_device_index(fourth.id, fourth.updated.as_deref()).unwrap(), "rebuilt: change {} is missing", third.id);
+    assert!(store.refresh_device_index(third.id, None).unwrap());
+    assert_eq!(listed(&store.device_index().unwrap(), &[("q", "join-")]).len(), 3);
 }

@@ -393,7 +393,7 @@ fn ingest(dir: &std::path::Path, devices: u64) -> Result<u32, Box<dyn std::error
             let change = store.with(|c| Ok(write::apply(c, kind, &checked, 1_795_536_000)))?.map_err(|e| e.to_string())?;
             parts[1] += t.elapsed();
             let t = Instant::now();
-            in_memory += store.refresh_device_index(change.updated.as_deref())? as usize;
+            in_memory += store.refresh_device_index(change.id, change.updated.as_deref())? as usize;
             parts[2] += t.elapsed();
             let t = Instant::now();
             store.with(|c| store::summary(c))?;

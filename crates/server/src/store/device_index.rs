@@ -107,6 +107,8 @@ pub struct DeviceIndex {
     starts: Arc<Vec<u32>>,
     /// Position → the device's ActiveThreats (its order is kept in memory on updates).
     active: Arc<Vec<u32>>,
+    /// The store's change counter this index includes every change up to.
+    change: i64,
 }
 
 /// Ranks of a dictionary column's codes, by the order its field sorts in: text by bytes, verdicts
@@ -173,8 +175,9 @@ impl DeviceIndex {
     pub fn build(store: &super::Store) -> Result<DeviceIndex> {
         store.with(|conn| {
             let snapshot = conn.transaction()?;
+            let change = super::write::last_change(&snapshot)?;
             let orders = Self::sql_orders(&snapshot)?;
-            Self::build_with(&snapshot, orders)
+            Ok(DeviceIndex { change, ..Self::build_with(&snapshot, orders)? })
         })
     }
 
@@ -275,7 +278,13 @@ impl DeviceIndex {
             haystack: Arc::new(haystack),
             starts: Arc::new(starts),
             active: Arc::new(active),
+            change: 0,
         })
+    }
+
+    /// The store's change counter this index includes every change up to.
+    pub fn change(&self) -> i64 {
+        self.change
     }
 
     /// This index with the devices of `ids` (row ids) read again from the store: their filter values,
@@ -283,10 +292,11 @@ impl DeviceIndex {
     /// copies only the parts that change (~tens of ms at 1,000,000 devices instead of a rebuild's
     /// seconds). None when a device is not in the index or no longer in the store, or when a field
     /// ordered by the store's own index may have changed (`orders_kept` false): rebuild then.
-    pub fn updated(&self, conn: &Connection, ids: &[i64]) -> Result<Option<DeviceIndex>> {
+    pub fn updated(&self, conn: &Connection, ids: &[i64], change: i64) -> Result<Option<DeviceIndex>> {
         let filters: Vec<FilterSpec> = column_filters().collect();
         let exprs: Vec<&str> = filters.iter().map(|f| f.sql).chain(DEVICES.searchable.iter().copied()).collect();
         let mut next = self.clone();
+        next.change = change;
         let mut positions = Vec::with_capacity(ids.len());
         let mut texts: HashMap<usize, Vec<u8>> = HashMap::new();
         let mut changed: Vec<&'static str> = Vec::new();

@@ -387,16 +387,22 @@ impl Store {
     /// `ids` (row ids): in memory for those rows when they were only updated (`DeviceIndex::updated`),
     /// else by a rebuild. Requests keep using the previous index until the new one is swapped in.
     /// Returns whether the in-memory update sufficed.
-    pub fn refresh_device_index(&self, ids: Option<&[i64]>) -> Result<bool> {
+    /// `change` is the write's change id: an index that already includes it (a rebuild for a later
+    /// change read it too) is kept as it is, so bursts of writes do not queue rebuilds.
+    pub fn refresh_device_index(&self, change: i64, ids: Option<&[i64]>) -> Result<bool> {
         let _building = lock(&self.building);
         let current = lock(&self.devices).clone();
+        if current.as_ref().is_some_and(|index| index.change() >= change) {
+            return Ok(true);
+        }
         let epoch = self.epoch.load(Ordering::SeqCst);
-        if let (Some(current), Some(ids)) = (current, ids) {
+        // In memory only on top of an index that has every change before this one.
+        if let (Some(current), Some(ids)) = (current.filter(|index| index.change() == change - 1), ids) {
             // Any failure here falls back to a rebuild.
             let updated = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                 self.with(|conn| {
                     let snapshot = conn.transaction()?;
-                    current.updated(&snapshot, ids)
+                    current.updated(&snapshot, ids, change)
                 })
             }));
             if let Ok(Ok(Some(index))) = updated {
