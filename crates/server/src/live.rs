@@ -31,8 +31,8 @@ pub struct Live {
     recent: Mutex<VecDeque<Notice>>,
     /// The summary and the change it reflects (computed once per change).
     summary: Mutex<Option<(i64, Arc<Summary>)>>,
-    /// Serialises publishing, so notices go out in change order.
-    publishing: tokio::sync::Mutex<i64>,
+    /// Serialises the follow-ups of writes (index, summary, notice).
+    publishing: tokio::sync::Mutex<()>,
     /// Set when the server shuts down: every open stream ends (so that it does not hold the
     /// shutdown up), and streams opened after it end at once.
     closing: tokio::sync::watch::Sender<bool>,
@@ -49,7 +49,7 @@ impl Live {
             sender,
             recent: Mutex::new(VecDeque::with_capacity(REPLAY)),
             summary: Mutex::new(None),
-            publishing: tokio::sync::Mutex::new(0),
+            publishing: tokio::sync::Mutex::new(()),
             closing: tokio::sync::watch::channel(false).0,
         })
     }
@@ -76,10 +76,10 @@ impl Live {
         Ok(summary)
     }
 
-    /// After a committed write: the devices index rebuilt (when devices may differ) and the summary
-    /// recomputed, then the notice sent; in change order.
+    /// After a committed write: the devices index brought up to date (when devices may differ) and
+    /// the summary recomputed, then the notice sent; one write at a time.
     pub async fn changed(&self, store: &Arc<Store>, change: Change) {
-        let mut published = self.publishing.lock().await;
+        let _publishing = self.publishing.lock().await;
         if change.devices {
             // In memory for devices updated in place, else rebuilt; requests keep the previous index
             // meanwhile.
@@ -107,7 +107,6 @@ impl Live {
             at: tenantscope_model::time::format_rfc3339(now),
             summary: (*summary).clone(),
         };
-        *published = (*published).max(change.id);
         {
             let mut recent = lock(&self.recent);
             if recent.len() == REPLAY {

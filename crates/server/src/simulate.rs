@@ -6,7 +6,7 @@
 use crate::seed::{gen_health, Rng, THREAT_CATALOG};
 use serde_json::{json, Value};
 use std::time::Duration;
-use tenantscope_model::api::{DeviceDetail, Page};
+use tenantscope_model::api::{DeviceDetail, DeviceRow, Page};
 use tenantscope_model::*;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -88,17 +88,8 @@ fn now() -> i64 {
 /// A random page of the devices list (their AADDeviceIDs).
 async fn some_devices(client: &Client, rng: &mut Rng, total: u64, n: u32) -> Result<Vec<String>, BoxError> {
     let pages = (total / n as u64).max(1);
-    let page: Page<DeviceRowLite> = client.get(&format!("/devices?page_size={n}&page={}", 1 + rng.below(pages))).await?;
-    Ok(page.items.into_iter().map(|d| d.0).collect())
-}
-
-/// Just the AADDeviceID of a devices-list row.
-struct DeviceRowLite(String);
-
-impl json::FromJson for DeviceRowLite {
-    fn from_json(v: &json::Value) -> Result<Self, json::JsonError> {
-        Ok(DeviceRowLite(json::field(v, "AADDeviceID")?))
-    }
+    let page: Page<DeviceRow> = client.get(&format!("/devices?page_size={n}&page={}", 1 + rng.below(pages))).await?;
+    Ok(page.items.into_iter().map(|d| d.device.aad_device_id).collect())
 }
 
 /// Posts changes at `rate` batches per second until it fails.

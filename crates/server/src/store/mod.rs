@@ -350,8 +350,8 @@ impl Store {
         })
     }
 
-    /// The in-memory index of the devices list, built on first use. Whoever writes devices, health,
-    /// threats or memberships calls `invalidate_device_index` after committing. The index is built
+    /// The in-memory index of the devices list, built on first use and brought up to date after each
+    /// write through the write path (`refresh_device_index`). The index is built
     /// outside the lock that guards it (requests never wait on that lock for a build), by one thread
     /// at a time, and a build that fails or panics leaves nothing behind: the next request builds
     /// again.
@@ -370,13 +370,18 @@ impl Store {
             return Ok(Arc::clone(index));
         }
         let epoch = self.epoch.load(Ordering::SeqCst);
+        self.build_and_keep(build, epoch)
+    }
+
+    /// Builds the index (a panic is an error) and keeps it unless the index was invalidated since
+    /// `epoch` was read (then it answers its caller only). Called with `building` held.
+    fn build_and_keep(&self, build: impl FnOnce(&Store) -> Result<DeviceIndex>, epoch: u64) -> Result<Arc<DeviceIndex>> {
         let started = std::time::Instant::now();
         let index = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| build(self)))
             .map_err(|_| StoreError::Task("building the devices index panicked".into()))??;
         let index = Arc::new(index);
         tracing::info!(devices = index.len(), elapsed_ms = started.elapsed().as_millis() as u64, "devices index built");
         let mut slot = lock(&self.devices);
-        // Kept only if no write was committed since the build began (else it answers this request only).
         if self.epoch.load(Ordering::SeqCst) == epoch {
             *slot = Some(Arc::clone(&index));
         }
@@ -413,23 +418,11 @@ impl Store {
                 }
             }
         }
-        let started = std::time::Instant::now();
-        let built = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| DeviceIndex::build(self)))
-            .map_err(|_| StoreError::Task("building the devices index panicked".into()))
-            .and_then(|r| r);
-        let index = match built {
-            Ok(index) => index,
-            Err(e) => {
-                // Never a stale index kept for good: the next request builds it again.
-                drop(_building);
-                self.invalidate_device_index();
-                return Err(e);
-            }
-        };
-        tracing::info!(devices = index.len(), elapsed_ms = started.elapsed().as_millis() as u64, "devices index rebuilt");
-        let mut slot = lock(&self.devices);
-        if self.epoch.load(Ordering::SeqCst) == epoch {
-            *slot = Some(Arc::new(index));
+        if let Err(e) = self.build_and_keep(DeviceIndex::build, epoch) {
+            // Never a stale index kept for good: the next request builds it again.
+            drop(_building);
+            self.invalidate_device_index();
+            return Err(e);
         }
         Ok(false)
     }
