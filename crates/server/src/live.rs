@@ -2,7 +2,7 @@
 //! once (not per viewer), and a change notice goes to every open `/api/v1/events` stream. The last
 //! notices are kept so that a client reconnecting with `Last-Event-ID` gets what it missed.
 
-use crate::store::{self, write::Change, Store};
+use crate::store::{self, Store};
 use serde::Serialize;
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -65,8 +65,8 @@ impl Live {
     }
 
     async fn recompute_summary(&self, store: &Arc<Store>) -> store::Result<Arc<Summary>> {
-        let (change, summary) =
-            store.run(|conn| store::snapshot(conn, || Ok((store::write::last_change(conn)?, store::summary(conn)?)))).await?;
+        // As of the devices index's change: its counts are the device numbers.
+        let (change, summary) = store.run_indexed(|conn, index| Ok((index.change(), store::summary(conn, index)?))).await?;
         let summary = Arc::new(summary);
         let mut slot = lock(&self.summary);
         // A slower computation never replaces a newer one.
@@ -76,19 +76,27 @@ impl Live {
         Ok(summary)
     }
 
-    /// After a committed write: the devices index brought up to date (when devices may differ) and
-    /// the summary recomputed, then the notice sent; one write at a time.
-    pub async fn changed(&self, store: &Arc<Store>, change: Change) {
+    /// After a committed write: the devices index brought up to every change committed so far and
+    /// the summary recomputed, then a notice sent for each change, in change order. One follow-up
+    /// runs at a time; one that finds its change already followed by an earlier one has nothing to
+    /// do, so a burst of writes is followed in a few steps, not one per write.
+    pub async fn changed(&self, store: &Arc<Store>) {
         let _publishing = self.publishing.lock().await;
-        if change.devices {
-            // In memory for devices updated in place, else rebuilt; requests keep the previous index
-            // meanwhile.
-            let (refreshed, ids, id) = (Arc::clone(store), change.updated.clone(), change.id);
-            match tokio::task::spawn_blocking(move || refreshed.refresh_device_index(id, ids.as_deref())).await {
-                Ok(Ok(_)) => {}
-                Ok(Err(e)) => tracing::error!(error = %e, "devices index refresh failed"),
-                Err(e) => tracing::error!(error = %e, "devices index refresh failed"),
+        // In memory for the devices written, else rebuilt; requests keep the previous index meanwhile.
+        let following = Arc::clone(store);
+        let changes = match tokio::task::spawn_blocking(move || following.catch_up()).await {
+            Ok(Ok(caught_up)) => caught_up.changes,
+            Ok(Err(e)) => {
+                tracing::error!(error = %e, "following a change failed");
+                return;
             }
+            Err(e) => {
+                tracing::error!(error = %e, "following a change failed");
+                return;
+            }
+        };
+        if changes.is_empty() {
+            return;
         }
         let summary = match self.recompute_summary(store).await {
             Ok(s) => s,
@@ -100,22 +108,24 @@ impl Live {
             }
         };
         let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
-        let notice = Notice {
-            id: change.id,
-            entity: change.kind,
-            records: change.records,
-            at: tenantscope_model::time::format_rfc3339(now),
-            summary: (*summary).clone(),
-        };
-        {
-            let mut recent = lock(&self.recent);
-            if recent.len() == REPLAY {
-                recent.pop_front();
+        for change in changes {
+            let notice = Notice {
+                id: change.id,
+                entity: change.kind,
+                records: change.records,
+                at: tenantscope_model::time::format_rfc3339(now),
+                summary: (*summary).clone(),
+            };
+            {
+                let mut recent = lock(&self.recent);
+                if recent.len() == REPLAY {
+                    recent.pop_front();
+                }
+                recent.push_back(notice.clone());
             }
-            recent.push_back(notice.clone());
+            // No receiver is fine: nobody is watching.
+            let _ = self.sender.send(notice);
         }
-        // No receiver is fine: nobody is watching.
-        let _ = self.sender.send(notice);
     }
 
     /// Ends every open events stream (at shutdown).

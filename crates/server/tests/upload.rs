@@ -294,20 +294,23 @@ fn listed(index: &tenantscope_server::store::DeviceIndex, pairs: &[(&str, &str)]
 #[test]
 fn the_devices_index_updated_in_memory_equals_a_rebuild() {
     use tenantscope_model::upload::UploadKind;
-    use tenantscope_server::store::{write, DeviceIndex};
+    use tenantscope_server::store::{write, DeviceIndex, IndexStep};
     let t = tenant();
     let store = &t.store;
     let rows: Vec<(String, String)> = store
         .with(|c| Ok(c.prepare("SELECT AADDeviceID, Name FROM devices ORDER BY id")?.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<Result<_, _>>()?))
         .unwrap();
     store.device_index().unwrap();
-    let apply = |kind: UploadKind, batch: Value| {
+    let write = |kind: UploadKind, batch: Value| {
         let records = kind.check_batch(batch.as_array().unwrap()).unwrap();
-        let change = store.with(|c| Ok(write::apply(c, kind, &records, 1_795_536_000).unwrap())).unwrap();
-        store.refresh_device_index(change.id, change.updated.as_deref()).unwrap()
+        store.with(|c| Ok(write::apply(c, kind, &records, 1_795_536_000, store.changes()).unwrap())).unwrap()
+    };
+    let apply = |kind: UploadKind, batch: Value| {
+        write(kind, batch);
+        store.catch_up().unwrap().index
     };
     // Health changes (verdicts, versions, scans) and new threats on some devices: in memory.
-    let health: Vec<Value> = rows.iter().step_by(7).enumerate().map(|(i, (id, _))| {
+    let changed_health: Vec<Value> = rows.iter().step_by(7).enumerate().map(|(i, (id, _))| {
         let mut h = health(id, i % 3 == 0);
         h["EngineVersion"] = json!(format!("1.1.99999.{}", i % 4));
         h["RebootRequired"] = json!(i % 5 == 0);
@@ -316,15 +319,18 @@ fn the_devices_index_updated_in_memory_equals_a_rebuild() {
         }
         h
     }).collect();
-    assert!(apply(UploadKind::Defender, Value::Array(health)), "health changes are applied in memory");
+    assert_eq!(apply(UploadKind::Defender, Value::Array(changed_health)), IndexStep::InMemory, "health changes are applied in memory");
     let threats: Vec<Value> = rows.iter().step_by(13).map(|(id, _)| threat(id, 4242, 0, 5)).collect();
-    assert!(apply(UploadKind::Threats, Value::Array(threats)));
+    assert_eq!(apply(UploadKind::Threats, Value::Array(threats)), IndexStep::InMemory);
+    let stored = |id: &str| -> (String, String, Option<String>, String) {
+        store
+            .with(|c| Ok(c.query_row("SELECT SMSID, AADTenantID, AADPrimaryUserID, SerialNumber FROM devices WHERE AADDeviceID = ?1", [id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?))
+            .unwrap()
+    };
     // Devices re-sent with another model and OS build (same names): in memory too.
     let devices: Vec<Value> = rows.iter().step_by(17).map(|(id, name)| {
         let mut d = device(id, name);
-        let (sms, tenant, user, serial): (String, String, Option<String>, String) = store
-            .with(|c| Ok(c.query_row("SELECT SMSID, AADTenantID, AADPrimaryUserID, SerialNumber FROM devices WHERE AADDeviceID = ?1", [id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?))
-            .unwrap();
+        let (sms, tenant, user, serial) = stored(id);
         d["SMSID"] = json!(sms);
         d["AADTenantID"] = json!(tenant);
         d["AADPrimaryUserID"] = json!(user);
@@ -333,23 +339,52 @@ fn the_devices_index_updated_in_memory_equals_a_rebuild() {
         d["DeviceOSBuild"] = json!("10.0.99999");
         d
     }).collect();
-    assert!(apply(UploadKind::Devices, Value::Array(devices)), "same names: in memory");
+    assert_eq!(apply(UploadKind::Devices, Value::Array(devices)), IndexStep::InMemory, "same names: in memory");
+    // Renamed devices, another serial number and primary user (they move in the orders the store's
+    // indexes give), and devices joining (appended, placed among the others; one without a user):
+    // in memory as well, several batches followed at once.
+    let renamed: Vec<Value> = rows.iter().skip(3).step_by(19).enumerate().map(|(i, (id, _))| {
+        let mut d = device(id, &format!("{}-RENAMED-{i}", ["AAA", "MMM", "ZZZ"][i % 3]));
+        let (sms, tenant, user, serial) = stored(id);
+        d["SMSID"] = json!(sms);
+        d["AADTenantID"] = json!(tenant);
+        d["AADPrimaryUserID"] = json!(if i % 2 == 0 { user } else { Some(format!("{i:08}-user")) });
+        d["SerialNumber"] = json!(if i % 3 == 0 { format!("SN{i:04}") } else { serial });
+        d
+    }).collect();
+    write(UploadKind::Devices, Value::Array(renamed));
+    let mut joining: Vec<Value> = (0..25).map(|i| device(&format!("join-{i:02}"), &format!("{}-JOIN-{i:02}", ["AAA", "MMM", "ZZZ", ""][i % 4]))).collect();
+    for (i, d) in joining.iter_mut().enumerate().filter(|(i, _)| i % 3 == 1) {
+        d["AADPrimaryUserID"] = json!(format!("{:08}-user", i * 7));
+    }
+    write(UploadKind::Devices, Value::Array(joining));
+    let joined_health: Vec<Value> = (0..25).step_by(2).map(|i| health(&format!("join-{i:02}"), i % 4 == 0)).collect();
+    write(UploadKind::Defender, Value::Array(joined_health));
+    let caught_up = store.catch_up().unwrap();
+    assert_eq!(caught_up.index, IndexStep::InMemory, "renames and new devices: in memory");
+    assert_eq!(caught_up.changes.len(), 3, "three batches followed in one step");
+    assert!(caught_up.changes.windows(2).all(|w| w[0].id + 1 == w[1].id), "in change order");
 
     let updated = store.device_index().unwrap();
+    assert_eq!(updated.change(), caught_up.changes.last().unwrap().id);
     let rebuilt = DeviceIndex::build(store).unwrap();
-    let mut queries: Vec<Vec<(&str, &str)>> = vec![vec![], vec![("q", "brand-new")], vec![("q", "10.0.99999")]];
+    assert_eq!(updated.len(), rows.len() + 25);
+    let mut queries: Vec<Vec<(&str, &str)>> =
+        vec![vec![], vec![("q", "brand-new")], vec![("q", "10.0.99999")], vec![("q", "renamed")], vec![("q", "join-")]];
     for field in tenantscope_model::api::DEVICES.sortable {
         queries.push(vec![("sort", field), ("order", "asc")]);
         queries.push(vec![("sort", field), ("order", "desc")]);
+        queries.push(vec![("sort", field), ("q", "join")]);
     }
-    for filter in [("DefenderHealth", "unhealthy"), ("DefenderHealth", "at_risk"), ("HasActiveThreats", "true"), ("EngineVersion", "1.1.99999.2"),
-        ("Model", "Brand-new Model 1"), ("DeviceOSBuild", "10.0.99999"), ("RebootRequired", "true"), ("SignatureOutOfDate", "true"), ("AgentState", "rtp_off")] {
+    for filter in [("DefenderHealth", "unhealthy"), ("DefenderHealth", "at_risk"), ("DefenderHealth", "not_reporting"), ("HasActiveThreats", "true"),
+        ("EngineVersion", "1.1.99999.2"), ("Model", "Brand-new Model 1"), ("DeviceOSBuild", "10.0.99999"), ("RebootRequired", "true"),
+        ("SignatureOutOfDate", "true"), ("AgentState", "rtp_off")] {
         queries.push(vec![filter]);
     }
     for q in &queries {
         assert_eq!(listed(&updated, q), listed(&rebuilt, q), "{q:?}");
     }
-    // The filter choices with their counts agree too.
+    // The filter choices with their counts agree too, and so does the summary.
     let facets = |index: &DeviceIndex| {
         let query = tenantscope_model::api::ListQuery::parse(&tenantscope_model::api::DEVICES, &[]).unwrap();
         store.with(|c| tenantscope_server::store::devices_facets(c, index, &query)).unwrap()
@@ -359,38 +394,48 @@ fn the_devices_index_updated_in_memory_equals_a_rebuild() {
         f.values.sort_by(|x, y| x.value.cmp(&y.value));
     }
     assert_eq!(serde_json::to_value(&a).unwrap(), serde_json::to_value(&b).unwrap());
-    // A renamed device: the Name order comes from the store, so the index is rebuilt.
-    assert!(!apply(UploadKind::Devices, json!([device(&rows[3].0, "AAA-RENAMED")])));
-    assert_eq!(listed(&store.device_index().unwrap(), &[("q", "aaa-renamed")]).len(), 1);
+    let summary = |index: &DeviceIndex| serde_json::to_value(store.with(|c| tenantscope_server::store::summary(c, index)).unwrap()).unwrap();
+    assert_eq!(summary(&updated), summary(&rebuilt));
 }
 
 #[test]
-fn a_rebuild_covers_the_changes_before_it() {
+fn follow_ups_take_every_change_in_order_and_rebuild_only_after_a_removal() {
     use tenantscope_model::upload::UploadKind;
-    use tenantscope_server::store::write;
+    use tenantscope_server::store::{write, IndexStep};
     let t = tenant();
     let store = &t.store;
-    store.device_index().unwrap();
-    let add = |id: &str| {
-        let batch = json!([device(id, &id.to_uppercase())]);
-        let records = UploadKind::Devices.check_batch(batch.as_array().unwrap()).unwrap();
-        store.with(|c| Ok(write::apply(c, UploadKind::Devices, &records, 1_795_536_000).unwrap())).unwrap()
+    let apply = |kind: UploadKind, batch: Value| {
+        let records = kind.check_batch(batch.as_array().unwrap()).unwrap();
+        store.with(|c| Ok(write::apply(c, kind, &records, 1_795_536_000, store.changes()).unwrap())).unwrap()
     };
-    // Two devices join; their follow-ups run in the other order.
-    let (first, second) = (add("join-1"), add("join-2"));
-    assert!(first.updated.is_none() && second.updated.is_none(), "new devices: rebuild");
-    assert!(!store.refresh_device_index(second.id, None).unwrap(), "rebuilt for the later change");
-    assert!(store.refresh_device_index(first.id, None).unwrap(), "the earlier one is already in it");
+    // Before the index exists the changes are handed back all the same.
+    let first = apply(UploadKind::Devices, json!([device("join-1", "JOIN-1")]));
+    let caught_up = store.catch_up().unwrap();
+    assert_eq!((caught_up.index, caught_up.changes.len()), (IndexStep::Nothing, 1));
+    assert!(store.catch_up().unwrap().changes.is_empty(), "each change is handed back once");
+    store.device_index().unwrap();
+    // Two devices join and a collection changes: one follow-up takes the three, in order.
+    let second = apply(UploadKind::Devices, json!([device("join-2", "JOIN-2")]));
+    let collection = json!([{ "CollectionId": "ABC00999", "CollectionName": "Followed", "CollectionType": 2, "CountTargeted": 0,
+        "CountCompliant": 0, "CountNonCompliant": 0, "CountFailed": 0, "CountActivated": 0, "CountEnforced": 0,
+        "TenantId": "t", "HierarchyId": "h" }]);
+    apply(UploadKind::Collections, collection);
+    let third = apply(UploadKind::Devices, json!([device("join-3", "JOIN-3")]));
+    let caught_up = store.catch_up().unwrap();
+    assert_eq!(caught_up.index, IndexStep::InMemory);
+    let ids: Vec<i64> = caught_up.changes.iter().map(|c| c.id).collect();
+    assert_eq!(ids, vec![second.id, second.id + 1, third.id]);
+    assert!(first.id < second.id);
     let index = store.device_index().unwrap();
-    assert_eq!(index.change(), second.id);
-    assert_eq!(listed(&index, &[("q", "join-")]).len(), 2);
-    // An in-place change on top of an index that lacks an earlier change is not applied in memory.
-    let third = add("join-3");
-    let health = json!([health("join-1", false)]);
-    let records = UploadKind::Defender.check_batch(health.as_array().unwrap()).unwrap();
-    let fourth = store.with(|c| Ok(write::apply(c, UploadKind::Defender, &records, 1_795_536_000).unwrap())).unwrap();
-    assert!(fourth.updated.is_some());
-    assert!(!store.refresh_device_index(fourth.id, fourth.updated.as_deref()).unwrap(), "rebuilt: change {} is missing", third.id);
-    assert!(store.refresh_device_index(third.id, None).unwrap());
-    assert_eq!(listed(&store.device_index().unwrap(), &[("q", "join-")]).len(), 3);
+    assert_eq!(index.change(), third.id);
+    assert_eq!(listed(&index, &[("q", "join-")]).len(), 3);
+    // A device that leaves: rebuilt.
+    let leaves = store.with(|c| write::delete_device(c, "join-1", store.changes())).unwrap().unwrap();
+    let caught_up = store.catch_up().unwrap();
+    assert_eq!(caught_up.index, IndexStep::Rebuilt);
+    assert_eq!(caught_up.changes.iter().map(|c| c.id).collect::<Vec<_>>(), vec![leaves.id]);
+    assert_eq!(listed(&store.device_index().unwrap(), &[("q", "join-")]).len(), 2);
+    // Then in memory again.
+    apply(UploadKind::Defender, json!([health("join-2", false)]));
+    assert_eq!(store.catch_up().unwrap().index, IndexStep::InMemory);
 }

@@ -14,6 +14,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::Json;
 use serde_json::{json, Value};
+use std::sync::Arc;
 use tenantscope_model::upload::UploadKind;
 
 /// Largest batch body, in bytes (10,000 device records are about 4 MB).
@@ -90,10 +91,10 @@ async fn upload(State(ctx): State<ApiContext>, Path(kind): Path<String>, headers
     // commit does not keep the index, the summary and the open consoles from following it.
     let (live, store) = (ctx.live.clone(), ctx.store.clone());
     let written = tokio::spawn(async move {
-        let change = store.run(move |conn| Ok(write::apply(conn, kind, &checked, now))).await?;
-        if let Ok(change) = &change {
-            let change = change.clone();
-            tokio::spawn(async move { live.changed(&store, change).await });
+        let writer = Arc::clone(&store);
+        let change = store.run(move |conn| Ok(write::apply(conn, kind, &checked, now, writer.changes()))).await?;
+        if change.is_ok() {
+            tokio::spawn(async move { live.changed(&store).await });
         }
         Ok::<_, crate::store::StoreError>(change)
     });
@@ -114,10 +115,10 @@ pub async fn remove_device(State(ctx): State<ApiContext>, super::Id(id): super::
     let lookup = id.clone();
     let (live, store) = (ctx.live.clone(), ctx.store.clone());
     let deleted = tokio::spawn(async move {
-        let change = store.run(move |conn| write::delete_device(conn, &lookup)).await?;
-        if let Some(change) = &change {
-            let change = change.clone();
-            tokio::spawn(async move { live.changed(&store, change).await });
+        let writer = Arc::clone(&store);
+        let change = store.run(move |conn| write::delete_device(conn, &lookup, writer.changes())).await?;
+        if change.is_some() {
+            tokio::spawn(async move { live.changed(&store).await });
         }
         Ok::<_, crate::store::StoreError>(change)
     });

@@ -36,6 +36,27 @@ impl TextColumn {
         self.codes.push(code);
         self.counts[code as usize] += 1;
     }
+
+    /// The code of `value` (added to the dictionary when new), counted once more.
+    fn code(&mut self, value: String) -> u32 {
+        let code = match self.lookup.get(&value) {
+            Some(c) => *c,
+            None => {
+                let c = self.dict.len() as u32;
+                self.lookup.insert(value.clone(), c);
+                self.dict.push(value);
+                self.counts.push(0);
+                c
+            }
+        };
+        self.counts[code as usize] += 1;
+        code
+    }
+
+    fn push_owned(&mut self, value: String) {
+        let code = self.code(value);
+        self.codes.push(code);
+    }
 }
 
 /// The filter value (wire form) of a SQL value read for `filter`: text as it is, codes as keys,
@@ -131,12 +152,89 @@ fn ranks(field: &str, col: &TextColumn) -> Vec<u32> {
     rank
 }
 
-/// Positions 0..n ordered by `key` (stable: ties stay in id order).
-fn order_by(n: usize, key: impl Fn(usize) -> u32) -> Vec<u32> {
-    let mut order: Vec<u32> = (0..n as u32).collect();
-    order.sort_by_key(|p| key(*p as usize));
+/// Positions 0..n ordered by a rank below `ranks` (ties in position order), in one counting pass.
+fn counting_order(n: usize, ranks: usize, rank: impl Fn(usize) -> u32) -> Vec<u32> {
+    let mut next = vec![0usize; ranks + 1];
+    for p in 0..n {
+        next[rank(p) as usize + 1] += 1;
+    }
+    for r in 1..next.len() {
+        next[r] += next[r - 1];
+    }
+    let mut order = vec![0u32; n];
+    for p in 0..n {
+        let r = rank(p) as usize;
+        order[next[r]] = p as u32;
+        next[r] += 1;
+    }
     order
 }
+
+/// Sortable fields ordered in memory by the ranks of their dictionary column's values (few distinct
+/// values): text by bytes, verdicts and antivirus states by their codes.
+fn ranked(field: &str) -> bool {
+    dictionary_sorted(field) || matches!(field, "DefenderHealth" | "AgentState")
+}
+
+/// Positions ordered by active-threat count (ties by id), in one counting pass over the distinct counts.
+fn active_order(active: &[u32]) -> Vec<u32> {
+    let mut values: Vec<u32> = active.to_vec();
+    values.sort_unstable();
+    values.dedup();
+    counting_order(active.len(), values.len(), |p| values.binary_search(&active[p]).unwrap_or(0) as u32)
+}
+
+/// Sortable fields whose order the store's indexes give (many distinct values): names, serial
+/// numbers, ids.
+fn store_sorted() -> impl Iterator<Item = &'static str> {
+    DEVICES.sortable.iter().copied().filter(|f| !ranked(f) && *f != "ActiveThreats")
+}
+
+/// The device just before (`key`, `id`) in the store's (field, id) order (NULLs first), if any.
+fn neighbour_before(conn: &Connection, field: &str, key: Option<&str>, id: i64) -> Result<Option<i64>> {
+    use rusqlite::OptionalExtension;
+    // `field` is a sortable column of the spec, never a request's text.
+    let null_before = |below: i64| -> Result<Option<i64>> {
+        Ok(conn
+            .prepare_cached(&format!("SELECT id FROM devices WHERE {field} IS NULL AND id < ?1 ORDER BY id DESC LIMIT 1"))?
+            .query_row([below], |r| r.get(0))
+            .optional()?)
+    };
+    match key {
+        None => null_before(id),
+        Some(key) => {
+            // Two seeks in the (field, id) index: an equal value with a lower id, else the highest
+            // lower value (one row-value range would walk every equal value above `id`).
+            let equal = conn
+                .prepare_cached(&format!("SELECT id FROM devices WHERE {field} = ?1 AND id < ?2 ORDER BY id DESC LIMIT 1"))?
+                .query_row(rusqlite::params![key, id], |r| r.get(0))
+                .optional()?;
+            let lower = || -> Result<Option<i64>> {
+                Ok(conn
+                    .prepare_cached(&format!("SELECT id FROM devices WHERE {field} < ?1 ORDER BY {field} DESC, id DESC LIMIT 1"))?
+                    .query_row([key], |r| r.get(0))
+                    .optional()?)
+            };
+            match equal {
+                Some(found) => Ok(Some(found)),
+                None => match lower()? {
+                    Some(found) => Ok(Some(found)),
+                    None => null_before(i64::MAX),
+                },
+            }
+        }
+    }
+}
+
+/// The health fields' filters are correlated subqueries in the spec (its SQL serves any query of
+/// devices); the index reads them through one join instead of six look-ups of the same health row
+/// per device: the expression on the joined row `h`, or the spec's expression as it is.
+fn joined(expr: &'static str) -> &'static str {
+    expr.strip_prefix("(SELECT ").and_then(|e| e.strip_suffix(" FROM defender_health h WHERE h.id = devices.id)")).unwrap_or(expr)
+}
+
+/// The devices table with each device's health row, for the expressions `joined` gives.
+const DEVICES_WITH_HEALTH: &str = "devices LEFT JOIN defender_health h ON h.id = devices.id";
 
 /// The lower-case search text of one device (its searchable fields, `\0`-separated).
 fn search_text(row: &rusqlite::Row<'_>, first: usize) -> Result<Vec<u8>> {
@@ -184,11 +282,11 @@ impl DeviceIndex {
     /// Sortable fields whose order is read from the store's indexes (ids in ascending order).
     fn sql_orders(conn: &Connection) -> Result<Vec<(&'static str, Vec<i64>)>> {
         let mut out = Vec::new();
-        for field in DEVICES.sortable.iter().filter(|f| !dictionary_sorted(f)) {
+        for field in store_sorted() {
             // `field` is a column name of the devices table (a sortable field of the spec).
             let mut stmt = conn.prepare(&format!("SELECT id FROM devices ORDER BY {field}, id"))?;
             let ids = stmt.query_map([], |r| r.get::<_, i64>(0))?.collect::<rusqlite::Result<Vec<_>>>()?;
-            out.push((*field, ids));
+            out.push((field, ids));
         }
         Ok(out)
     }
@@ -205,8 +303,9 @@ impl DeviceIndex {
         let mut active = Vec::new();
         {
             // Expressions come from the spec (column names or fixed subqueries), never from a request.
-            let exprs: Vec<&str> = filters.iter().map(|f| f.sql).chain(DEVICES.searchable.iter().copied()).collect();
-            let mut stmt = conn.prepare(&format!("SELECT id, {}, ActiveThreats FROM devices ORDER BY id", exprs.join(", ")))?;
+            let exprs: Vec<&str> = filters.iter().map(|f| joined(f.sql)).chain(DEVICES.searchable.iter().copied()).collect();
+            let mut stmt =
+                conn.prepare(&format!("SELECT devices.id, {}, ActiveThreats FROM {DEVICES_WITH_HEALTH} ORDER BY devices.id", exprs.join(", ")))?;
             let mut rows = stmt.query([])?;
             while let Some(r) = rows.next()? {
                 rowids.push(r.get::<_, i64>(0)?);
@@ -259,10 +358,12 @@ impl DeviceIndex {
         let columns: HashMap<&'static str, Arc<TextColumn>> = filters.iter().map(|f| f.name).zip(columns.into_iter().map(Arc::new)).collect();
         let mut orders: HashMap<&'static str, Arc<Vec<u32>>> = HashMap::new();
         for field in DEVICES.sortable {
-            let order: Vec<u32> = if let Some(col) = columns.get(field).filter(|_| dictionary_sorted(field)) {
+            let order: Vec<u32> = if let Some(col) = columns.get(field).filter(|_| ranked(field)) {
                 // Dictionary column: rank the (few) distinct values, then order positions by (rank, id).
                 let rank = ranks(field, col);
-                order_by(n, |p| rank[col.codes[p] as usize])
+                counting_order(n, rank.len(), |p| rank[col.codes[p] as usize])
+            } else if *field == "ActiveThreats" {
+                active_order(&active)
             } else {
                 // The store's index already has the order.
                 let ids = sql_orders.iter().find(|(f, _)| f == field).map(|(_, ids)| ids.as_slice()).unwrap_or_default();
@@ -287,68 +388,74 @@ impl DeviceIndex {
         self.change
     }
 
-    /// This index with the devices of `ids` (row ids) read again from the store: their filter values,
-    /// search text and active-threat counts, and the orders of the fields whose values changed. It
-    /// copies only the parts that change (~tens of ms at 1,000,000 devices instead of a rebuild's
-    /// seconds). None when a device is not in the index or no longer in the store, or when a field
-    /// ordered by the store's own index may have changed (`orders_kept` false): rebuild then.
-    pub fn updated(&self, conn: &Connection, ids: &[i64], change: i64) -> Result<Option<DeviceIndex>> {
+    /// This index with the devices of `ids` (row ids, ascending) read again from `conn`, a read
+    /// snapshot that has exactly the changes up to `change` on top of this index's: their filter
+    /// values, search text and active-threat counts, devices the index does not have yet appended
+    /// (new ids are above every id it has), and each order redone only where it may differ — a
+    /// counting pass for the fields with few values, a merge for the fields the store orders (the
+    /// new and `moved` devices placed by their neighbour in the store's index). Copies only the
+    /// parts that change (tens of ms at 1,000,000 devices instead of a rebuild's seconds). None when
+    /// a device is no longer in the store or an id is below the index's highest but not in it:
+    /// rebuild then.
+    pub fn updated(&self, conn: &Connection, ids: &[i64], moved: &[i64], change: i64) -> Result<Option<DeviceIndex>> {
         let filters: Vec<FilterSpec> = column_filters().collect();
-        let exprs: Vec<&str> = filters.iter().map(|f| f.sql).chain(DEVICES.searchable.iter().copied()).collect();
+        let placed: Vec<&'static str> = store_sorted().collect();
+        let exprs: Vec<&str> =
+            filters.iter().map(|f| joined(f.sql)).chain(DEVICES.searchable.iter().copied()).chain(placed.iter().copied()).collect();
         let mut next = self.clone();
         next.change = change;
-        let mut positions = Vec::with_capacity(ids.len());
-        let mut texts: HashMap<usize, Vec<u8>> = HashMap::new();
+        let last = self.rowids.last().copied().unwrap_or(i64::MIN);
+        // Existing devices read again: position → search text; new devices: (id, values, text, threats).
+        let mut texts: Vec<(usize, Vec<u8>)> = Vec::new();
+        let mut added: Vec<(i64, Vec<String>, Vec<u8>, u32)> = Vec::new();
+        // Every device to place again in the store's orders: (id, that field's values).
+        let mut keys: Vec<(i64, Vec<Option<String>>)> = Vec::new();
         let mut changed: Vec<&'static str> = Vec::new();
         let mut active_changed = false;
         for chunk in ids.chunks(500) {
             let marks = vec!["?"; chunk.len()].join(", ");
             // Expressions come from the spec, never from a request.
-            let sql = format!("SELECT id, {}, ActiveThreats FROM devices WHERE id IN ({marks})", exprs.join(", "));
+            let sql = format!("SELECT devices.id, {}, ActiveThreats FROM {DEVICES_WITH_HEALTH} WHERE devices.id IN ({marks})", exprs.join(", "));
             let mut stmt = conn.prepare_cached(&sql)?;
             let mut rows = stmt.query(rusqlite::params_from_iter(chunk.iter()))?;
             let mut found = 0;
             while let Some(r) = rows.next()? {
                 found += 1;
-                let Ok(p) = self.rowids.binary_search(&r.get::<_, i64>(0)?) else { return Ok(None) };
-                positions.push(p);
-                for (i, filter) in filters.iter().enumerate() {
-                    let value = wire_value(*filter, r.get_ref(1 + i)?);
+                let id = r.get::<_, i64>(0)?;
+                let values: Vec<String> = filters.iter().enumerate().map(|(i, f)| r.get_ref(1 + i).map(|v| wire_value(*f, v))).collect::<rusqlite::Result<_>>()?;
+                let text = search_text(r, filters.len() + 1)?;
+                let first_key = 1 + filters.len() + DEVICES.searchable.len();
+                let key = || -> rusqlite::Result<Vec<Option<String>>> {
+                    (0..placed.len()).map(|i| Ok(r.get_ref(first_key + i)?.as_str_or_null()?.map(str::to_string))).collect()
+                };
+                let threats = r.get::<_, i64>(exprs.len() + 1)? as u32;
+                let p = match self.rowids.binary_search(&id) {
+                    Ok(p) => p,
+                    Err(_) if id > last => {
+                        keys.push((id, key()?));
+                        added.push((id, values, text, threats));
+                        continue;
+                    }
+                    Err(_) => return Ok(None),
+                };
+                if moved.binary_search(&id).is_ok() {
+                    keys.push((id, key()?));
+                }
+                for (filter, value) in filters.iter().zip(values) {
                     let col = &self.columns[filter.name];
                     if col.dict[col.codes[p] as usize] != value {
                         let col = Arc::make_mut(next.columns.get_mut(filter.name).expect("column"));
                         let old = col.codes[p] as usize;
                         col.counts[old] -= 1;
-                        let code = match col.lookup.get(&value) {
-                            Some(c) => *c,
-                            None => {
-                                col.dict.push(value.clone());
-                                col.lookup.insert(value, col.dict.len() as u32 - 1);
-                                col.counts.push(0);
-                                col.dict.len() as u32 - 1
-                            }
-                        };
-                        col.codes[p] = code;
-                        col.counts[code as usize] += 1;
+                        col.codes[p] = col.code(value);
                         if !changed.contains(&filter.name) {
                             changed.push(filter.name);
                         }
                     }
                 }
-                let text = search_text(r, filters.len() + 1)?;
-                let end = self.starts.get(p + 1).map(|e| *e as usize - 1).unwrap_or(self.haystack.len() - 1);
-                let before = &self.haystack[self.starts[p] as usize..end];
-                if before != &text[..] {
-                    // Only a dictionary-sorted field (Model) may differ: the others (Name, serial
-                    // number, device id) are ordered by the store's indexes, which a rebuild reads.
-                    let model = DEVICES.searchable.iter().position(|f| dictionary_sorted(f));
-                    let differs = before.split(|b| *b == 0).zip(text.split(|b| *b == 0)).enumerate().any(|(i, (a, b))| a != b && Some(i) != model);
-                    if differs {
-                        return Ok(None);
-                    }
-                    texts.insert(p, text);
+                if self.text(p) != &text[..] {
+                    texts.push((p, text));
                 }
-                let threats = r.get::<_, i64>(exprs.len() + 1)? as u32;
                 if self.active[p] != threats {
                     Arc::make_mut(&mut next.active)[p] = threats;
                     active_changed = true;
@@ -358,46 +465,130 @@ impl DeviceIndex {
                 return Ok(None); // removed meanwhile
             }
         }
-        // Search text: copied once with the changed devices' text in place.
-        if !texts.is_empty() {
-            let mut haystack = Vec::with_capacity(self.haystack.len() + 64 * texts.len());
-            let mut starts = Vec::with_capacity(self.starts.len());
-            for p in 0..self.len() {
-                starts.push(haystack.len() as u32);
-                match texts.get(&p) {
-                    Some(text) => haystack.extend_from_slice(text),
-                    None => {
-                        let end = self.starts.get(p + 1).map(|e| *e as usize - 1).unwrap_or(self.haystack.len() - 1);
-                        haystack.extend_from_slice(&self.haystack[self.starts[p] as usize..end]);
-                    }
+        let appended = !added.is_empty();
+        added.sort_by_key(|(id, ..)| *id);
+        if appended {
+            let rowids = Arc::make_mut(&mut next.rowids);
+            let active = Arc::make_mut(&mut next.active);
+            for (id, values, _, threats) in &mut added {
+                rowids.push(*id);
+                active.push(*threats);
+                for (filter, value) in filters.iter().zip(values.drain(..)) {
+                    Arc::make_mut(next.columns.get_mut(filter.name).expect("column")).push_owned(value);
                 }
+            }
+        }
+        // Search text: the unchanged spans copied whole, the changed devices' text in between, the
+        // new devices' at the end.
+        if !texts.is_empty() || appended {
+            texts.sort_by_key(|(p, _)| *p);
+            let extra: usize = texts.iter().map(|(_, t)| t).chain(added.iter().map(|(_, _, t, _)| t)).map(|t| t.len() + 1).sum::<usize>();
+            let mut haystack = Vec::with_capacity(self.haystack.len() + extra);
+            let mut starts: Vec<u32> = Vec::with_capacity(self.starts.len() + added.len());
+            let mut from = 0usize; // next position not yet copied
+            let place = |haystack: &mut Vec<u8>, starts: &mut Vec<u32>, from: usize, upto: usize| {
+                // Positions from..upto unchanged: one copy, starts shifted by the same amount.
+                if upto > from {
+                    let (a, b) = (self.starts[from] as usize, self.starts.get(upto).map(|s| *s as usize).unwrap_or(self.haystack.len()));
+                    let shift = haystack.len() as i64 - a as i64;
+                    starts.extend(self.starts[from..upto].iter().map(|s| (*s as i64 + shift) as u32));
+                    haystack.extend_from_slice(&self.haystack[a..b]);
+                }
+            };
+            for (p, text) in &texts {
+                place(&mut haystack, &mut starts, from, *p);
+                starts.push(haystack.len() as u32);
+                haystack.extend_from_slice(text);
+                haystack.push(b'\n');
+                from = p + 1;
+            }
+            place(&mut haystack, &mut starts, from, self.len());
+            for (_, _, text, _) in &added {
+                starts.push(haystack.len() as u32);
+                haystack.extend_from_slice(text);
                 haystack.push(b'\n');
             }
             next.haystack = Arc::new(haystack);
             next.starts = Arc::new(starts);
         }
-        // Orders of the fields whose values changed, recomputed in memory.
-        let n = self.len();
+        let n = next.len();
+        // Orders of the fields with few values: a counting pass over the ranks (ties by id).
         for field in DEVICES.sortable {
-            if changed.contains(field) {
-                let col = &next.columns[field];
-                let rank = ranks(field, col);
-                next.orders.insert(field, Arc::new(order_by(n, |p| rank[col.codes[p] as usize])));
-            } else if *field == "ActiveThreats" && active_changed {
-                let active = &next.active;
-                next.orders.insert(field, Arc::new(order_by(n, |p| active[p])));
+            if let Some(col) = next.columns.get(field).filter(|_| ranked(field)) {
+                if changed.contains(field) || appended {
+                    let rank = ranks(field, col);
+                    next.orders.insert(field, Arc::new(counting_order(n, rank.len(), |p| rank[col.codes[p] as usize])));
+                }
+            } else if *field == "ActiveThreats" && (active_changed || appended) {
+                next.orders.insert(field, Arc::new(active_order(&next.active)));
             }
         }
-        // A field sorted by the store's index (Name, serial, ids) that changed: not kept in memory.
-        let sql_sorted_changed = DEVICES
-            .sortable
-            .iter()
-            .any(|f| changed.contains(f) && !dictionary_sorted(f) && !matches!(*f, "DefenderHealth" | "AgentState"));
-        Ok((!sql_sorted_changed).then_some(next))
+        // Orders the store's indexes give (names, serial numbers, ids): the moved devices taken out,
+        // then every new or moved device put back after its neighbour in the store's order.
+        if !keys.is_empty() {
+            let again: Vec<usize> = keys.iter().map(|(id, _)| next.rowids.binary_search(id).expect("in the index")).collect();
+            let mut out_of_place = vec![false; n];
+            for p in &again {
+                out_of_place[*p] = true;
+            }
+            for (f, field) in placed.iter().enumerate() {
+                let kept: Vec<u32> = self.orders[field].iter().copied().filter(|p| !out_of_place[*p as usize]).collect();
+                // Position → its place in `kept`.
+                let mut place_of = vec![u32::MAX; n];
+                for (i, p) in kept.iter().enumerate() {
+                    place_of[*p as usize] = i as u32;
+                }
+                let mut sorted: Vec<usize> = (0..keys.len()).collect();
+                sorted.sort_by(|a, b| keys[*a].1[f].cmp(&keys[*b].1[f]).then(keys[*a].0.cmp(&keys[*b].0)));
+                // (index in `kept` to insert before, position), in order.
+                let mut inserts: Vec<(u32, u32)> = Vec::with_capacity(sorted.len());
+                let mut before_of: HashMap<i64, u32> = HashMap::new();
+                for k in sorted {
+                    let (id, key) = (&keys[k].0, &keys[k].1[f]);
+                    let before = match neighbour_before(conn, field, key.as_deref(), *id)? {
+                        None => 0,
+                        Some(prev) => match before_of.get(&prev) {
+                            Some(b) => *b, // another device placed again: right after it
+                            None => {
+                                let Ok(pp) = next.rowids.binary_search(&prev) else { return Ok(None) };
+                                match place_of[pp] {
+                                    u32::MAX => return Ok(None),
+                                    i => i + 1,
+                                }
+                            }
+                        },
+                    };
+                    before_of.insert(*id, before);
+                    inserts.push((before, again[k] as u32));
+                }
+                let mut order = Vec::with_capacity(n);
+                let mut ins = inserts.iter().peekable();
+                for (i, p) in kept.iter().enumerate() {
+                    while let Some((_, q)) = ins.next_if(|(b, _)| *b as usize <= i) {
+                        order.push(*q);
+                    }
+                    order.push(*p);
+                }
+                order.extend(ins.map(|(_, q)| *q));
+                next.orders.insert(field, Arc::new(order));
+            }
+        }
+        Ok(Some(next))
+    }
+
+    /// The search text of the device at position `p`.
+    fn text(&self, p: usize) -> &[u8] {
+        let end = self.starts.get(p + 1).map(|e| *e as usize - 1).unwrap_or(self.haystack.len() - 1);
+        &self.haystack[self.starts[p] as usize..end]
     }
 
     pub fn len(&self) -> usize {
         self.rowids.len()
+    }
+
+    /// How many devices a filter's value selects (0 for a value no device has).
+    pub fn count(&self, filter: &str, value: &str) -> u64 {
+        self.columns.get(filter).and_then(|col| col.lookup.get(value).map(|c| col.counts[*c as usize])).unwrap_or(0)
     }
 
     pub fn is_empty(&self) -> bool {

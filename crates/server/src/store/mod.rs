@@ -207,6 +207,23 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE UNIQUE INDEX IF NOT EXISTS devices_aad_device_id ON devices (AADDeviceID);
     "#,
+    // 6: the devices list filters, sorts and counts its fields with few values (OS, build, model,
+    // manufacturer, domain, SKU, verdict, antivirus state, active threats, the health conditions)
+    // in memory (the devices index), the summary included; their store indexes only cost writes.
+    r#"
+    DROP INDEX IF EXISTS devices_os;
+    DROP INDEX IF EXISTS devices_build;
+    DROP INDEX IF EXISTS devices_model;
+    DROP INDEX IF EXISTS devices_manufacturer;
+    DROP INDEX IF EXISTS devices_domain;
+    DROP INDEX IF EXISTS devices_sku;
+    DROP INDEX IF EXISTS devices_health;
+    DROP INDEX IF EXISTS devices_active;
+    DROP INDEX IF EXISTS devices_agent;
+    DROP INDEX IF EXISTS health_sig;
+    DROP INDEX IF EXISTS health_scans;
+    DROP INDEX IF EXISTS health_reboot;
+    "#,
 ];
 
 /// Indexes for the API's queries. Created after a bulk load (building them once is much faster than
@@ -215,22 +232,10 @@ pub const INDEXES: &str = r#"
     CREATE UNIQUE INDEX IF NOT EXISTS devices_aad_device_id ON devices (AADDeviceID);
     CREATE UNIQUE INDEX IF NOT EXISTS health_device ON defender_health (DeviceId);
     CREATE INDEX IF NOT EXISTS devices_name ON devices (Name, id);
-    CREATE INDEX IF NOT EXISTS devices_os ON devices (DeviceOS, id);
-    CREATE INDEX IF NOT EXISTS devices_build ON devices (DeviceOSBuild, id);
-    CREATE INDEX IF NOT EXISTS devices_model ON devices (Model, id);
-    CREATE INDEX IF NOT EXISTS devices_manufacturer ON devices (Manufacturer, id);
     CREATE INDEX IF NOT EXISTS devices_serial ON devices (SerialNumber, id);
-    CREATE INDEX IF NOT EXISTS devices_domain ON devices (DomainNames, id);
-    CREATE INDEX IF NOT EXISTS devices_sku ON devices (SKU, id);
     CREATE INDEX IF NOT EXISTS devices_user ON devices (AADPrimaryUserID, id);
     CREATE INDEX IF NOT EXISTS devices_smsid ON devices (SMSID, id);
     CREATE INDEX IF NOT EXISTS devices_tenant ON devices (AADTenantID, id);
-    CREATE INDEX IF NOT EXISTS devices_health ON devices (DefenderHealth, id);
-    CREATE INDEX IF NOT EXISTS devices_active ON devices (ActiveThreats, id);
-    CREATE INDEX IF NOT EXISTS devices_agent ON devices (AgentState, id);
-    CREATE INDEX IF NOT EXISTS health_sig ON defender_health (SignatureOutOfDate);
-    CREATE INDEX IF NOT EXISTS health_scans ON defender_health (QuickScanOverdue, FullScanOverdue);
-    CREATE INDEX IF NOT EXISTS health_reboot ON defender_health (RebootRequired);
     CREATE INDEX IF NOT EXISTS threats_device ON threats (DeviceId);
     CREATE INDEX IF NOT EXISTS threats_initial ON threats (InitialDetectionTime, Severity);
     CREATE INDEX IF NOT EXISTS threats_status ON threats (CurrentStatus, Severity);
@@ -262,6 +267,37 @@ pub struct Store {
     epoch: AtomicU64,
     /// Held by the one thread building the index; others wait for its result instead of building too.
     building: Mutex<()>,
+    /// Committed changes not yet followed up (`catch_up`).
+    changes: write::ChangeLog,
+    /// The checkpoint thread (woken to end when the store is dropped).
+    checkpointer: std::sync::OnceLock<std::thread::Thread>,
+}
+
+impl Drop for Store {
+    fn drop(&mut self) {
+        if let Some(thread) = self.checkpointer.get() {
+            thread.unpark();
+        }
+    }
+}
+
+/// What `Store::catch_up` did.
+#[derive(Debug)]
+pub struct CaughtUp {
+    /// The changes committed since the previous call, in order.
+    pub changes: Vec<write::Change>,
+    /// How the devices index followed them.
+    pub index: IndexStep,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum IndexStep {
+    /// No index yet (the first request builds it), or it already had them.
+    Nothing,
+    /// Updated in memory for the devices the changes wrote.
+    InMemory,
+    /// Rebuilt from the store.
+    Rebuilt,
 }
 
 /// A lock that a panic elsewhere never makes unusable (the data it guards is replaced whole).
@@ -270,8 +306,40 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 /// The settings of every pooled connection (a bulk load that changes some puts these back).
+/// Every connection's settings. Commits do not checkpoint the write-ahead log themselves
+/// (`wal_autocheckpoint = 0`): a thread of the store does, beside the writers (`checkpoints`), so an
+/// upload never waits for pages to be copied back into the database file.
 pub const CONNECTION_PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;
-     PRAGMA temp_store = MEMORY; PRAGMA cache_size = -16384; PRAGMA mmap_size = 4294967296;";
+     PRAGMA temp_store = MEMORY; PRAGMA cache_size = -16384; PRAGMA mmap_size = 4294967296;
+     PRAGMA wal_autocheckpoint = 0; PRAGMA journal_size_limit = 67108864;";
+
+/// How often the checkpoint thread copies committed pages back into the database file.
+const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_millis(250);
+
+/// The store's checkpoint thread: every `CHECKPOINT_EVERY`, a passive checkpoint on a connection of
+/// its own (it never blocks readers or the writer, and leaves what they still use for the next
+/// round). Ends once the store is dropped.
+fn checkpoints(store: std::sync::Weak<Store>, path: PathBuf) {
+    let mut conn: Option<Connection> = None;
+    loop {
+        std::thread::park_timeout(CHECKPOINT_EVERY);
+        if store.strong_count() == 0 {
+            return;
+        }
+        if conn.is_none() {
+            conn = Connection::open_with_flags(&path, OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX)
+                .and_then(|c| configure(&c).map(|_| c))
+                .map_err(|e| tracing::warn!(error = %e, "checkpoint connection"))
+                .ok();
+        }
+        if let Some(c) = &conn {
+            if let Err(e) = c.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+                tracing::warn!(error = %e, "checkpoint");
+                conn = None;
+            }
+        }
+    }
+}
 
 fn configure(conn: &Connection) -> rusqlite::Result<()> {
     conn.busy_timeout(std::time::Duration::from_secs(10))?;
@@ -314,15 +382,24 @@ impl Store {
             )),
             e => StoreError::Open(format!("cannot bring {file} up to date ({e}); is the data directory {dir} writable?")),
         })?;
-        Ok(Arc::new(Store {
-            path,
+        let store = Arc::new(Store {
+            path: path.clone(),
             pool: Mutex::new(Pool { idle: vec![conn], open: 1 }),
             freed: std::sync::Condvar::new(),
             exports: Arc::new(tokio::sync::Semaphore::new(MAX_EXPORTS)),
             devices: Mutex::new(None),
             epoch: AtomicU64::new(0),
             building: Mutex::new(()),
-        }))
+            changes: write::ChangeLog::default(),
+            checkpointer: std::sync::OnceLock::new(),
+        });
+        let weak = Arc::downgrade(&store);
+        let thread = std::thread::Builder::new()
+            .name("tenantscope-checkpoint".into())
+            .spawn(move || checkpoints(weak, path))
+            .map_err(|e| StoreError::Open(format!("cannot start the checkpoint thread ({e})")))?;
+        let _ = store.checkpointer.set(thread.thread().clone());
+        Ok(store)
     }
 
     /// Refreshes the query planner's statistics when the store has none (a bulk load that stopped
@@ -388,43 +465,68 @@ impl Store {
         Ok(index)
     }
 
-    /// Brings the devices index up to date after a committed write that touched the devices of
-    /// `ids` (row ids): in memory for those rows when they were only updated (`DeviceIndex::updated`),
-    /// else by a rebuild. Requests keep using the previous index until the new one is swapped in.
-    /// Returns whether the in-memory update sufficed.
-    /// `change` is the write's change id: an index that already includes it (a rebuild for a later
-    /// change read it too) is kept as it is, so bursts of writes do not queue rebuilds.
-    pub fn refresh_device_index(&self, change: i64, ids: Option<&[i64]>) -> Result<bool> {
+    /// The log every write commits through (`write::apply`, `write::delete_device`).
+    pub fn changes(&self) -> &write::ChangeLog {
+        &self.changes
+    }
+
+    /// Follows every change committed since the last call: the devices index brought up to the
+    /// store's last change — in memory for the devices the changes wrote (`DeviceIndex::updated`,
+    /// all of them at once when several committed meanwhile), else rebuilt — and the changes handed
+    /// back in order (for the change notices). Requests keep using the previous index until the
+    /// new one is swapped in. An index that fails to follow is dropped (the next request builds it
+    /// again); the changes are handed back all the same.
+    pub fn catch_up(&self) -> Result<CaughtUp> {
         let _building = lock(&self.building);
-        let current = lock(&self.devices).clone();
-        if current.as_ref().is_some_and(|index| index.change() >= change) {
-            return Ok(true);
-        }
         let epoch = self.epoch.load(Ordering::SeqCst);
-        // In memory only on top of an index that has every change before this one.
-        if let (Some(current), Some(ids)) = (current.filter(|index| index.change() == change - 1), ids) {
-            // Any failure here falls back to a rebuild.
-            let updated = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                self.with(|conn| {
-                    let snapshot = conn.transaction()?;
-                    current.updated(&snapshot, ids, change)
-                })
-            }));
-            if let Ok(Ok(Some(index))) = updated {
+        let current = lock(&self.devices).clone();
+        // Any failure of the in-memory update falls back to a rebuild.
+        let followed = self.with(|conn| {
+            let (snapshot, last, changes) = self.changes.snapshot(conn)?;
+            let Some(current) = current.filter(|index| index.change() < last) else {
+                return Ok((changes, Some(None)));
+            };
+            let since: Vec<&write::Change> = changes.iter().filter(|c| c.id > current.change()).collect();
+            // Every change since the index's is known, and none removed devices.
+            let known = since.len() as i64 == last - current.change() && since.iter().all(|c| !c.devices || c.updated.is_some());
+            if !known {
+                return Ok((changes, None));
+            }
+            let mut ids: Vec<i64> = since.iter().filter(|c| c.devices).flat_map(|c| c.updated.iter().flatten().copied()).collect();
+            let mut moved: Vec<i64> = since.iter().flat_map(|c| c.moved.iter().copied()).collect();
+            ids.sort_unstable();
+            ids.dedup();
+            moved.sort_unstable();
+            moved.dedup();
+            let updated = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| current.updated(&snapshot, &ids, &moved, last)));
+            Ok((changes, updated.ok().and_then(|u| u.ok()).flatten().map(Some)))
+        });
+        let (changes, step) = match followed {
+            Ok((changes, Some(None))) => (changes, IndexStep::Nothing),
+            Ok((changes, Some(Some(index)))) => {
                 let mut slot = lock(&self.devices);
-                if self.epoch.load(Ordering::SeqCst) == epoch {
-                    *slot = Some(Arc::new(index));
-                    return Ok(true);
-                }
+                // The previous index is freed outside the lock.
+                let _previous = if self.epoch.load(Ordering::SeqCst) == epoch { slot.replace(Arc::new(index)) } else { None };
+                drop(slot);
+                (changes, IndexStep::InMemory)
+            }
+            Ok((changes, None)) => (changes, IndexStep::Rebuilt),
+            Err(e) => {
+                drop(_building);
+                self.invalidate_device_index();
+                return Err(e);
+            }
+        };
+        if step == IndexStep::Rebuilt {
+            if let Err(e) = self.build_and_keep(DeviceIndex::build, epoch) {
+                // Never a stale index kept for good: the next request builds it again.
+                tracing::error!(error = %e, "devices index rebuild failed");
+                drop(_building);
+                self.invalidate_device_index();
+                return Ok(CaughtUp { changes, index: IndexStep::Nothing });
             }
         }
-        if let Err(e) = self.build_and_keep(DeviceIndex::build, epoch) {
-            // Never a stale index kept for good: the next request builds it again.
-            drop(_building);
-            self.invalidate_device_index();
-            return Err(e);
-        }
-        Ok(false)
+        Ok(CaughtUp { changes, index: step })
     }
 
     pub fn invalidate_device_index(&self) {

@@ -1,6 +1,7 @@
 //! The store queries behind the API routes; each is named like its route.
 
 use super::{build_list, get_meta, DeviceIndex, Result};
+use rusqlite::types::Value;
 use rusqlite::{params_from_iter, Connection, OptionalExtension, Row};
 use tenantscope_model::api::*;
 use tenantscope_model::*;
@@ -519,29 +520,13 @@ pub fn tenant(conn: &Connection) -> Result<TenantInfo> {
 }
 
 /// The Overview's KPIs.
-pub fn summary(conn: &Connection) -> Result<Summary> {
+pub fn summary(conn: &Connection, index: &DeviceIndex) -> Result<Summary> {
+    // The device numbers are the devices index's counts, the same the devices list filters by, so
+    // each number equals the total of the list it opens.
+    let count = |filter: &str, value: &str| index.count(filter, value);
+    let mut by_severity: Vec<SeverityCount> = Severity::ALL.iter().map(|s| SeverityCount { severity: *s, count: 0 }).collect();
     snapshot(conn, || {
-        let count = |sql: &str, param: Option<i64>| -> Result<u64> {
-            let mut stmt = conn.prepare_cached(sql)?;
-            let n: i64 = match param {
-                Some(p) => stmt.query_row([p], |r| r.get(0))?,
-                None => stmt.query_row([], |r| r.get(0))?,
-            };
-            Ok(n as u64)
-        };
-        // Each count is an index range; the big "healthy" range is derived instead of walked.
-        let total = count("SELECT COUNT(*) FROM devices", None)?;
-        let mut by_verdict = [0u64; 4];
-        for v in [HealthVerdict::AtRisk, HealthVerdict::Unhealthy, HealthVerdict::NotReporting] {
-            by_verdict[v.code() as usize] =
-                count("SELECT COUNT(*) FROM devices WHERE DefenderHealth = ?1", Some(v.code()))?;
-        }
-        by_verdict[HealthVerdict::Healthy.code() as usize] = total.saturating_sub(by_verdict.iter().sum::<u64>());
-        let mut by_severity: Vec<SeverityCount> =
-            Severity::ALL.iter().map(|s| SeverityCount { severity: *s, count: 0 }).collect();
-        let mut stmt = conn.prepare_cached(&format!(
-            "SELECT Severity, COUNT(*) FROM threats WHERE {ACTIVE_THREAT_SQL} GROUP BY Severity"
-        ))?;
+        let mut stmt = conn.prepare_cached(&format!("SELECT Severity, COUNT(*) FROM threats WHERE {ACTIVE_THREAT_SQL} GROUP BY Severity"))?;
         let mut rows = stmt.query([])?;
         while let Some(row) = rows.next()? {
             let severity = Severity::from_code(row.get(0)?);
@@ -553,19 +538,17 @@ pub fn summary(conn: &Connection) -> Result<Summary> {
         }
         Ok(Summary {
             tenant: tenant(conn)?,
-            total_devices: total,
-            healthy: by_verdict[HealthVerdict::Healthy.code() as usize],
-            at_risk: by_verdict[HealthVerdict::AtRisk.code() as usize],
-            unhealthy: by_verdict[HealthVerdict::Unhealthy.code() as usize],
-            not_reporting: by_verdict[HealthVerdict::NotReporting.code() as usize],
+            total_devices: index.len() as u64,
+            healthy: count("DefenderHealth", HealthVerdict::Healthy.key()),
+            at_risk: count("DefenderHealth", HealthVerdict::AtRisk.key()),
+            unhealthy: count("DefenderHealth", HealthVerdict::Unhealthy.key()),
+            not_reporting: count("DefenderHealth", HealthVerdict::NotReporting.key()),
             active_threats: by_severity.iter().map(|c| c.count).sum(),
             active_threats_by_severity: by_severity,
-            devices_with_active_threats: count("SELECT COUNT(*) FROM devices WHERE ActiveThreats > 0", None)?,
-            signatures_out_of_date: count("SELECT COUNT(*) FROM defender_health WHERE SignatureOutOfDate = 1", None)?,
-            // Two index ranges: quick scan overdue, plus full scan overdue without the quick one.
-            scans_overdue: count("SELECT COUNT(*) FROM defender_health WHERE QuickScanOverdue = 1", None)?
-                + count("SELECT COUNT(*) FROM defender_health WHERE QuickScanOverdue = 0 AND FullScanOverdue = 1", None)?,
-            reboot_required: count("SELECT COUNT(*) FROM defender_health WHERE RebootRequired = 1", None)?,
+            devices_with_active_threats: count("HasActiveThreats", "true"),
+            signatures_out_of_date: count("SignatureOutOfDate", "true"),
+            scans_overdue: count("ScanOverdue", "true"),
+            reboot_required: count("RebootRequired", "true"),
             last_upload: get_meta(conn, "last_upload")?,
         })
     })
@@ -620,32 +603,57 @@ pub fn insert_health(conn: &Connection, device: i64, h: &DefenderHealth) -> Resu
         "INSERT OR REPLACE INTO defender_health (id, {HEALTH_COLUMNS}) VALUES ({})",
         vec!["?"; 24].join(", ")
     ))?
-    .execute(rusqlite::params![
-        device,
-        h.device_id,
-        h.product_status.0 as i64,
-        h.computer_state.0 as i64,
-        h.defender_enabled,
-        h.rtp_enabled,
-        h.nis_enabled,
-        h.quick_scan_overdue,
-        h.full_scan_overdue,
-        h.signature_out_of_date,
-        h.reboot_required,
-        h.full_scan_required,
-        h.tamper_protection_enabled,
-        h.is_mde_sense_running,
-        h.is_virtual_machine,
-        h.mde_onboarding_state.code(),
-        h.engine_version,
-        h.signature_version,
-        h.defender_version,
-        h.quick_scan_time,
-        h.full_scan_time,
-        h.quick_scan_sig_version,
-        h.full_scan_sig_version,
-        h.last_update_time,
-    ])?;
+    .execute(params_from_iter(std::iter::once(Value::Integer(device)).chain(health_values(h))))?;
+    Ok(())
+}
+
+/// A health record's values in `HEALTH_COLUMNS` order, as stored.
+fn health_values(h: &DefenderHealth) -> [Value; 23] {
+    let text = |v: &Option<String>| v.clone().map(Value::Text).unwrap_or(Value::Null);
+    let flag = |b: bool| Value::Integer(b as i64);
+    [
+        Value::Text(h.device_id.clone()),
+        Value::Integer(h.product_status.0 as i64),
+        Value::Integer(h.computer_state.0 as i64),
+        flag(h.defender_enabled),
+        flag(h.rtp_enabled),
+        flag(h.nis_enabled),
+        flag(h.quick_scan_overdue),
+        flag(h.full_scan_overdue),
+        flag(h.signature_out_of_date),
+        flag(h.reboot_required),
+        flag(h.full_scan_required),
+        flag(h.tamper_protection_enabled),
+        flag(h.is_mde_sense_running),
+        flag(h.is_virtual_machine),
+        Value::Integer(h.mde_onboarding_state.code()),
+        Value::Text(h.engine_version.clone()),
+        Value::Text(h.signature_version.clone()),
+        Value::Text(h.defender_version.clone()),
+        text(&h.quick_scan_time),
+        text(&h.full_scan_time),
+        text(&h.quick_scan_sig_version),
+        text(&h.full_scan_sig_version),
+        text(&h.last_update_time),
+    ]
+}
+
+/// Writes a device's health record on the upload path: its row updated in place (every column but
+/// DeviceId, which is the device's own id and never changes, so the unique index on it is not
+/// touched), or inserted when the device has none yet.
+pub fn write_health(conn: &Connection, device: i64, h: &DefenderHealth) -> Result<()> {
+    static UPDATE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let sql = UPDATE.get_or_init(|| {
+        let columns: Vec<&str> = HEALTH_COLUMNS.split(',').map(str::trim).skip(1).collect();
+        let set: Vec<String> = columns.iter().enumerate().map(|(i, c)| format!("{c} = ?{}", i + 1)).collect();
+        format!("UPDATE defender_health SET {} WHERE id = ?{}", set.join(", "), columns.len() + 1)
+    });
+    let updated = conn
+        .prepare_cached(sql)?
+        .execute(params_from_iter(health_values(h).into_iter().skip(1).chain(std::iter::once(Value::Integer(device)))))?;
+    if updated == 0 {
+        insert_health(conn, device, h)?;
+    }
     Ok(())
 }
 

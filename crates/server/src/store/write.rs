@@ -4,7 +4,9 @@
 //! active-threat counts, antivirus states, vendor groups) is kept by the same rules.
 
 use super::{insert_health, refresh_verdicts, set_meta, Result, StoreError};
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::{params, Connection, OptionalExtension, Transaction};
+use std::collections::BTreeMap;
+use std::sync::{Mutex, PoisonError};
 use tenantscope_model::upload::{Record, RecordError, UploadKind};
 use tenantscope_model::*;
 
@@ -19,9 +21,53 @@ pub struct Change {
     pub records: usize,
     /// Whether the devices list (and so its index) may differ.
     pub devices: bool,
-    /// The devices (row ids) whose rows changed in place: the index can follow in memory. None when
-    /// devices were added or removed, or a field the index orders by the store changed (rebuild).
+    /// The devices (row ids, ascending) written, new ones included: the index can follow them in
+    /// memory. None when devices were removed (the index is rebuilt).
     pub updated: Option<Vec<i64>>,
+    /// Those of `updated` already in the store before whose name, serial number or ids (the fields
+    /// the store's indexes order) may have changed.
+    pub moved: Vec<i64>,
+}
+
+/// The committed changes not yet handed to the follow-up (devices index, summary, change notices).
+/// A write commits and is recorded here under one lock, and a follow-up starts its read snapshot
+/// under the same lock, so a snapshot has exactly the recorded changes up to its last change id.
+#[derive(Default)]
+pub struct ChangeLog {
+    entries: Mutex<BTreeMap<i64, Change>>,
+}
+
+/// Changes kept for a follow-up that never comes (none runs in a tool that only writes); beyond,
+/// the oldest go, and an index that needed them is rebuilt.
+const LOG_LIMIT: usize = 4096;
+
+impl ChangeLog {
+    fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<i64, Change>> {
+        self.entries.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Commits `tx`, whose change is `change`, and records it.
+    pub fn commit(&self, tx: Transaction<'_>, change: Change) -> Result<Change> {
+        let mut entries = self.lock();
+        tx.commit()?;
+        entries.insert(change.id, change.clone());
+        while entries.len() > LOG_LIMIT {
+            entries.pop_first();
+        }
+        Ok(change)
+    }
+
+    /// A read snapshot of `conn`, the last change id in it, and the recorded changes up to that
+    /// one (in order), taken out of the log.
+    pub fn snapshot<'c>(&self, conn: &'c mut Connection) -> Result<(Transaction<'c>, i64, Vec<Change>)> {
+        let mut entries = self.lock();
+        let tx = conn.transaction()?;
+        // The first read starts the snapshot.
+        let last = last_change(&tx)?;
+        let later = entries.split_off(&(last + 1));
+        let taken = std::mem::replace(&mut *entries, later).into_values().collect();
+        Ok((tx, last, taken))
+    }
 }
 
 /// Why a batch was not written: one of its records (422), or the store.
@@ -238,7 +284,7 @@ pub fn last_change(conn: &Connection) -> Result<i64> {
 /// Applies a checked batch in one transaction: upserts by natural key, derived data refreshed for
 /// the devices it touched, the tenant's last upload set to `now`. A record that refers to a device
 /// the store does not have refuses the whole batch; nothing of it is written.
-pub fn apply(conn: &mut Connection, kind: UploadKind, records: &[Record], now: i64) -> Result<Change, WriteError> {
+pub fn apply(conn: &mut Connection, kind: UploadKind, records: &[Record], now: i64, log: &ChangeLog) -> Result<Change, WriteError> {
     let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
     let unknown_device = |index: usize, field: &str| {
         WriteError::Record(RecordError {
@@ -247,37 +293,41 @@ pub fn apply(conn: &mut Connection, kind: UploadKind, records: &[Record], now: i
             message: "no device with this AADDeviceID; upload the device first".into(),
         })
     };
-    // Devices whose verdict must be derived again (their threats changed), and every device touched.
+    // Devices whose verdict must be derived again (their threats changed), every device touched,
+    // and those that move in the orders the store's indexes give.
     let mut touched = Vec::new();
     let mut rederive = Vec::new();
-    let mut in_place = true;
+    let mut moved = Vec::new();
     for (index, record) in records.iter().enumerate() {
         match record {
             Record::Device(d) => match update_device(&tx, d)? {
                 Some((id, ordered_by_store)) => {
-                    // A device whose name, serial number or ids changed moves in orders the index
-                    // reads from the store: it is rebuilt then.
-                    in_place &= !ordered_by_store;
+                    if ordered_by_store {
+                        moved.push(id);
+                    }
                     touched.push(id);
                 }
-                None => {
-                    in_place = false;
-                    touched.push(upsert_device(&tx, d)?);
-                }
+                None => touched.push(upsert_device(&tx, d)?),
             },
             Record::Health(h) => {
-                let id = device_rowid(&tx, &h.device_id)?.ok_or_else(|| unknown_device(index, "DeviceId"))?;
-                insert_health(&tx, id, h)?;
-                // The verdict from the record in hand and the device's active threats (the model's rule).
-                let active = super::active_threats_of(&tx, &h.device_id)?;
+                type Derived = (i64, i64, i64, i64);
+                let (id, verdict, agent, count): Derived = tx
+                    .prepare_cached("SELECT id, DefenderHealth, AgentState, ActiveThreats FROM devices WHERE AADDeviceID = ?1")?
+                    .query_row([&h.device_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+                    .optional()?
+                    .ok_or_else(|| unknown_device(index, "DeviceId"))?;
+                super::write_health(&tx, id, h)?;
+                // The verdict from the record in hand and the device's active threats (the model's
+                // rule); the write path keeps ActiveThreats, so a device without any needs no look.
+                let active = if count > 0 { super::active_threats_of(&tx, &h.device_id)? } else { Vec::new() };
                 let threats: Vec<ActiveThreat<'_>> =
                     active.iter().map(|(name, severity)| ActiveThreat { name, severity: Severity::from_code(*severity) }).collect();
+                let derived = (HealthVerdict::of(Some(h), &threats).code(), AgentState::of(Some(h)).code(), active.len() as i64);
                 // Written only when they change (each is an indexed column).
-                tx.prepare_cached(
-                    "UPDATE devices SET DefenderHealth = ?1, AgentState = ?2, ActiveThreats = ?3 WHERE id = ?4 \
-                     AND (DefenderHealth, AgentState, ActiveThreats) IS NOT (?1, ?2, ?3)",
-                )?
-                .execute(params![HealthVerdict::of(Some(h), &threats).code(), AgentState::of(Some(h)).code(), active.len() as i64, id])?;
+                if derived != (verdict, agent, count) {
+                    tx.prepare_cached("UPDATE devices SET DefenderHealth = ?1, AgentState = ?2, ActiveThreats = ?3 WHERE id = ?4")?
+                        .execute(params![derived.0, derived.1, derived.2, id])?;
+                }
                 touched.push(id);
             }
             Record::Threat(t) => {
@@ -297,29 +347,31 @@ pub fn apply(conn: &mut Connection, kind: UploadKind, records: &[Record], now: i
     touched.dedup();
     rederive.sort_unstable();
     rederive.dedup();
+    moved.sort_unstable();
+    moved.dedup();
     refresh_verdicts(&tx, &rederive)?;
     set_meta(&tx, "last_upload", &time::format_rfc3339(now))?;
     let id = next_change(&tx)?;
-    tx.commit()?;
-    Ok(Change {
+    let change = Change {
         id,
         kind: kind.key(),
         records: records.len(),
         devices: matches!(kind, UploadKind::Devices | UploadKind::Defender | UploadKind::Threats),
-        updated: in_place.then_some(touched),
-    })
+        updated: Some(touched),
+        moved,
+    };
+    Ok(log.commit(tx, change)?)
 }
 
 /// Removes a device and everything hanging off it (health, detections, memberships). None when
 /// there is no such device.
-pub fn delete_device(conn: &mut Connection, aad_device_id: &str) -> Result<Option<Change>> {
+pub fn delete_device(conn: &mut Connection, aad_device_id: &str, log: &ChangeLog) -> Result<Option<Change>> {
     let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
     let Some(id) = device_rowid(&tx, aad_device_id)? else { return Ok(None) };
     tx.execute("DELETE FROM collection_members WHERE device = ?1", [id])?;
     tx.execute("DELETE FROM threats WHERE DeviceId = ?1", [aad_device_id])?;
     tx.execute("DELETE FROM defender_health WHERE id = ?1", [id])?;
     tx.execute("DELETE FROM devices WHERE id = ?1", [id])?;
-    let change = next_change(&tx)?;
-    tx.commit()?;
-    Ok(Some(Change { id: change, kind: "delete", records: 1, devices: true, updated: None }))
+    let id = next_change(&tx)?;
+    Ok(Some(log.commit(tx, Change { id, kind: "delete", records: 1, devices: true, updated: None, moved: Vec::new() })?))
 }
