@@ -114,8 +114,9 @@ impl UploadKind {
         let err = |field: Option<&str>, message: String| RecordError { index, field: field.map(str::to_string), message };
         let object = v.as_object().ok_or_else(|| err(None, "must be a JSON object".into()))?;
         let fields = self.entity().fields();
-        // Times are stored in one form (UTC, `2026-11-24T09:30:00Z`), so that they compare as text.
-        let mut normalized = object.clone();
+        // Times are stored in one form (UTC, `2026-11-24T09:30:00Z`), so that they compare as text:
+        // those in another form are rewritten (the record copied only then).
+        let mut rewritten: Vec<(&String, String)> = Vec::new();
         for (name, value) in object {
             if value.as_u64().is_some_and(|n| n > i64::MAX as u64) {
                 return Err(err(Some(name), format!("at most {}", i64::MAX)));
@@ -142,11 +143,24 @@ impl UploadKind {
                     let Some(at) = crate::time::parse_rfc3339(text) else {
                         return Err(err(Some(name), format!("must be an RFC 3339 time such as 2026-11-24T09:30:00Z, got {text:?}")));
                     };
-                    normalized.insert(name.clone(), Value::String(crate::time::format_rfc3339(at)));
+                    let utc = crate::time::format_rfc3339(at);
+                    if utc != *text {
+                        rewritten.push((name, utc));
+                    }
                 }
             }
         }
-        let v = &Value::Object(normalized);
+        let copy;
+        let v = if rewritten.is_empty() {
+            v
+        } else {
+            let mut normalized = object.clone();
+            for (name, utc) in rewritten {
+                normalized.insert(name.clone(), Value::String(utc));
+            }
+            copy = Value::Object(normalized);
+            &copy
+        };
         let read = |e: crate::json::JsonError| err(e.field(), e.message().to_string());
         Ok(match self {
             UploadKind::Devices => Record::Device(Device::from_json(v).map_err(read)?),

@@ -394,15 +394,17 @@ fn ingest(dir: &std::path::Path, devices: u64) -> Result<u32, Box<dyn std::error
         drop(batches);
         let started = Instant::now();
         let last = std::sync::atomic::AtomicI64::new(i64::MAX);
-        let (mut check, mut write) = (Duration::ZERO, Duration::ZERO);
+        let (mut parse, mut check, mut write) = (Duration::ZERO, Duration::ZERO, Duration::ZERO);
         let (mut index, mut summary, mut steps, mut in_memory) = (Duration::ZERO, Duration::ZERO, 0, 0);
         std::thread::scope(|scope| -> Result<(), Box<dyn std::error::Error>> {
             let (checked_tx, checked_rx) = std::sync::mpsc::sync_channel::<Vec<tenantscope_model::upload::Record>>(1);
-            let checker = scope.spawn(|| -> Result<(), String> {
+            let checker = std::thread::Builder::new().name("checker".into()).spawn_scoped(scope, || -> Result<(), String> {
                 let checked_tx = checked_tx;
                 for body in &bodies {
                     let t = Instant::now();
                     let values: Vec<Value> = serde_json::from_slice(body).map_err(|e| e.to_string())?;
+                    parse += t.elapsed();
+                    let t = Instant::now();
                     let checked = kind.check_batch(&values).map_err(|e| e.to_string())?;
                     check += t.elapsed();
                     if checked_tx.send(checked).is_err() {
@@ -410,8 +412,8 @@ fn ingest(dir: &std::path::Path, devices: u64) -> Result<u32, Box<dyn std::error
                     }
                 }
                 Ok(())
-            });
-            let follower = scope.spawn(|| -> Result<(), String> {
+            })?;
+            let follower = std::thread::Builder::new().name("follower".into()).spawn_scoped(scope, || -> Result<(), String> {
                 let mut followed = 0;
                 while followed < last.load(std::sync::atomic::Ordering::SeqCst) {
                     let t = Instant::now();
@@ -430,7 +432,7 @@ fn ingest(dir: &std::path::Path, devices: u64) -> Result<u32, Box<dyn std::error
                     in_memory += usize::from(caught_up.index == store::IndexStep::InMemory);
                 }
                 Ok(())
-            });
+            })?;
             let mut id = 0;
             for checked in checked_rx {
                 let t = Instant::now();
@@ -444,7 +446,8 @@ fn ingest(dir: &std::path::Path, devices: u64) -> Result<u32, Box<dyn std::error
         })?;
         let rate = records as f64 / started.elapsed().as_secs_f64();
         println!(
-            "  parse and check {} ms; write {} ms; follower: {steps} steps ({in_memory} in memory), index {} ms, summary {} ms",
+            "  parse {} ms, check {} ms; write {} ms; follower: {steps} steps ({in_memory} in memory), index {} ms, summary {} ms",
+            parse.as_millis(),
             check.as_millis(), write.as_millis(), index.as_millis(), summary.as_millis()
         );
         let ok = rate >= 100_000.0;
@@ -489,9 +492,85 @@ fn ingest(dir: &std::path::Path, devices: u64) -> Result<u32, Box<dyn std::error
         d
     }).collect()).collect();
     run("new devices", UploadKind::Devices, batches)?;
+    announce(&store, &rows[0], &health[0])?;
     drop(store);
     let _ = std::fs::remove_dir_all(&copy);
     Ok(over)
+}
+
+/// Upload accepted → announced on an open `/events` stream (the devices index and the summary
+/// include it by then), through the real application on a loopback port: one record of each kind
+/// of change, a few times each; p50 and max.
+fn announce(store: &std::sync::Arc<Store>, device: &serde_json::Value, health: &tenantscope_model::DefenderHealth) -> Result<(), Box<dyn std::error::Error>> {
+    use serde_json::json;
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
+    let token = store.with(|c| store::tokens::create(c, store::tokens::Role::Uploader, "bench", 0))?;
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    rt.block_on(async {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        let live = tenantscope_server::live::Live::new();
+        let app = tenantscope_server::app_live(std::sync::Arc::clone(store), live, None, &Default::default());
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        let stream = tokio::net::TcpStream::connect(addr).await?;
+        let mut events = tokio::io::BufReader::new(stream);
+        events.get_mut().write_all(format!("GET /api/v1/events HTTP/1.1\r\nHost: {addr}\r\n\r\n").as_bytes()).await?;
+        let mut cases: Vec<(&str, &str, Vec<String>)> = Vec::new();
+        let mut h = health.clone();
+        cases.push(("one health record", "defender", (0..5).map(|i| {
+            h.signature_version = format!("1.421.{i}.0");
+            json!([h]).to_string()
+        }).collect()));
+        cases.push(("one new device", "devices", (0..5).map(|i| {
+            let mut d = device.clone();
+            d["AADDeviceID"] = json!(format!("00000000-0000-4000-9000-{i:012}"));
+            d["Name"] = json!(format!("ANNOUNCED-{i}"));
+            json!([d]).to_string()
+        }).collect()));
+        cases.push(("one renamed device", "devices", (0..5).map(|i| {
+            let mut d = device.clone();
+            d["Name"] = json!(format!("RENAMED-{i}"));
+            json!([d]).to_string()
+        }).collect()));
+        for (name, kind, bodies) in cases {
+            let mut times = Vec::new();
+            for body in bodies {
+                let head = format!(
+                    "POST /api/v1/upload/{kind} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                    body.len()
+                );
+                let (answer, accepted) = post(addr, head, &body).await.ok_or("the upload does not answer")?;
+                let change: i64 = serde_json::from_str::<serde_json::Value>(&answer)?["change"].as_i64().ok_or("no change id")?;
+                let mut line = String::new();
+                loop {
+                    line.clear();
+                    if events.read_line(&mut line).await? == 0 {
+                        return Err("the events stream ended".into());
+                    }
+                    if line.strip_prefix("id: ").and_then(|v| v.trim().parse::<i64>().ok()).is_some_and(|id| id >= change) {
+                        break;
+                    }
+                }
+                times.push(accepted.elapsed());
+            }
+            times.sort();
+            println!("upload accepted -> announced, {name}: p50 {} ms, max {} ms", ms(times[times.len() / 2]), ms(times[times.len() - 1]));
+        }
+        Ok::<(), Box<dyn std::error::Error>>(())
+    })
+}
+
+/// A POST on a fresh loopback connection: the answer's body and when the answer arrived.
+async fn post(addr: std::net::SocketAddr, head: String, body: &str) -> Option<(String, Instant)> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr).await.ok()?;
+    stream.write_all(head.as_bytes()).await.ok()?;
+    stream.write_all(body.as_bytes()).await.ok()?;
+    let mut answer = Vec::new();
+    stream.read_to_end(&mut answer).await.ok()?;
+    let accepted = Instant::now();
+    let text = String::from_utf8(answer).ok()?;
+    Some((text.split_once("\r\n\r\n")?.1.to_string(), accepted))
 }
 
 /// One HTTP/1.1 request on a fresh loopback connection: (status, time to the whole answer).

@@ -7,6 +7,7 @@
 
 use super::Result;
 use rusqlite::Connection;
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::Arc;
 use rusqlite::types::ValueRef;
@@ -61,17 +62,17 @@ impl TextColumn {
 
 /// The filter value (wire form) of a SQL value read for `filter`: text as it is, codes as keys,
 /// conditions as true/false; NULL as "" (which no filter value equals).
-fn wire_value(filter: FilterSpec, v: ValueRef<'_>) -> String {
+fn wire_value(filter: FilterSpec, v: ValueRef<'_>) -> Cow<'_, str> {
     let int = match v {
         ValueRef::Integer(i) => Some(i),
         _ => None,
     };
     match (filter.kind, int) {
-        (FilterKind::Verdict, Some(i)) => HealthVerdict::from_code(i).map(|v| v.key().to_string()).unwrap_or_default(),
-        (FilterKind::Agent, Some(i)) => AgentState::from_code(i).map(|v| v.key().to_string()).unwrap_or_default(),
-        (FilterKind::Bool, Some(i)) => (if i != 0 { "true" } else { "false" }).to_string(),
-        (_, Some(i)) => i.to_string(),
-        _ => v.as_str().unwrap_or_default().to_string(),
+        (FilterKind::Verdict, Some(i)) => Cow::Borrowed(HealthVerdict::from_code(i).map(|v| v.key()).unwrap_or_default()),
+        (FilterKind::Agent, Some(i)) => Cow::Borrowed(AgentState::from_code(i).map(|v| v.key()).unwrap_or_default()),
+        (FilterKind::Bool, Some(i)) => Cow::Borrowed(if i != 0 { "true" } else { "false" }),
+        (_, Some(i)) => Cow::Owned(i.to_string()),
+        _ => Cow::Borrowed(v.as_str().unwrap_or_default()),
     }
 }
 
@@ -412,6 +413,7 @@ impl DeviceIndex {
         let mut keys: Vec<(i64, Vec<Option<String>>)> = Vec::new();
         let mut changed: Vec<&'static str> = Vec::new();
         let mut active_changed = false;
+        let columns: Vec<&TextColumn> = filters.iter().map(|f| &*self.columns[f.name]).collect();
         for chunk in ids.chunks(500) {
             let marks = vec!["?"; chunk.len()].join(", ");
             // Expressions come from the spec, never from a request.
@@ -422,7 +424,8 @@ impl DeviceIndex {
             while let Some(r) = rows.next()? {
                 found += 1;
                 let id = r.get::<_, i64>(0)?;
-                let values: Vec<String> = filters.iter().enumerate().map(|(i, f)| r.get_ref(1 + i).map(|v| wire_value(*f, v))).collect::<rusqlite::Result<_>>()?;
+                let values: Vec<Cow<'_, str>> =
+                    filters.iter().enumerate().map(|(i, f)| r.get_ref(1 + i).map(|v| wire_value(*f, v))).collect::<rusqlite::Result<_>>()?;
                 let text = search_text(r, filters.len() + 1)?;
                 let first_key = 1 + filters.len() + DEVICES.searchable.len();
                 let key = || -> rusqlite::Result<Vec<Option<String>>> {
@@ -433,7 +436,7 @@ impl DeviceIndex {
                     Ok(p) => p,
                     Err(_) if id > last => {
                         keys.push((id, key()?));
-                        added.push((id, values, text, threats));
+                        added.push((id, values.into_iter().map(Cow::into_owned).collect(), text, threats));
                         continue;
                     }
                     Err(_) => return Ok(None),
@@ -441,13 +444,12 @@ impl DeviceIndex {
                 if moved.binary_search(&id).is_ok() {
                     keys.push((id, key()?));
                 }
-                for (filter, value) in filters.iter().zip(values) {
-                    let col = &self.columns[filter.name];
+                for ((filter, col), value) in filters.iter().zip(&columns).zip(values) {
                     if col.dict[col.codes[p] as usize] != value {
                         let col = Arc::make_mut(next.columns.get_mut(filter.name).expect("column"));
                         let old = col.codes[p] as usize;
                         col.counts[old] -= 1;
-                        col.codes[p] = col.code(value);
+                        col.codes[p] = col.code(value.into_owned());
                         if !changed.contains(&filter.name) {
                             changed.push(filter.name);
                         }

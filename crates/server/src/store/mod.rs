@@ -482,7 +482,8 @@ impl Store {
         let current = lock(&self.devices).clone();
         // Any failure of the in-memory update falls back to a rebuild.
         let followed = self.with(|conn| {
-            let (snapshot, last, changes) = self.changes.snapshot(conn)?;
+            let (snapshot, last) = self.changes.snapshot(conn)?;
+            let changes = self.changes.take(last);
             let Some(current) = current.filter(|index| index.change() < last) else {
                 return Ok((changes, Some(None)));
             };

@@ -30,8 +30,8 @@ pub struct Change {
 }
 
 /// The committed changes not yet handed to the follow-up (devices index, summary, change notices).
-/// A write commits and is recorded here under one lock, and a follow-up starts its read snapshot
-/// under the same lock, so a snapshot has exactly the recorded changes up to its last change id.
+/// A write records its change just before it commits (and takes it back if the commit fails), so a
+/// read snapshot finds every change up to its last change id here, whenever it started.
 #[derive(Default)]
 pub struct ChangeLog {
     entries: Mutex<BTreeMap<i64, Change>>,
@@ -48,25 +48,35 @@ impl ChangeLog {
 
     /// Commits `tx`, whose change is `change`, and records it.
     pub fn commit(&self, tx: Transaction<'_>, change: Change) -> Result<Change> {
-        let mut entries = self.lock();
-        tx.commit()?;
-        entries.insert(change.id, change.clone());
-        while entries.len() > LOG_LIMIT {
-            entries.pop_first();
+        {
+            let mut entries = self.lock();
+            entries.insert(change.id, change.clone());
+            while entries.len() > LOG_LIMIT {
+                entries.pop_first();
+            }
+        }
+        if let Err(e) = tx.commit() {
+            // No snapshot can have seen it: its id is used again by the next write.
+            self.lock().remove(&change.id);
+            return Err(e.into());
         }
         Ok(change)
     }
 
-    /// A read snapshot of `conn`, the last change id in it, and the recorded changes up to that
-    /// one (in order), taken out of the log.
-    pub fn snapshot<'c>(&self, conn: &'c mut Connection) -> Result<(Transaction<'c>, i64, Vec<Change>)> {
-        let mut entries = self.lock();
+    /// A read snapshot of `conn` and the last change id in it.
+    pub fn snapshot<'c>(&self, conn: &'c mut Connection) -> Result<(Transaction<'c>, i64)> {
         let tx = conn.transaction()?;
         // The first read starts the snapshot.
         let last = last_change(&tx)?;
+        Ok((tx, last))
+    }
+
+    /// The recorded changes up to `last` (committed: a snapshot has them), in order, taken out of
+    /// the log; later ones (committing now) stay.
+    pub fn take(&self, last: i64) -> Vec<Change> {
+        let mut entries = self.lock();
         let later = entries.split_off(&(last + 1));
-        let taken = std::mem::replace(&mut *entries, later).into_values().collect();
-        Ok((tx, last, taken))
+        std::mem::replace(&mut *entries, later).into_values().collect()
     }
 }
 
