@@ -143,9 +143,14 @@ impl UploadKind {
                     let Some(at) = crate::time::parse_rfc3339(text) else {
                         return Err(err(Some(name), format!("must be an RFC 3339 time such as 2026-11-24T09:30:00Z, got {text:?}")));
                     };
-                    let utc = crate::time::format_rfc3339(at);
-                    if utc != *text {
-                        rewritten.push((name, utc));
+                    // Already in the stored form (`2026-11-24T09:30:00Z`, no leap second): as it is.
+                    let b = text.as_bytes();
+                    let stored_form = b.len() == 20 && b[10] == b'T' && b[19] == b'Z' && &b[17..19] != b"60";
+                    if !stored_form {
+                        let utc = crate::time::format_rfc3339(at);
+                        if utc != *text {
+                            rewritten.push((name, utc));
+                        }
                     }
                 }
             }
@@ -184,7 +189,15 @@ impl UploadKind {
         let mut out = Vec::with_capacity(records.len());
         for (index, v) in records.iter().enumerate() {
             let record = self.check(index, v)?;
-            let key: Vec<String> = self.key_fields().iter().map(|f| v.get(*f).map(|x| x.to_string()).unwrap_or_default()).collect();
+            let key: Vec<String> = self
+                .key_fields()
+                .iter()
+                .map(|f| match v.get(*f) {
+                    Some(Value::String(text)) => format!("\"{text}"),
+                    Some(other) => other.to_string(),
+                    None => String::new(),
+                })
+                .collect();
             if !seen.insert(key) {
                 return Err(RecordError {
                     index,

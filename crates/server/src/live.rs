@@ -29,14 +29,20 @@ pub struct Notice {
 pub struct Live {
     sender: broadcast::Sender<Notice>,
     recent: Mutex<VecDeque<Notice>>,
-    /// The summary and the change it reflects (computed once per change).
-    summary: Mutex<Option<(i64, Arc<Summary>)>>,
+    /// The summary, as JSON too, and the change it reflects (computed once per change).
+    summary: Mutex<Option<(i64, Arc<Summary>, bytes::Bytes)>>,
     /// Serialises the follow-ups of writes (index, summary, notice).
     publishing: tokio::sync::Mutex<()>,
+    /// The thread that brings the devices index up to date: always the same one, so that the
+    /// index's copies come from (and go back to) one allocator arena instead of spreading over
+    /// every thread of the blocking pool (memory would creep up with each change).
+    follower: std::sync::mpsc::Sender<Follow>,
     /// Set when the server shuts down: every open stream ends (so that it does not hold the
     /// shutdown up), and streams opened after it end at once.
     closing: tokio::sync::watch::Sender<bool>,
 }
+
+type Follow = (Arc<Store>, tokio::sync::oneshot::Sender<store::Result<store::CaughtUp>>);
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
@@ -45,7 +51,17 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 impl Live {
     pub fn new() -> Arc<Live> {
         let (sender, _) = broadcast::channel(REPLAY);
+        let (follower, requests) = std::sync::mpsc::channel::<Follow>();
+        // Ends when the hub is dropped (its sender with it).
+        let _ = std::thread::Builder::new().name("tenantscope-follow".into()).spawn(move || {
+            for (store, answer) in requests {
+                let caught_up = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| store.catch_up()))
+                    .unwrap_or_else(|_| Err(store::StoreError::Task("following the changes panicked".into())));
+                let _ = answer.send(caught_up);
+            }
+        });
         Arc::new(Live {
+            follower,
             sender,
             recent: Mutex::new(VecDeque::with_capacity(REPLAY)),
             summary: Mutex::new(None),
@@ -58,22 +74,31 @@ impl Live {
     /// after each change (`changed`), never per viewer. Writes go through this server (the one
     /// write path), which is what keeps it current.
     pub async fn current_summary(&self, store: &Arc<Store>) -> store::Result<Arc<Summary>> {
-        if let Some((_, summary)) = lock(&self.summary).as_ref() {
+        if let Some((_, summary, _)) = lock(&self.summary).as_ref() {
             return Ok(Arc::clone(summary));
         }
-        self.recompute_summary(store).await
+        Ok(self.recompute_summary(store).await?.0)
     }
 
-    async fn recompute_summary(&self, store: &Arc<Store>) -> store::Result<Arc<Summary>> {
+    /// The summary as JSON, serialised once per change too.
+    pub async fn current_summary_json(&self, store: &Arc<Store>) -> store::Result<bytes::Bytes> {
+        if let Some((_, _, json)) = lock(&self.summary).as_ref() {
+            return Ok(json.clone());
+        }
+        Ok(self.recompute_summary(store).await?.1)
+    }
+
+    async fn recompute_summary(&self, store: &Arc<Store>) -> store::Result<(Arc<Summary>, bytes::Bytes)> {
         // As of the devices index's change: its counts are the device numbers.
         let (change, summary) = store.run_indexed(|conn, index| Ok((index.change(), store::summary(conn, index)?))).await?;
+        let json = bytes::Bytes::from(serde_json::to_vec(&summary).map_err(|e| store::StoreError::Task(e.to_string()))?);
         let summary = Arc::new(summary);
         let mut slot = lock(&self.summary);
         // A slower computation never replaces a newer one.
-        if slot.as_ref().is_none_or(|(c, _)| *c <= change) {
-            *slot = Some((change, Arc::clone(&summary)));
+        if slot.as_ref().is_none_or(|(c, _, _)| *c <= change) {
+            *slot = Some((change, Arc::clone(&summary), json.clone()));
         }
-        Ok(summary)
+        Ok((summary, json))
     }
 
     /// After a committed write: the devices index brought up to every change committed so far and
@@ -83,8 +108,9 @@ impl Live {
     pub async fn changed(&self, store: &Arc<Store>) {
         let _publishing = self.publishing.lock().await;
         // In memory for the devices written, else rebuilt; requests keep the previous index meanwhile.
-        let following = Arc::clone(store);
-        let changes = match tokio::task::spawn_blocking(move || following.catch_up()).await {
+        let (answer, caught_up) = tokio::sync::oneshot::channel();
+        let _ = self.follower.send((Arc::clone(store), answer));
+        let changes = match caught_up.await {
             Ok(Ok(caught_up)) => caught_up.changes,
             Ok(Err(e)) => {
                 tracing::error!(error = %e, "following a change failed");
@@ -99,7 +125,7 @@ impl Live {
             return;
         }
         let summary = match self.recompute_summary(store).await {
-            Ok(s) => s,
+            Ok((s, _)) => s,
             Err(e) => {
                 // Never a stale summary kept: the next request computes it again.
                 tracing::error!(error = %e, "summary after a change failed");

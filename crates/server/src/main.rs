@@ -1,8 +1,4 @@
 use clap::Parser;
-
-/// Reuses freed memory instead of faulting fresh pages in for every copy of the devices index.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};

@@ -1,7 +1,7 @@
 //! The in-memory index of the devices list. At a hierarchy's size (up to ~1,000,000 devices) SQLite
 //! alone cannot count a non-selective filter, sort it and search substrings within the latency budget
 //! on two cores, so the devices query runs here: dictionary-encoded filter columns, one precomputed
-//! order per sortable field (read from the store's own indexes), and one lower-case haystack for the
+//! order per sortable field (read from the store's own indexes), and the lower-case search text for the
 //! free-text search. It answers "which row ids, in which order, how many"; the rows themselves are
 //! then read from SQLite by id. Built from the store after it is loaded; rebuilt after writes.
 
@@ -76,6 +76,91 @@ fn wire_value(filter: FilterSpec, v: ValueRef<'_>) -> Cow<'_, str> {
     }
 }
 
+/// Devices per piece of the search text: a change copies only the pieces of the devices it
+/// changed (about 1.5 MB each), never the whole text (about 100 MB at 1,000,000 devices).
+/// (Small pieces in debug builds, so that the tests' tenants have several.)
+const TEXT_PIECE: usize = if cfg!(debug_assertions) { 64 } else { 16_384 };
+
+/// The search text of `TEXT_PIECE` consecutive positions: each device's lower-case searchable
+/// fields (`\0`-separated), `\n`-terminated, and where each starts.
+#[derive(Clone, Default)]
+struct TextPiece {
+    bytes: Vec<u8>,
+    starts: Vec<u32>,
+}
+
+impl TextPiece {
+    fn push(&mut self, text: &[u8]) {
+        self.starts.push(self.bytes.len() as u32);
+        self.bytes.extend_from_slice(text);
+        self.bytes.push(b'\n');
+    }
+
+    fn len(&self) -> usize {
+        self.starts.len()
+    }
+
+    /// The text of the `i`th device of the piece.
+    fn get(&self, i: usize) -> &[u8] {
+        let end = self.starts.get(i + 1).map(|e| *e as usize).unwrap_or(self.bytes.len()) - 1;
+        &self.bytes[self.starts[i] as usize..end]
+    }
+
+    /// The devices of the piece whose text contains `finder`'s needle, as positions from `base`.
+    fn find(&self, finder: &memchr::memmem::Finder<'_>, base: usize, bits: &mut Bits) {
+        let (hay, starts) = (&self.bytes, &self.starts);
+        let mut row = 0usize;
+        let mut from = 0usize;
+        while let Some(i) = finder.find(&hay[from..]) {
+            let at = from + i;
+            // Hits come in order, so the row cursor only moves forward.
+            while row + 1 < starts.len() && starts[row + 1] as usize <= at {
+                row += 1;
+            }
+            bits.set(base + row);
+            // One hit per device is enough: continue at the next device.
+            match starts.get(row + 1) {
+                Some(next) => from = *next as usize,
+                None => break,
+            }
+        }
+    }
+}
+
+/// The rows each filter value (or set of values of one filter) selects, kept for the requests
+/// that ask for it again while this index is current: a wall of consoles asks for the same lists.
+/// A copy of an index starts with none (its rows may differ).
+#[derive(Default)]
+struct Selections(std::sync::Mutex<HashMap<String, Arc<Bits>>>);
+
+/// Selections kept per index, at most.
+const SELECTIONS_KEPT: usize = 64;
+
+impl Clone for Selections {
+    fn clone(&self) -> Self {
+        Selections::default()
+    }
+}
+
+impl Selections {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<Bits>>> {
+        self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The rows of `key`, computed by `compute` the first time.
+    fn get(&self, key: String, compute: impl FnOnce() -> Bits) -> Arc<Bits> {
+        if let Some(bits) = self.lock().get(&key) {
+            return Arc::clone(bits);
+        }
+        let bits = Arc::new(compute());
+        let mut kept = self.lock();
+        if kept.len() < SELECTIONS_KEPT {
+            kept.insert(key, Arc::clone(&bits));
+        }
+        bits
+    }
+}
+
 /// A set of row positions.
 #[derive(Clone)]
 struct Bits(Vec<u64>);
@@ -124,13 +209,13 @@ pub struct DeviceIndex {
     members: Arc<HashMap<String, Vec<u32>>>,
     /// Sortable field → positions in ascending (field, id) order.
     orders: HashMap<&'static str, Arc<Vec<u32>>>,
-    /// Lower-case searchable fields (`\0`-separated) of every device, `\n`-terminated, in position order.
-    haystack: Arc<Vec<u8>>,
-    starts: Arc<Vec<u32>>,
+    /// The search text of every device, in position order, in pieces of `TEXT_PIECE` devices.
+    text: Vec<Arc<TextPiece>>,
     /// Position → the device's ActiveThreats (its order is kept in memory on updates).
     active: Arc<Vec<u32>>,
     /// The store's change counter this index includes every change up to.
     change: i64,
+    selections: Selections,
 }
 
 /// Ranks of a dictionary column's codes, by the order its field sorts in: text by bytes, verdicts
@@ -299,8 +384,7 @@ impl DeviceIndex {
             .iter()
             .map(|_| TextColumn { dict: Vec::new(), lookup: HashMap::new(), codes: Vec::new(), counts: Vec::new() })
             .collect();
-        let mut haystack = Vec::new();
-        let mut starts = Vec::new();
+        let mut text: Vec<TextPiece> = Vec::new();
         let mut active = Vec::new();
         {
             // Expressions come from the spec (column names or fixed subqueries), never from a request.
@@ -313,9 +397,10 @@ impl DeviceIndex {
                 for (i, (col, filter)) in columns.iter_mut().zip(&filters).enumerate() {
                     col.push(&wire_value(*filter, r.get_ref(1 + i)?));
                 }
-                starts.push(haystack.len() as u32);
-                haystack.extend(search_text(r, filters.len() + 1)?);
-                haystack.push(b'\n');
+                if text.last().is_none_or(|piece| piece.len() == TEXT_PIECE) {
+                    text.push(TextPiece::default());
+                }
+                text.last_mut().expect("a piece").push(&search_text(r, filters.len() + 1)?);
                 active.push(r.get::<_, i64>(exprs.len() + 1)? as u32);
             }
         }
@@ -377,10 +462,10 @@ impl DeviceIndex {
             columns,
             members: Arc::new(members),
             orders,
-            haystack: Arc::new(haystack),
-            starts: Arc::new(starts),
+            text: text.into_iter().map(Arc::new).collect(),
             active: Arc::new(active),
             change: 0,
+            selections: Selections::default(),
         })
     }
 
@@ -480,38 +565,26 @@ impl DeviceIndex {
                 }
             }
         }
-        // Search text: the unchanged spans copied whole, the changed devices' text in between, the
-        // new devices' at the end.
-        if !texts.is_empty() || appended {
-            texts.sort_by_key(|(p, _)| *p);
-            let extra: usize = texts.iter().map(|(_, t)| t).chain(added.iter().map(|(_, _, t, _)| t)).map(|t| t.len() + 1).sum::<usize>();
-            let mut haystack = Vec::with_capacity(self.haystack.len() + extra);
-            let mut starts: Vec<u32> = Vec::with_capacity(self.starts.len() + added.len());
-            let mut from = 0usize; // next position not yet copied
-            let place = |haystack: &mut Vec<u8>, starts: &mut Vec<u32>, from: usize, upto: usize| {
-                // Positions from..upto unchanged: one copy, starts shifted by the same amount.
-                if upto > from {
-                    let (a, b) = (self.starts[from] as usize, self.starts.get(upto).map(|s| *s as usize).unwrap_or(self.haystack.len()));
-                    let shift = haystack.len() as i64 - a as i64;
-                    starts.extend(self.starts[from..upto].iter().map(|s| (*s as i64 + shift) as u32));
-                    haystack.extend_from_slice(&self.haystack[a..b]);
+        // Search text: the pieces with a changed device copied with its text in place, the new
+        // devices' text added to the last piece and new ones.
+        texts.sort_by_key(|(p, _)| *p);
+        for changed in texts.chunk_by(|(a, _), (b, _)| a / TEXT_PIECE == b / TEXT_PIECE) {
+            let k = changed[0].0 / TEXT_PIECE;
+            let (piece, mut changed) = (&self.text[k], changed.iter().peekable());
+            let mut copy = TextPiece { bytes: Vec::with_capacity(piece.bytes.len() + 64), starts: Vec::with_capacity(piece.len()) };
+            for j in 0..piece.len() {
+                match changed.next_if(|(p, _)| p % TEXT_PIECE == j) {
+                    Some((_, text)) => copy.push(text),
+                    None => copy.push(piece.get(j)),
                 }
-            };
-            for (p, text) in &texts {
-                place(&mut haystack, &mut starts, from, *p);
-                starts.push(haystack.len() as u32);
-                haystack.extend_from_slice(text);
-                haystack.push(b'\n');
-                from = p + 1;
             }
-            place(&mut haystack, &mut starts, from, self.len());
-            for (_, _, text, _) in &added {
-                starts.push(haystack.len() as u32);
-                haystack.extend_from_slice(text);
-                haystack.push(b'\n');
+            next.text[k] = Arc::new(copy);
+        }
+        for (_, _, text, _) in &added {
+            if next.text.last().is_none_or(|piece| piece.len() == TEXT_PIECE) {
+                next.text.push(Arc::new(TextPiece::default()));
             }
-            next.haystack = Arc::new(haystack);
-            next.starts = Arc::new(starts);
+            Arc::make_mut(next.text.last_mut().expect("a piece")).push(text);
         }
         let n = next.len();
         // Orders of the fields with few values: a counting pass over the ranks (ties by id).
@@ -580,8 +653,7 @@ impl DeviceIndex {
 
     /// The search text of the device at position `p`.
     fn text(&self, p: usize) -> &[u8] {
-        let end = self.starts.get(p + 1).map(|e| *e as usize - 1).unwrap_or(self.haystack.len() - 1);
-        &self.haystack[self.starts[p] as usize..end]
+        self.text[p / TEXT_PIECE].get(p % TEXT_PIECE)
     }
 
     pub fn len(&self) -> usize {
@@ -601,9 +673,9 @@ impl DeviceIndex {
     fn select(&self, query: &ListQuery) -> Option<Bits> {
         let n = self.len();
         let mut result: Option<Bits> = None;
-        let mut intersect = |bits: Bits| match &mut result {
-            Some(r) => r.and(&bits),
-            None => result = Some(bits),
+        let mut intersect = |bits: &Bits| match &mut result {
+            Some(r) => r.and(bits),
+            None => result = Some(bits.clone()),
         };
         let mut fields: Vec<&str> = Vec::new();
         for (f, _) in &query.filters {
@@ -622,7 +694,10 @@ impl DeviceIndex {
                 }
                 // Every value wanted (e.g. true and false): no condition, as in SQL.
                 if !wanted.iter().all(|w| *w) {
-                    intersect(Bits::from_fn(n, |p| wanted[col.codes[p] as usize]));
+                    let mut values = values.clone();
+                    values.sort_unstable();
+                    let key = format!("{field}\0{}", values.join("\0"));
+                    intersect(&self.selections.get(key, || Bits::from_fn(n, |p| wanted[col.codes[p] as usize])));
                 }
             } else if DEVICES.filter(field).is_some_and(|f| f.kind == FilterKind::Member) {
                 let mut bits = Bits::empty(n);
@@ -631,7 +706,7 @@ impl DeviceIndex {
                         bits.set(*p as usize);
                     }
                 }
-                intersect(bits);
+                intersect(&bits);
             }
         }
         if let Some(q) = &query.q {
@@ -640,24 +715,11 @@ impl DeviceIndex {
             let mut bits = Bits::empty(n);
             if !needle.is_empty() {
                 let finder = memchr::memmem::Finder::new(&needle);
-                let (hay, starts) = (&self.haystack, &self.starts);
-                let mut row = 0usize;
-                let mut from = 0usize;
-                while let Some(i) = finder.find(&hay[from..]) {
-                    let at = from + i;
-                    // Hits come in order, so the row cursor only moves forward.
-                    while row + 1 < starts.len() && starts[row + 1] as usize <= at {
-                        row += 1;
-                    }
-                    bits.set(row);
-                    // One hit per device is enough: continue at the next device.
-                    match starts.get(row + 1) {
-                        Some(next) => from = *next as usize,
-                        None => break,
-                    }
+                for (k, piece) in self.text.iter().enumerate() {
+                    piece.find(&finder, k * TEXT_PIECE, &mut bits);
                 }
             }
-            intersect(bits);
+            intersect(&bits);
         }
         result
     }
