@@ -182,12 +182,18 @@ async fn click_chart_part(c: &Client, chart: &str, key: Option<&str>) -> Result<
 }
 
 async fn kpi(client: &Client, name: &str) -> Result<String, BoxError> {
-    let el = client
-        .wait()
-        .at_most(Duration::from_secs(20))
-        .for_element(Locator::Css(&format!("[data-kpi='{name}']")))
+    let css = format!("[data-kpi='{name}']");
+    eventually(&format!("the {name} number"), || text_now(client, &css)).await
+}
+
+/// The text of the element `css` selects, read in one step in the page (a live update may replace the
+/// element at any time, so a found element can be gone by the time its text is asked for); None while
+/// there is none.
+async fn text_now(client: &Client, css: &str) -> Result<Option<String>, BoxError> {
+    let text = client
+        .execute("const e = document.querySelector(arguments[0]); return e ? e.innerText : null", vec![serde_json::json!(css)])
         .await?;
-    Ok(el.text().await?)
+    Ok(text.as_str().map(str::to_string))
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -999,7 +1005,7 @@ async fn uploads_show_up_on_open_pages_and_the_header_follows_the_stream() {
     let base = format!("http://{addr}");
     let existing: String = store.with(|c| Ok(c.query_row("SELECT DeviceId FROM defender_health LIMIT 1", [], |r| r.get(0))?)).unwrap();
     with_browser(|c| async move {
-        let live_text = |c: Client| async move { Ok::<_, BoxError>(c.find(Locator::Css("[data-testid=live]")).await?.text().await?) };
+        let live_text = |c: Client| async move { Ok::<_, BoxError>(text_now(&c, "[data-testid=live]").await?.unwrap_or_default()) };
         // An open Devices page searching for a device that does not exist yet.
         c.goto(&format!("{base}/devices?q=LIVE-E2E")).await?;
         assert_eq!(list_total(&c).await.unwrap_or(0), 0);
