@@ -42,6 +42,9 @@ pub struct Live {
     closing: tokio::sync::watch::Sender<bool>,
 }
 
+/// Tries of a follow-up (each a second apart) before it gives up.
+const FOLLOW_ATTEMPTS: u32 = 30;
+
 type Follow = (Arc<Store>, tokio::sync::oneshot::Sender<store::Result<store::CaughtUp>>);
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -53,13 +56,14 @@ impl Live {
         let (sender, _) = broadcast::channel(REPLAY);
         let (follower, requests) = std::sync::mpsc::channel::<Follow>();
         // Ends when the hub is dropped (its sender with it).
-        let _ = std::thread::Builder::new().name("tenantscope-follow".into()).spawn(move || {
+        std::thread::Builder::new().name("tenantscope-follow".into()).spawn(move || {
             for (store, answer) in requests {
                 let caught_up = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| store.catch_up()))
                     .unwrap_or_else(|_| Err(store::StoreError::Task("following the changes panicked".into())));
                 let _ = answer.send(caught_up);
             }
-        });
+        })
+        .expect("cannot start the thread that follows changes");
         Arc::new(Live {
             follower,
             sender,
@@ -107,31 +111,50 @@ impl Live {
     /// do, so a burst of writes is followed in a few steps, not one per write.
     pub async fn changed(&self, store: &Arc<Store>) {
         let _publishing = self.publishing.lock().await;
-        // In memory for the devices written, else rebuilt; requests keep the previous index meanwhile.
-        let (answer, caught_up) = tokio::sync::oneshot::channel();
-        let _ = self.follower.send((Arc::clone(store), answer));
-        let changes = match caught_up.await {
-            Ok(Ok(caught_up)) => caught_up.changes,
-            Ok(Err(e)) => {
-                tracing::error!(error = %e, "following a change failed");
-                return;
+        // A follow-up that fails (the store busy, say) is tried again, each second for a while: the
+        // changes stay in the store's log until one succeeds, and the summary of before the change
+        // is not served meanwhile.
+        let mut changes = None;
+        for attempt in 0..FOLLOW_ATTEMPTS {
+            if attempt > 0 {
+                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
             }
-            Err(e) => {
-                tracing::error!(error = %e, "following a change failed");
-                return;
+            // In memory for the devices written, else rebuilt; requests keep the previous index meanwhile.
+            let (answer, caught_up) = tokio::sync::oneshot::channel();
+            let _ = self.follower.send((Arc::clone(store), answer));
+            match caught_up.await {
+                Ok(Ok(caught_up)) => {
+                    changes = Some(caught_up.changes);
+                    break;
+                }
+                Ok(Err(e)) => tracing::error!(error = %e, attempt, "following a change failed"),
+                Err(e) => tracing::error!(error = %e, attempt, "following a change failed"),
             }
-        };
-        if changes.is_empty() {
-            return;
+            *lock(&self.summary) = None;
         }
-        let summary = match self.recompute_summary(store).await {
-            Ok((s, _)) => s,
-            Err(e) => {
-                // Never a stale summary kept: the next request computes it again.
-                tracing::error!(error = %e, "summary after a change failed");
-                *lock(&self.summary) = None;
-                return;
+        let Some(changes) = changes.filter(|c| !c.is_empty()) else { return };
+        let mut summary = None;
+        for attempt in 0..FOLLOW_ATTEMPTS {
+            if attempt > 0 {
+                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
             }
+            match self.recompute_summary(store).await {
+                Ok((s, _)) => {
+                    summary = Some(s);
+                    break;
+                }
+                Err(e) => {
+                    // Never a stale summary kept: the next request computes it again.
+                    tracing::error!(error = %e, attempt, "summary after a change failed");
+                    *lock(&self.summary) = None;
+                }
+            }
+        }
+        let Some(summary) = summary else {
+            // These changes are announced to no one: a client that reconnects with an earlier
+            // Last-Event-ID is told to reload everything instead of skipping them.
+            lock(&self.recent).clear();
+            return;
         };
         let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
         for change in changes {

@@ -512,11 +512,9 @@ impl Store {
                 (changes, IndexStep::InMemory)
             }
             Ok((changes, None)) => (changes, IndexStep::Rebuilt),
-            Err(e) => {
-                drop(_building);
-                self.invalidate_device_index();
-                return Err(e);
-            }
+            // Before any change was taken (no connection, no snapshot): the index is kept as it is
+            // (it has every change up to its own), the changes stay in the log for the next try.
+            Err(e) => return Err(e),
         };
         if step == IndexStep::Rebuilt {
             if let Err(e) = self.build_and_keep(DeviceIndex::build, epoch) {

@@ -34,7 +34,10 @@ pub struct Change {
 /// read snapshot finds every change up to its last change id here, whenever it started.
 #[derive(Default)]
 pub struct ChangeLog {
-    entries: Mutex<BTreeMap<i64, Change>>,
+    /// Change id → (the write that recorded it, its change).
+    entries: Mutex<BTreeMap<i64, (u64, Change)>>,
+    /// Numbers the writes, so a failed commit takes back its own entry only.
+    writes: std::sync::atomic::AtomicU64,
 }
 
 /// Changes kept for a follow-up that never comes (none runs in a tool that only writes); beyond,
@@ -42,22 +45,27 @@ pub struct ChangeLog {
 const LOG_LIMIT: usize = 4096;
 
 impl ChangeLog {
-    fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<i64, Change>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<i64, (u64, Change)>> {
         self.entries.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Commits `tx`, whose change is `change`, and records it.
     pub fn commit(&self, tx: Transaction<'_>, change: Change) -> Result<Change> {
+        let write = self.writes.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         {
             let mut entries = self.lock();
-            entries.insert(change.id, change.clone());
+            entries.insert(change.id, (write, change.clone()));
             while entries.len() > LOG_LIMIT {
                 entries.pop_first();
             }
         }
         if let Err(e) = tx.commit() {
-            // No snapshot can have seen it: its id is used again by the next write.
-            self.lock().remove(&change.id);
+            // No snapshot can have seen it: its id is used again by the next write, which may have
+            // recorded it already (the failed commit released the store's write lock).
+            let mut entries = self.lock();
+            if entries.get(&change.id).is_some_and(|(w, _)| *w == write) {
+                entries.remove(&change.id);
+            }
             return Err(e.into());
         }
         Ok(change)
@@ -76,7 +84,7 @@ impl ChangeLog {
     pub fn take(&self, last: i64) -> Vec<Change> {
         let mut entries = self.lock();
         let later = entries.split_off(&(last + 1));
-        std::mem::replace(&mut *entries, later).into_values().collect()
+        std::mem::replace(&mut *entries, later).into_values().map(|(_, change)| change).collect()
     }
 }
 
