@@ -183,6 +183,18 @@ impl Bits {
     fn count(&self) -> u64 {
         self.0.iter().map(|w| w.count_ones() as u64).sum()
     }
+    fn clear(&mut self, i: usize) {
+        self.0[i / 64] &= !(1 << (i % 64));
+    }
+    fn and_not(&mut self, other: &Bits) {
+        for (a, b) in self.0.iter_mut().zip(&other.0) {
+            *a &= !b;
+        }
+    }
+    /// Room for `n` positions (new ones unset).
+    fn grow(&mut self, n: usize) {
+        self.0.resize(n.div_ceil(64), 0);
+    }
     fn from_fn(n: usize, f: impl Fn(usize) -> bool) -> Self {
         let mut bits = Bits::empty(n);
         for (w, word) in bits.0.iter_mut().enumerate() {
@@ -216,6 +228,10 @@ pub struct DeviceIndex {
     /// The store's change counter this index includes every change up to.
     change: i64,
     selections: Selections,
+    /// Positions of devices removed since the index was built (left in place, skipped by every
+    /// answer; a rebuild drops them), and how many.
+    gone: Option<Arc<Bits>>,
+    removed: usize,
 }
 
 /// Ranks of a dictionary column's codes, by the order its field sorts in: text by bytes, verdicts
@@ -466,6 +482,8 @@ impl DeviceIndex {
             active: Arc::new(active),
             change: 0,
             selections: Selections::default(),
+            gone: None,
+            removed: 0,
         })
     }
 
@@ -476,13 +494,14 @@ impl DeviceIndex {
 
     /// This index with the devices of `ids` (row ids, ascending) read again from `conn`, a read
     /// snapshot that has exactly the changes up to `change` on top of this index's: their filter
-    /// values, search text and active-threat counts, devices the index does not have yet appended
-    /// (new ids are above every id it has), and each order redone only where it may differ — a
-    /// counting pass for the fields with few values, a merge for the fields the store orders (the
-    /// new and `moved` devices placed by their neighbour in the store's index). Copies only the
-    /// parts that change (tens of ms at 1,000,000 devices instead of a rebuild's seconds). None when
-    /// a device is no longer in the store or an id is below the index's highest but not in it:
-    /// rebuild then.
+    /// values, search text and active-threat counts; devices the index does not have yet appended
+    /// (new ids are above every id it has); devices no longer in the store left in place but marked
+    /// removed (skipped by every answer, their counts taken back); and each order redone only where
+    /// it may differ — a counting pass for the fields with few values, a merge for the fields the
+    /// store orders (the new and `moved` devices placed by their neighbour in the store's index).
+    /// Copies only the parts that change (tens of ms at 1,000,000 devices instead of a rebuild's
+    /// seconds). None when an id is below the index's highest but not in it, or when over an eighth
+    /// of the positions are removed devices: rebuild then (which compacts them).
     pub fn updated(&self, conn: &Connection, ids: &[i64], moved: &[i64], change: i64) -> Result<Option<DeviceIndex>> {
         let filters: Vec<FilterSpec> = column_filters().collect();
         let placed: Vec<&'static str> = store_sorted().collect();
@@ -505,10 +524,10 @@ impl DeviceIndex {
             let sql = format!("SELECT devices.id, {}, ActiveThreats FROM {DEVICES_WITH_HEALTH} WHERE devices.id IN ({marks})", exprs.join(", "));
             let mut stmt = conn.prepare_cached(&sql)?;
             let mut rows = stmt.query(rusqlite::params_from_iter(chunk.iter()))?;
-            let mut found = 0;
+            let mut found: Vec<i64> = Vec::with_capacity(chunk.len());
             while let Some(r) = rows.next()? {
-                found += 1;
                 let id = r.get::<_, i64>(0)?;
+                found.push(id);
                 let values: Vec<Cow<'_, str>> =
                     filters.iter().enumerate().map(|(i, f)| r.get_ref(1 + i).map(|v| wire_value(*f, v))).collect::<rusqlite::Result<_>>()?;
                 let text = search_text(r, filters.len() + 1)?;
@@ -526,7 +545,19 @@ impl DeviceIndex {
                     }
                     Err(_) => return Ok(None),
                 };
-                if moved.binary_search(&id).is_ok() {
+                let revived = self.gone.as_ref().is_some_and(|gone| gone.get(p));
+                if revived {
+                    // Removed, and its id given again to a new device (the store reuses the highest
+                    // id): counted again, then updated like any other.
+                    Arc::make_mut(next.gone.as_mut().expect("gone")).clear(p);
+                    next.removed -= 1;
+                    for filter in &filters {
+                        let col = Arc::make_mut(next.columns.get_mut(filter.name).expect("column"));
+                        let code = col.codes[p] as usize;
+                        col.counts[code] += 1;
+                    }
+                }
+                if revived || moved.binary_search(&id).is_ok() {
                     keys.push((id, key()?));
                 }
                 for ((filter, col), value) in filters.iter().zip(&columns).zip(values) {
@@ -548,13 +579,34 @@ impl DeviceIndex {
                     active_changed = true;
                 }
             }
-            if found != chunk.len() {
-                return Ok(None); // removed meanwhile
+            // Devices no longer in the store: removed (their counts taken back, their position
+            // skipped from now on).
+            found.sort_unstable();
+            for id in chunk.iter().filter(|id| found.binary_search(id).is_err()) {
+                let Ok(p) = self.rowids.binary_search(id) else { continue }; // added and removed since
+                if next.gone.as_ref().is_some_and(|gone| gone.get(p)) {
+                    continue;
+                }
+                let n = self.positions();
+                Arc::make_mut(next.gone.get_or_insert_with(|| Arc::new(Bits::empty(n)))).set(p);
+                next.removed += 1;
+                for filter in &filters {
+                    let col = Arc::make_mut(next.columns.get_mut(filter.name).expect("column"));
+                    let code = col.codes[p] as usize;
+                    col.counts[code] -= 1;
+                }
             }
+        }
+        // Many removed: a rebuild compacts.
+        if next.removed > next.positions() / 8 {
+            return Ok(None);
         }
         let appended = !added.is_empty();
         added.sort_by_key(|(id, ..)| *id);
         if appended {
+            if let Some(gone) = next.gone.as_mut() {
+                Arc::make_mut(gone).grow(self.positions() + added.len());
+            }
             let rowids = Arc::make_mut(&mut next.rowids);
             let active = Arc::make_mut(&mut next.active);
             for (id, values, _, threats) in &mut added {
@@ -586,7 +638,7 @@ impl DeviceIndex {
             }
             Arc::make_mut(next.text.last_mut().expect("a piece")).push(text);
         }
-        let n = next.len();
+        let n = next.positions();
         // Orders of the fields with few values: a counting pass over the ranks (ties by id).
         for field in DEVICES.sortable {
             if let Some(col) = next.columns.get(field).filter(|_| ranked(field)) {
@@ -656,7 +708,13 @@ impl DeviceIndex {
         self.text[p / TEXT_PIECE].get(p % TEXT_PIECE)
     }
 
+    /// Devices in the index.
     pub fn len(&self) -> usize {
+        self.rowids.len() - self.removed
+    }
+
+    /// Positions (devices removed since the build included).
+    fn positions(&self) -> usize {
         self.rowids.len()
     }
 
@@ -666,12 +724,12 @@ impl DeviceIndex {
     }
 
     pub fn is_empty(&self) -> bool {
-        self.rowids.is_empty()
+        self.len() == 0
     }
 
     /// The rows a query selects (None: all of them).
     fn select(&self, query: &ListQuery) -> Option<Bits> {
-        let n = self.len();
+        let n = self.positions();
         let mut result: Option<Bits> = None;
         let mut intersect = |bits: &Bits| match &mut result {
             Some(r) => r.and(bits),
@@ -720,6 +778,12 @@ impl DeviceIndex {
                 }
             }
             intersect(&bits);
+        }
+        // Removed devices are never selected.
+        if let Some(gone) = &self.gone {
+            let mut bits = result.unwrap_or_else(|| Bits::from_fn(n, |_| true));
+            bits.and_not(gone);
+            result = Some(bits);
         }
         result
     }

@@ -488,7 +488,7 @@ impl Store {
                 return Ok((changes, Some(None)));
             };
             let since: Vec<&write::Change> = changes.iter().filter(|c| c.id > current.change()).collect();
-            // Every change since the index's is known, and none removed devices.
+            // Every change since the index's is known (each says which devices it wrote or removed).
             let known = since.len() as i64 == last - current.change() && since.iter().all(|c| !c.devices || c.updated.is_some());
             if !known {
                 return Ok((changes, None));

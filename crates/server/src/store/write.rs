@@ -21,11 +21,11 @@ pub struct Change {
     pub records: usize,
     /// Whether the devices list (and so its index) may differ.
     pub devices: bool,
-    /// The devices (row ids, ascending) written, new ones included: the index can follow them in
-    /// memory. None when devices were removed (the index is rebuilt).
+    /// The devices (row ids, ascending) written or removed, new ones included: the index follows
+    /// them in memory. None: unknown (the index is rebuilt).
     pub updated: Option<Vec<i64>>,
     /// Those of `updated` already in the store before whose name, serial number or ids (the fields
-    /// the store's indexes order) may have changed.
+    /// the store's indexes order) may have changed, and removed ones (their id may be given again).
     pub moved: Vec<i64>,
 }
 
@@ -390,6 +390,9 @@ pub fn delete_device(conn: &mut Connection, aad_device_id: &str, log: &ChangeLog
     tx.execute("DELETE FROM threats WHERE DeviceId = ?1", [aad_device_id])?;
     tx.execute("DELETE FROM defender_health WHERE id = ?1", [id])?;
     tx.execute("DELETE FROM devices WHERE id = ?1", [id])?;
-    let id = next_change(&tx)?;
-    Ok(Some(log.commit(tx, Change { id, kind: "delete", records: 1, devices: true, updated: None, moved: Vec::new() })?))
+    let next = next_change(&tx)?;
+    // Moved as well: the store may give its id to the next new device (a different device then,
+    // placed anew in every order).
+    let change = Change { id: next, kind: "delete", records: 1, devices: true, updated: Some(vec![id]), moved: vec![id] };
+    Ok(Some(log.commit(tx, change)?))
 }
