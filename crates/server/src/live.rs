@@ -74,17 +74,9 @@ impl Live {
         })
     }
 
-    /// The summary as of the last change, from memory: computed at the first request and again
-    /// after each change (`changed`), never per viewer. Writes go through this server (the one
-    /// write path), which is what keeps it current.
-    pub async fn current_summary(&self, store: &Arc<Store>) -> store::Result<Arc<Summary>> {
-        if let Some((_, summary, _)) = lock(&self.summary).as_ref() {
-            return Ok(Arc::clone(summary));
-        }
-        Ok(self.recompute_summary(store).await?.0)
-    }
-
-    /// The summary as JSON, serialised once per change too.
+    /// The summary as of the last change, as JSON, from memory: computed and serialised at the
+    /// first request and again after each change (`changed`), never per viewer. Writes go through
+    /// this server (the one write path), which is what keeps it current.
     pub async fn current_summary_json(&self, store: &Arc<Store>) -> store::Result<bytes::Bytes> {
         if let Some((_, _, json)) = lock(&self.summary).as_ref() {
             return Ok(json.clone());
@@ -114,42 +106,17 @@ impl Live {
         // A follow-up that fails (the store busy, say) is tried again, each second for a while: the
         // changes stay in the store's log until one succeeds, and the summary of before the change
         // is not served meanwhile.
-        let mut changes = None;
-        for attempt in 0..FOLLOW_ATTEMPTS {
-            if attempt > 0 {
-                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
-            }
+        let follow = || async {
             // In memory for the devices written, else rebuilt; requests keep the previous index meanwhile.
             let (answer, caught_up) = tokio::sync::oneshot::channel();
             let _ = self.follower.send((Arc::clone(store), answer));
-            match caught_up.await {
-                Ok(Ok(caught_up)) => {
-                    changes = Some(caught_up.changes);
-                    break;
-                }
-                Ok(Err(e)) => tracing::error!(error = %e, attempt, "following a change failed"),
-                Err(e) => tracing::error!(error = %e, attempt, "following a change failed"),
-            }
-            *lock(&self.summary) = None;
+            caught_up.await.map_err(|e| store::StoreError::Task(e.to_string()))?
+        };
+        let Some(caught_up) = self.retried("following a change", follow).await else { return };
+        if caught_up.changes.is_empty() {
+            return;
         }
-        let Some(changes) = changes.filter(|c| !c.is_empty()) else { return };
-        let mut summary = None;
-        for attempt in 0..FOLLOW_ATTEMPTS {
-            if attempt > 0 {
-                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
-            }
-            match self.recompute_summary(store).await {
-                Ok((s, _)) => {
-                    summary = Some(s);
-                    break;
-                }
-                Err(e) => {
-                    // Never a stale summary kept: the next request computes it again.
-                    tracing::error!(error = %e, attempt, "summary after a change failed");
-                    *lock(&self.summary) = None;
-                }
-            }
-        }
+        let summary = self.retried("the summary after a change", || async { Ok(self.recompute_summary(store).await?.0) }).await;
         let Some(summary) = summary else {
             // These changes are announced to no one: a client that reconnects with an earlier
             // Last-Event-ID is told to reload everything instead of skipping them.
@@ -157,7 +124,7 @@ impl Live {
             return;
         };
         let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
-        for change in changes {
+        for change in caught_up.changes {
             let notice = Notice {
                 id: change.id,
                 entity: change.kind,
@@ -175,6 +142,22 @@ impl Live {
             // No receiver is fine: nobody is watching.
             let _ = self.sender.send(notice);
         }
+    }
+
+    /// `attempt` until it succeeds, each second, `FOLLOW_ATTEMPTS` times at most (the store busy,
+    /// say); meanwhile no summary is served from memory (the next request computes it again).
+    async fn retried<T, F: std::future::Future<Output = store::Result<T>>>(&self, what: &str, attempt: impl Fn() -> F) -> Option<T> {
+        for tried in 0..FOLLOW_ATTEMPTS {
+            if tried > 0 {
+                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+            }
+            match attempt().await {
+                Ok(out) => return Some(out),
+                Err(e) => tracing::error!(error = %e, attempt = tried, "{what} failed"),
+            }
+            *lock(&self.summary) = None;
+        }
+        None
     }
 
     /// Ends every open events stream (at shutdown).

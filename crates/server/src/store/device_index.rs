@@ -23,29 +23,14 @@ struct TextColumn {
 }
 
 impl TextColumn {
-    fn push(&mut self, v: &str) {
-        let code = match self.lookup.get(v) {
-            Some(c) => *c,
-            None => {
-                let c = self.dict.len() as u32;
-                self.dict.push(v.to_string());
-                self.lookup.insert(v.to_string(), c);
-                self.counts.push(0);
-                c
-            }
-        };
-        self.codes.push(code);
-        self.counts[code as usize] += 1;
-    }
-
     /// The code of `value` (added to the dictionary when new), counted once more.
-    fn code(&mut self, value: String) -> u32 {
-        let code = match self.lookup.get(&value) {
+    fn code(&mut self, value: &str) -> u32 {
+        let code = match self.lookup.get(value) {
             Some(c) => *c,
             None => {
                 let c = self.dict.len() as u32;
-                self.lookup.insert(value.clone(), c);
-                self.dict.push(value);
+                self.lookup.insert(value.to_string(), c);
+                self.dict.push(value.to_string());
                 self.counts.push(0);
                 c
             }
@@ -54,7 +39,8 @@ impl TextColumn {
         code
     }
 
-    fn push_owned(&mut self, value: String) {
+    /// One more position, with `value`.
+    fn push(&mut self, value: &str) {
         let code = self.code(value);
         self.codes.push(code);
     }
@@ -565,7 +551,7 @@ impl DeviceIndex {
                         let col = Arc::make_mut(next.columns.get_mut(filter.name).expect("column"));
                         let old = col.codes[p] as usize;
                         col.counts[old] -= 1;
-                        col.codes[p] = col.code(value.into_owned());
+                        col.codes[p] = col.code(&value);
                         if !changed.contains(&filter.name) {
                             changed.push(filter.name);
                         }
@@ -613,7 +599,7 @@ impl DeviceIndex {
                 rowids.push(*id);
                 active.push(*threats);
                 for (filter, value) in filters.iter().zip(values.drain(..)) {
-                    Arc::make_mut(next.columns.get_mut(filter.name).expect("column")).push_owned(value);
+                    Arc::make_mut(next.columns.get_mut(filter.name).expect("column")).push(&value);
                 }
             }
         }

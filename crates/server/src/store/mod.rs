@@ -305,8 +305,8 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-/// The settings of every pooled connection (a bulk load that changes some puts these back).
-/// Every connection's settings. Commits do not checkpoint the write-ahead log themselves
+/// The settings of every pooled connection (a bulk load that changes some puts these back). Commits
+/// do not checkpoint the write-ahead log themselves
 /// (`wal_autocheckpoint = 0`): a thread of the store does, beside the writers (`checkpoints`), so an
 /// upload never waits for pages to be copied back into the database file.
 pub const CONNECTION_PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;
@@ -474,15 +474,18 @@ impl Store {
     /// store's last change — in memory for the devices the changes wrote (`DeviceIndex::updated`,
     /// all of them at once when several committed meanwhile), else rebuilt — and the changes handed
     /// back in order (for the change notices). Requests keep using the previous index until the
-    /// new one is swapped in. An index that fails to follow is dropped (the next request builds it
-    /// again); the changes are handed back all the same.
+    /// new one is swapped in. An index whose rebuild fails is dropped (the next request builds it
+    /// again); the changes are handed back all the same. Err only before any change was taken (no
+    /// connection, no snapshot): the index and the log are left as they were, for another try.
     pub fn catch_up(&self) -> Result<CaughtUp> {
         let _building = lock(&self.building);
         let epoch = self.epoch.load(Ordering::SeqCst);
         let current = lock(&self.devices).clone();
         // Any failure of the in-memory update falls back to a rebuild.
         let followed = self.with(|conn| {
-            let (snapshot, last) = self.changes.snapshot(conn)?;
+            let snapshot = conn.transaction()?;
+            // The first read starts the snapshot; the log has every change up to its last.
+            let last = write::last_change(&snapshot)?;
             let changes = self.changes.take(last);
             let Some(current) = current.filter(|index| index.change() < last) else {
                 return Ok((changes, Some(None)));

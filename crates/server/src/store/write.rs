@@ -71,14 +71,6 @@ impl ChangeLog {
         Ok(change)
     }
 
-    /// A read snapshot of `conn` and the last change id in it.
-    pub fn snapshot<'c>(&self, conn: &'c mut Connection) -> Result<(Transaction<'c>, i64)> {
-        let tx = conn.transaction()?;
-        // The first read starts the snapshot.
-        let last = last_change(&tx)?;
-        Ok((tx, last))
-    }
-
     /// The recorded changes up to `last` (committed: a snapshot has them), in order, taken out of
     /// the log; later ones (committing now) stay.
     pub fn take(&self, last: i64) -> Vec<Change> {
