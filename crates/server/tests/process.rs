@@ -65,15 +65,31 @@ fn sigterm_stops_it_cleanly() {
 
 /// Runs the server on `data_dir` expecting it to stop at start-up; returns its standard error.
 fn refused_start(data_dir: &std::path::Path) -> String {
-    let out = server()
+    let mut child = server()
         .args(["--listen", "127.0.0.1:0", "--dist", "none", "--demo-devices", "50"])
         .arg("--data-dir")
         .arg(data_dir)
         .stdout(Stdio::null())
-        .output()
+        .stderr(Stdio::piped())
+        .spawn()
         .unwrap();
-    assert!(!out.status.success(), "it must not start on {}", data_dir.display());
-    let err = String::from_utf8_lossy(&out.stderr).trim().to_string();
+    // One that starts anyway is stopped and fails the test, not left running.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("it started on {} instead of refusing", data_dir.display());
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(!status.success(), "it must not start on {}", data_dir.display());
+    let mut err = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
+    let err = err.trim().to_string();
     assert_eq!(err.lines().count(), 1, "one line an operator can act on: {err}");
     assert!(err.starts_with("tenantscope-server: "), "{err}");
     err

@@ -261,6 +261,10 @@ pub struct Store {
     freed: std::sync::Condvar,
     /// Streaming exports running now (each holds a connection and a blocking thread).
     exports: Arc<tokio::sync::Semaphore>,
+    /// Requests working on the blocking pool now: as many as the machine has cores, so a crowd of
+    /// list requests queues instead of crowding out the threads that answer from memory (the
+    /// summary, event streams, static files).
+    workers: tokio::sync::Semaphore,
     /// The devices list's in-memory index, built on first use (see `device_index`).
     devices: Mutex<Option<Arc<DeviceIndex>>>,
     /// Bumped by every invalidation: an index whose build spanned a write is used once, not kept.
@@ -269,14 +273,17 @@ pub struct Store {
     building: Mutex<()>,
     /// Committed changes not yet followed up (`catch_up`).
     changes: write::ChangeLog,
-    /// The checkpoint thread (woken to end when the store is dropped).
-    checkpointer: std::sync::OnceLock<std::thread::Thread>,
+    /// The checkpoint thread (woken to end, and joined, when the store is dropped).
+    checkpointer: Mutex<Option<std::thread::JoinHandle<()>>>,
 }
 
 impl Drop for Store {
     fn drop(&mut self) {
-        if let Some(thread) = self.checkpointer.get() {
-            thread.unpark();
+        // Woken, and waited for: when the store is gone, so is every connection to its file (a
+        // copy or a check made right after sees the file as the last connection left it).
+        if let Some(thread) = self.checkpointer.lock().unwrap_or_else(PoisonError::into_inner).take() {
+            thread.thread().unpark();
+            let _ = thread.join();
         }
     }
 }
@@ -387,18 +394,19 @@ impl Store {
             pool: Mutex::new(Pool { idle: vec![conn], open: 1 }),
             freed: std::sync::Condvar::new(),
             exports: Arc::new(tokio::sync::Semaphore::new(MAX_EXPORTS)),
+            workers: tokio::sync::Semaphore::new(std::thread::available_parallelism().map_or(4, |n| 2 * n.get()).max(4)),
             devices: Mutex::new(None),
             epoch: AtomicU64::new(0),
             building: Mutex::new(()),
             changes: write::ChangeLog::default(),
-            checkpointer: std::sync::OnceLock::new(),
+            checkpointer: Mutex::new(None),
         });
         let weak = Arc::downgrade(&store);
         let thread = std::thread::Builder::new()
             .name("tenantscope-checkpoint".into())
             .spawn(move || checkpoints(weak, path))
             .map_err(|e| StoreError::Open(format!("cannot start the checkpoint thread ({e})")))?;
-        let _ = store.checkpointer.set(thread.thread().clone());
+        *store.checkpointer.lock().unwrap_or_else(PoisonError::into_inner) = Some(thread);
         Ok(store)
     }
 
@@ -614,6 +622,7 @@ impl Store {
         self: &Arc<Self>,
         f: impl FnOnce(&mut Connection, &DeviceIndex) -> Result<R> + Send + 'static,
     ) -> Result<R> {
+        let _working = self.workers.acquire().await.map_err(|e| StoreError::Task(e.to_string()))?;
         let store = Arc::clone(self);
         tokio::task::spawn_blocking(move || {
             let index = store.device_index()?;
@@ -628,6 +637,7 @@ impl Store {
         self: &Arc<Self>,
         f: impl FnOnce(&mut Connection) -> Result<R> + Send + 'static,
     ) -> Result<R> {
+        let _working = self.workers.acquire().await.map_err(|e| StoreError::Task(e.to_string()))?;
         let store = Arc::clone(self);
         tokio::task::spawn_blocking(move || store.with(f))
             .await
