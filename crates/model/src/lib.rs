@@ -2,6 +2,7 @@
 //! of every field, the derived health verdict and the `/api/v1` contract. No UI, no I/O: it compiles
 //! for the browser (wasm32) and the server alike.
 
+pub mod access;
 pub mod agent;
 pub mod api;
 pub mod codes;

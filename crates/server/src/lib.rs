@@ -35,7 +35,10 @@ pub fn app_with(store: Arc<Store>, dist: Option<&Path>, options: &web::WebOption
 
 /// The application with the live hub it publishes changes through (the simulator and tests share it).
 pub fn app_live(store: Arc<Store>, live: Arc<live::Live>, dist: Option<&Path>, options: &web::WebOptions) -> Router {
-    shell(api::router(api::ApiContext { store, live }), dist, options)
+    let ctx = api::ApiContext { store, live, access: Arc::new(api::session::Access::new(!options.require_sign_in)) };
+    let app = shell(api::router(ctx.clone()), dist, options);
+    // A console link carrying a token (a kiosk's) signs in and drops it from the address.
+    app.layer(axum::middleware::from_fn(move |req, next| api::session::sign_in_link(ctx.clone(), req, next)))
 }
 
 /// The application while the store is being prepared: the console is served, and every API route

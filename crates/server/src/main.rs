@@ -43,7 +43,9 @@ enum Command {
 enum TokenAction {
     /// Creates a token and prints it, alone, on standard output (once: the store keeps only its hash).
     Create {
-        /// What the token may do: uploader (post batches, remove devices) or viewer (read only).
+        /// What the token may do: admin (everything), viewer (read everything), kiosk (read what the
+        /// kiosk shows, always with aliases for identified values) or uploader (post batches, remove
+        /// devices; cannot sign in).
         #[arg(long)]
         role: String,
         /// Directory of the SQLite store.
@@ -52,6 +54,21 @@ enum TokenAction {
         /// A name to tell tokens apart.
         #[arg(long, default_value = "")]
         label: String,
+    },
+    /// Lists the tokens (id, role, label, created, revoked, sessions open), never the tokens themselves.
+    List {
+        /// Directory of the SQLite store.
+        #[arg(long, default_value = "./data")]
+        data_dir: PathBuf,
+    },
+    /// Revokes a token: it and every session signed in with it stop working (within 5 seconds on a
+    /// running server).
+    Revoke {
+        /// The token's id (`token list`).
+        id: i64,
+        /// Directory of the SQLite store.
+        #[arg(long, default_value = "./data")]
+        data_dir: PathBuf,
     },
 }
 
@@ -85,6 +102,13 @@ struct Args {
     /// Keep the data moving: a site simulator posts changes through the upload API (batches per second).
     #[arg(long, num_args = 0..=1, default_missing_value = "1")]
     simulate: Option<f64>,
+    /// Let anybody read without signing in on a non-loopback address too (otherwise such a server
+    /// needs a token to sign in with and refuses to start without one).
+    #[arg(long, conflicts_with = "require_sign_in")]
+    allow_anonymous: bool,
+    /// Reading takes a token or a session on a loopback address too (it is open there by default).
+    #[arg(long)]
+    require_sign_in: bool,
 }
 
 /// How long requests in flight may run after a shutdown signal.
@@ -99,7 +123,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .init();
     let cli = Cli::parse();
     let args = match cli.command {
-        Some(Command::Token { action: TokenAction::Create { role, data_dir, label } }) => return create_token(&role, &data_dir, &label),
+        Some(Command::Token { action }) => return token_command(action),
         Some(Command::Simulate { url, token, rate, seed }) => {
             return tenantscope_server::simulate::run(&url, &token, rate, seed).await.map_err(|e| e.to_string().into())
         }
@@ -139,7 +163,20 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     // Serve at once: while the store is prepared the console loads and the API answers 503 with
     // how far preparing is; then the real application takes over.
-    let web = WebOptions { frame_ancestors: args.frame_ancestors.clone(), allow_hosts: args.allow_hosts.clone() };
+    // Open (anybody reads) on loopback unless told otherwise; elsewhere only when told so.
+    let open = tenantscope_server::api::session::reads_open(addr.ip(), args.allow_anonymous, args.require_sign_in);
+    let no_sign_in = || {
+        eprintln!(
+            "tenantscope-server: {} and no token to sign in with exists: create one with `tenantscope-server token create --role admin --data-dir {}`, or pass --allow-anonymous to let anybody read",
+            if addr.ip().is_loopback() { "--require-sign-in is set".to_string() } else { format!("{addr} is not a loopback address") },
+            args.data_dir.display()
+        );
+        std::process::exit(2);
+    };
+    if !open && !args.data_dir.join(tenantscope_server::store::DB_FILE).exists() {
+        no_sign_in();
+    }
+    let web = WebOptions { frame_ancestors: args.frame_ancestors.clone(), allow_hosts: args.allow_hosts.clone(), require_sign_in: !open };
     let startup = Arc::new(Startup::default());
     let ready = Arc::new(OnceLock::new());
     let app = app_switching(app_preparing(Arc::clone(&startup), config.dist.as_deref(), &web), Arc::clone(&ready));
@@ -169,6 +206,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         match preparing.await {
             Ok(Ok(store)) => {
                 tracing::info!(store = %store.path().display(), elapsed_ms = started.elapsed().as_millis() as u64, "store ready");
+                if !open && !store.with(|c| tokens::any_sign_in(c)).unwrap_or(false) {
+                    no_sign_in();
+                }
                 let _ = ready.set(app_live(Arc::clone(&store), Arc::clone(&live), config.dist.as_deref(), &web));
                 // The demo's own upload token, shown once (no token is accepted until one exists).
                 if config.demo.is_some() {
@@ -216,14 +256,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     std::process::exit(0);
 }
 
-/// `token create`: the token alone on standard output, so that `TOKEN=$(tenantscope-server token create ...)` works.
-fn create_token(role: &str, data_dir: &std::path::Path, label: &str) -> Result<(), Box<dyn std::error::Error>> {
-    let Some(role) = tokens::Role::from_key(role) else {
-        let roles: Vec<&str> = tokens::Role::ALL.iter().map(|r| r.key()).collect();
-        eprintln!("tenantscope-server: no role {role:?}; roles: {}", roles.join(", "));
-        std::process::exit(2);
-    };
-    let store = match tenantscope_server::store::Store::open(data_dir) {
+/// `token create` prints the token alone on standard output (so that `TOKEN=$(tenantscope-server
+/// token create ...)` works); `token list` a table; `token revoke` what it did.
+fn token_command(action: TokenAction) -> Result<(), Box<dyn std::error::Error>> {
+    let open = |data_dir: &std::path::Path| match tenantscope_server::store::Store::open(data_dir) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("tenantscope-server: {e}");
@@ -231,8 +267,40 @@ fn create_token(role: &str, data_dir: &std::path::Path, label: &str) -> Result<(
         }
     };
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_secs() as i64;
-    let token = store.with(|c| tokens::create(c, role, label, now))?;
-    println!("{token}");
+    match action {
+        TokenAction::Create { role, data_dir, label } => {
+            let Some(role) = tokens::Role::from_key(&role) else {
+                let roles: Vec<&str> = tokens::Role::ALL.iter().map(|r| r.key()).collect();
+                eprintln!("tenantscope-server: no role {role:?}; roles: {}", roles.join(", "));
+                std::process::exit(2);
+            };
+            let token = open(&data_dir).with(|c| tokens::create(c, role, &label, now))?;
+            println!("{token}");
+        }
+        TokenAction::List { data_dir } => {
+            let list = open(&data_dir).with(|c| tokens::list(c, now))?;
+            println!("{:>4}  {:<9} {:<20} {:<21} {:<21} {:>8}", "id", "role", "label", "created", "revoked", "sessions");
+            for t in list {
+                println!(
+                    "{:>4}  {:<9} {:<20} {:<21} {:<21} {:>8}",
+                    t.id,
+                    t.role,
+                    t.label,
+                    t.created,
+                    t.revoked.as_deref().unwrap_or("-"),
+                    t.sessions
+                );
+            }
+        }
+        TokenAction::Revoke { id, data_dir } => {
+            if open(&data_dir).with(|c| tokens::revoke(c, id, now))? {
+                println!("token {id} revoked: it and its sessions stop working");
+            } else {
+                eprintln!("tenantscope-server: no token {id} that is not revoked already (see `token list`)");
+                std::process::exit(2);
+            }
+        }
+    }
     Ok(())
 }
 

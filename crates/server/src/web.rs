@@ -20,11 +20,13 @@ pub struct WebOptions {
     pub frame_ancestors: String,
     /// Host names (without port) the server answers besides the loopback names.
     pub allow_hosts: Vec<String>,
+    /// Reading takes a token or a session (false: anybody may read, as on loopback by default).
+    pub require_sign_in: bool,
 }
 
 impl Default for WebOptions {
     fn default() -> Self {
-        WebOptions { frame_ancestors: "'none'".into(), allow_hosts: Vec::new() }
+        WebOptions { frame_ancestors: "'none'".into(), allow_hosts: Vec::new(), require_sign_in: false }
     }
 }
 

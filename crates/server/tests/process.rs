@@ -200,7 +200,7 @@ fn start(dir: &std::path::Path, args: &[&str]) -> (std::process::Child, String, 
         }
         lines.push(line.trim().to_string());
         if !base.is_empty() && (lines.iter().any(|l| l.contains("Upload token")) || !args.contains(&"--demo-devices")) {
-            if http(&base, "GET", "/api/v1/summary", None, "").0 == 200 {
+            if matches!(http(&base, "GET", "/api/v1/summary", None, "").0, 200 | 401) {
                 break;
             }
         }
@@ -297,4 +297,52 @@ fn open_event_streams_do_not_hold_up_a_shutdown() {
     // The stream ended with the server.
     let mut rest = Vec::new();
     let _ = stream.read_to_end(&mut rest);
+}
+
+#[test]
+fn a_closed_server_needs_a_token_to_start_and_a_revoked_one_stops_working() {
+    let dir = tempfile::tempdir().unwrap();
+    let closed = || {
+        server()
+            .args(["--listen", "127.0.0.1:0", "--dist", "none", "--no-demo", "--require-sign-in"])
+            .arg("--data-dir")
+            .arg(dir.path())
+            .output()
+            .unwrap()
+    };
+    // No token to sign in with: refused at once, in one line.
+    let out = closed();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr).trim().to_string();
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("no token to sign in with exists") && err.contains("token create --role admin"), "{err}");
+    // An uploader's token is not one to sign in with.
+    let token = |args: &[&str]| {
+        let out = server().args(args).arg("--data-dir").arg(dir.path()).output().unwrap();
+        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    };
+    token(&["token", "create", "--role", "uploader"]);
+    assert!(!closed().status.success(), "an uploader token does not open a closed server");
+    let viewer = token(&["token", "create", "--role", "viewer", "--label", "wall"]);
+    assert!(viewer.starts_with("ts_") && !viewer.contains(char::is_whitespace), "the token alone: {viewer:?}");
+    let (mut child, base, _) = start(dir.path(), &["--no-demo", "--require-sign-in"]);
+    let before = (http(&base, "GET", "/api/v1/summary", None, ""), http(&base, "GET", "/api/v1/summary", Some(&viewer), ""));
+    let list = token(&["token", "list"]);
+    let revoked = token(&["token", "revoke", "2"]);
+    // The running server notices within its trust time (5 s).
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let mut after = http(&base, "GET", "/api/v1/summary", Some(&viewer), "");
+    while after.0 == 200 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(250));
+        after = http(&base, "GET", "/api/v1/summary", Some(&viewer), "");
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(before.0 .0, 401, "{:?}", before.0);
+    assert_eq!(before.1 .0, 200, "{:?}", before.1);
+    assert!(list.contains("viewer") && list.contains("wall") && !list.contains(&viewer), "{list}");
+    assert!(revoked.contains("token 2 revoked"), "{revoked}");
+    assert_eq!(after.0, 401, "{:?}", after);
+    assert!(after.1.contains("revoked"), "{}", after.1);
 }

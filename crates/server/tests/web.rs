@@ -131,7 +131,7 @@ async fn only_known_host_names_are_answered() {
     assert!(String::from_utf8_lossy(&body).contains("--allow-host"));
     // Named explicitly, it is answered.
     let f = fixture();
-    let options = tenantscope_server::web::WebOptions { frame_ancestors: "'self'".into(), allow_hosts: vec!["console.example".into()] };
+    let options = tenantscope_server::web::WebOptions { frame_ancestors: "'self'".into(), allow_hosts: vec!["console.example".into()], ..Default::default() };
     let app = tenantscope_server::app_with(f.store.clone(), Some(&f.dist), &options);
     let res = app.oneshot(Request::get("/").header("host", "console.example").body(Body::empty()).unwrap()).await.unwrap();
     assert_eq!(res.status(), StatusCode::OK);

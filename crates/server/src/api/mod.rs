@@ -10,6 +10,7 @@ mod events;
 mod products;
 pub mod upload;
 pub mod openapi;
+pub mod session;
 mod summary;
 pub mod threats;
 
@@ -26,6 +27,7 @@ use tenantscope_model::api::ListQuery;
 pub struct ApiContext {
     pub store: Arc<Store>,
     pub live: Arc<crate::live::Live>,
+    pub access: Arc<session::Access>,
 }
 
 /// Every resource's routes, in one list: the router is built from it and the OpenAPI test compares
@@ -42,6 +44,7 @@ pub fn routes() -> Routes {
         .merge(connector::router())
         .merge(upload::router())
         .merge(events::router())
+        .merge(session::router())
         .merge(openapi::router())
 }
 
@@ -56,6 +59,9 @@ pub fn router(ctx: ApiContext) -> Router {
         // Unknown API paths and methods get the API's JSON error shape, never the console's page.
         .fallback(|| async { Error::NotFound("no such API route".into()) })
         .method_not_allowed_fallback(|| async { Error::MethodNotAllowed("this route does not take this method".into()) })
+        // Who the request is and whether it may, before anything else (a refused upload's body is
+        // never read).
+        .layer(axum::middleware::from_fn_with_state(ctx.clone(), session::guard))
         .with_state(ctx)
 }
 

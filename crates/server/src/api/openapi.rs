@@ -250,6 +250,28 @@ pub fn document() -> Value {
         device["delete"] = json!({ "operationId": "delete_device", "summary": "Removes a device that left the site.",
             "security": [{ "bearer": [] }], "parameters": device["get"]["parameters"].clone(), "responses": responses });
     }
+    let session_schema = json!({ "type": "object", "required": ["role", "signed_in", "open", "always_private"], "properties": {
+        "role": { "type": "string", "enum": tenantscope_model::access::Role::ALL.map(|r| r.key()) },
+        "signed_in": { "type": "boolean" }, "open": { "type": "boolean" }, "always_private": { "type": "boolean" },
+        "expires": { "type": "string", "format": "date-time", "nullable": true } } });
+    let mut session_responses = secured(errors());
+    session_responses["200"] = json!({ "description": "Who the console talks as.", "content": { "application/json": { "schema": session_schema.clone() } } });
+    let mut sign_in_responses = secured(errors());
+    sign_in_responses["200"] = json!({ "description": "Signed in: the session cookie (HttpOnly, SameSite=Strict) is set.",
+        "headers": { "Set-Cookie": { "schema": { "type": "string" } } },
+        "content": { "application/json": { "schema": session_schema } } });
+    paths.insert(
+        "/session".into(),
+        json!({
+            "get": { "operationId": "session", "summary": "Who the request is: role, signed in or not, whether the server is open to anybody.", "responses": session_responses },
+            "post": { "operationId": "sign_in", "summary": "Signs in with a token (any role but uploader) and sets the session cookie.",
+                "requestBody": { "required": true, "content": { "application/json": { "schema": {
+                    "type": "object", "required": ["token"], "properties": { "token": { "type": "string" } } } } } },
+                "responses": sign_in_responses },
+            "delete": { "operationId": "sign_out", "summary": "Ends the session and clears its cookie.",
+                "responses": { "204": { "description": "Signed out." } } }
+        }),
+    );
     let mut event_responses = errors();
     event_responses["200"] = json!({ "description": "Server-Sent Events: `event: change` with `id:` the change id and `data:` { id, entity, records, at, summary }; `event: reset` when a reconnecting client (Last-Event-ID) missed more than is kept. Heartbeat comments every 15 s.",
         "content": { "text/event-stream": { "schema": { "type": "string" } } } });
@@ -264,9 +286,13 @@ pub fn document() -> Value {
         "info": { "title": "Tenantscope API", "version": env!("CARGO_PKG_VERSION"),
                   "description": "Configuration Manager tenant-attach data. Field names are the documented upload names. Dates are RFC 3339 UTC." },
         "servers": [{ "url": "/api/v1" }],
+        // Reads: a token or a session, or nothing on an open server (loopback by default).
+        "security": [{ "bearer": [] }, { "session": [] }, {}],
         "paths": paths,
         "components": {
-          "securitySchemes": { "bearer": { "type": "http", "scheme": "bearer", "description": "A token from `tenantscope-server token create`." } },
+          "securitySchemes": {
+            "bearer": { "type": "http", "scheme": "bearer", "description": "A token from `tenantscope-server token create`." },
+            "session": { "type": "apiKey", "in": "cookie", "name": super::session::COOKIE, "description": "The cookie `POST /session` sets." } },
           "schemas": {
             "Error": { "type": "object", "required": ["error", "detail"], "properties": { "error": { "type": "string" }, "detail": { "type": "string" } } },
             "Page": { "type": "object", "required": ["items", "total", "page", "page_size"], "properties": {

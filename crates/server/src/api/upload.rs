@@ -6,7 +6,7 @@
 
 use super::{ApiContext, Routes};
 use crate::error::{Error, Result};
-use crate::store::{tokens, write};
+use crate::store::write;
 use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, StatusCode};
@@ -25,23 +25,6 @@ pub const MAX_BATCH: usize = 50_000;
 pub fn router() -> Routes {
     Routes::new()
         .route_with_body("/upload/{kind}", post(upload))
-}
-
-/// The role of the request's bearer token: 401 without a known token, 403 when its role is not `role`.
-pub async fn authorize(ctx: &ApiContext, headers: &HeaderMap, role: tokens::Role) -> Result<()> {
-    let token = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(|t| t.trim().to_string());
-    let Some(token) = token.filter(|t| !t.is_empty()) else {
-        return Err(Error::Unauthorized("send an upload token as `Authorization: Bearer <token>` (create one with `tenantscope-server token create --role uploader`)".into()));
-    };
-    match ctx.store.run(move |conn| tokens::role_of(conn, &token)).await? {
-        None => Err(Error::Unauthorized("this token is not known to the server".into())),
-        Some(r) if r != role => Err(Error::Forbidden(format!("this token's role is {}; {} needs {}", r.key(), "this route", role.key()))),
-        Some(_) => Ok(()),
-    }
 }
 
 /// The batch's records: a JSON array, or one JSON object per line (NDJSON).
@@ -72,12 +55,18 @@ fn records(headers: &HeaderMap, body: &[u8]) -> Result<Vec<Value>> {
     Ok(records)
 }
 
-async fn upload(State(ctx): State<ApiContext>, Path(kind): Path<String>, headers: HeaderMap, body: Body) -> Result<Response> {
+async fn upload(
+    State(ctx): State<ApiContext>,
+    axum::Extension(principal): axum::Extension<super::session::Principal>,
+    Path(kind): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response> {
+    principal.may_write()?;
     let kind = UploadKind::from_key(&kind).ok_or_else(|| {
         let kinds: Vec<&str> = UploadKind::ALL.iter().map(|k| k.key()).collect();
         Error::NotFound(format!("no upload of {kind:?}; kinds: {}", kinds.join(", ")))
     })?;
-    authorize(&ctx, &headers, tokens::Role::Uploader).await?;
     let body = axum::body::to_bytes(body, UPLOAD_BODY_LIMIT)
         .await
         .map_err(|_| Error::TooLarge(format!("a batch is at most {UPLOAD_BODY_LIMIT} bytes; send it in smaller batches")))?;
@@ -110,8 +99,12 @@ async fn upload(State(ctx): State<ApiContext>, Path(kind): Path<String>, headers
     Ok((StatusCode::OK, Json(json!({ "kind": kind.key(), "records": count, "change": change.id }))).into_response())
 }
 
-pub async fn remove_device(State(ctx): State<ApiContext>, super::Id(id): super::Id, headers: HeaderMap) -> Result<Response> {
-    authorize(&ctx, &headers, tokens::Role::Uploader).await?;
+pub async fn remove_device(
+    State(ctx): State<ApiContext>,
+    axum::Extension(principal): axum::Extension<super::session::Principal>,
+    super::Id(id): super::Id,
+) -> Result<Response> {
+    principal.may_write()?;
     let lookup = id.clone();
     let (live, store) = (ctx.live.clone(), ctx.store.clone());
     let deleted = tokio::spawn(async move {

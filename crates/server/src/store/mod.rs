@@ -224,6 +224,18 @@ const MIGRATIONS: &[&str] = &[
     DROP INDEX IF EXISTS health_scans;
     DROP INDEX IF EXISTS health_reboot;
     "#,
+    // 7: access. A revoked token is kept (marked) so that its sessions are told why they ended;
+    // a session is the hash of the cookie's secret, the token it was signed in with and when it
+    // ends unless used (Unix seconds).
+    r#"
+    ALTER TABLE tokens ADD COLUMN revoked TEXT;
+    CREATE TABLE sessions (
+        hash TEXT PRIMARY KEY,
+        token INTEGER NOT NULL REFERENCES tokens (id) ON DELETE CASCADE,
+        created TEXT NOT NULL,
+        expires INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    "#,
 ];
 
 /// Indexes for the API's queries. Created after a bulk load (building them once is much faster than
