@@ -179,8 +179,8 @@ async fn signing_in_gives_a_strict_http_only_session_that_ends_on_sign_out_or_wh
     let viewer = s.token(tokens::Role::Viewer);
     // Bad sign-ins.
     for (body, status, needle) in [
-        ("{}".to_string(), StatusCode::BAD_REQUEST, "token"),
-        ("{\"token\":\"\"}".to_string(), StatusCode::BAD_REQUEST, "token"),
+        ("{}".to_string(), StatusCode::UNPROCESSABLE_ENTITY, "token"),
+        ("{\"token\":\"\"}".to_string(), StatusCode::UNPROCESSABLE_ENTITY, "token"),
         ("{\"token\":\"ts_nope\"}".to_string(), StatusCode::UNAUTHORIZED, "not known"),
         (format!("{{\"token\":\"{}\"}}", s.token(tokens::Role::Uploader)), StatusCode::FORBIDDEN, "cannot sign in"),
     ] {

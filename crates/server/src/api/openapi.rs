@@ -257,6 +257,8 @@ pub fn document() -> Value {
     let mut session_responses = secured(errors());
     session_responses["200"] = json!({ "description": "Who the console talks as.", "content": { "application/json": { "schema": session_schema.clone() } } });
     let mut sign_in_responses = secured(errors());
+    sign_in_responses["422"] = json!({ "description": "The body is not `{\"token\": \"…\"}` with a token in it.",
+        "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } });
     sign_in_responses["200"] = json!({ "description": "Signed in: the session cookie (HttpOnly, SameSite=Strict) is set.",
         "headers": { "Set-Cookie": { "schema": { "type": "string" } } },
         "content": { "application/json": { "schema": session_schema } } });
@@ -266,7 +268,7 @@ pub fn document() -> Value {
             "get": { "operationId": "session", "summary": "Who the request is: role, signed in or not, whether the server is open to anybody.", "responses": session_responses },
             "post": { "operationId": "sign_in", "summary": "Signs in with a token (any role but uploader) and sets the session cookie.",
                 "requestBody": { "required": true, "content": { "application/json": { "schema": {
-                    "type": "object", "required": ["token"], "properties": { "token": { "type": "string" } } } } } },
+                    "type": "object", "required": ["token"], "properties": { "token": { "type": "string", "minLength": 1 } } } } } },
                 "responses": sign_in_responses },
             "delete": { "operationId": "sign_out", "summary": "Ends the session and clears its cookie.",
                 "responses": { "204": { "description": "Signed out." } } }

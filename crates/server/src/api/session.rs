@@ -292,11 +292,12 @@ async fn session(State(ctx): State<ApiContext>, axum::Extension(principal): axum
 
 /// Signs in with a token (JSON `{"token": "…"}`): a session cookie (HttpOnly, SameSite=Strict).
 async fn sign_in(State(ctx): State<ApiContext>, headers: HeaderMap, body: axum::body::Bytes) -> Result<Response> {
-    let value: serde_json::Value = serde_json::from_slice(&body).map_err(|_| Error::param("token", "send JSON: {\"token\": \"ts_…\"}"))?;
-    let SignIn { token } = <SignIn as tenantscope_model::json::FromJson>::from_json(&value).map_err(|e| Error::param("token", e.to_string()))?;
-    let token = token.trim().to_string();
+    let refuse = |detail: String| Error::Unprocessable(serde_json::json!({ "detail": detail, "field": "token" }));
+    let value: serde_json::Value =
+        serde_json::from_slice(&body).map_err(|_| refuse("send JSON: {\"token\": \"ts_…\"}".into()))?;
+    let SignIn { token } = <SignIn as tenantscope_model::json::FromJson>::from_json(&value).map_err(|e| refuse(e.to_string()))?;
     if token.is_empty() {
-        return Err(Error::param("token", "must not be empty"));
+        return Err(refuse("token: must not be empty".into()));
     }
     let (secret, role, expires) = start_session(&ctx, token).await?;
     let principal = Principal { role, anonymous: false, privacy: role.always_private(), session: Some((secret.clone(), expires)) };
