@@ -9,6 +9,7 @@ pub mod codes;
 pub mod entities;
 pub mod flags;
 pub mod json;
+pub mod privacy;
 pub mod time;
 pub mod upload;
 pub mod verdict;

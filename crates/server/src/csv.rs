@@ -47,7 +47,10 @@ fn json_field(value: &serde_json::Value, out: &mut String) {
 /// A CSV line of `columns` taken from the item's JSON form; with `labels`, coded values as their
 /// labels (the model's `display_value`).
 pub fn line<T: Serialize>(item: &T, columns: &[&str], labels: bool, out: &mut String) {
-    let json = serde_json::to_value(item).unwrap_or(serde_json::Value::Null);
+    line_of(serde_json::to_value(item).unwrap_or(serde_json::Value::Null), columns, labels, out)
+}
+
+fn line_of(json: serde_json::Value, columns: &[&str], labels: bool, out: &mut String) {
     for (i, col) in columns.iter().enumerate() {
         if i > 0 {
             out.push(',');
@@ -89,6 +92,8 @@ where
     };
     let (tx, mut rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(4);
     let store = Arc::clone(store);
+    // In privacy mode each row's masked values are aliased before it is written.
+    let private = crate::privacy::current();
     let runtime = tokio::runtime::Handle::current();
     tokio::task::spawn_blocking(move || {
         let _permit = permit;
@@ -103,14 +108,32 @@ where
         let titles: Vec<&str> = titles.iter().map(String::as_str).collect();
         let mut buf = header(&titles);
         let mut open = true;
-        let mut sink = |item: T| {
-            line(&item, &names, labels, &mut buf);
-            if buf.len() >= CHUNK {
-                open = started.elapsed() < EXPORT_DEADLINE && send(Ok(Bytes::from(std::mem::take(&mut buf))));
-            }
-            open
+        let export = |aliaser: Option<&mut crate::privacy::Aliaser>| {
+            let mut aliaser = aliaser;
+            let mut failed = None;
+            let mut sink = |item: T| {
+                let mut json = serde_json::to_value(&item).unwrap_or(serde_json::Value::Null);
+                if let Some(a) = aliaser.as_deref_mut() {
+                    // A row that cannot be aliased is never written as it is: the export stops.
+                    if let Err(e) = a.json(&mut json) {
+                        failed = Some(e);
+                        return false;
+                    }
+                }
+                line_of(json, &names, labels, &mut buf);
+                if buf.len() >= CHUNK {
+                    open = started.elapsed() < EXPORT_DEADLINE && send(Ok(Bytes::from(std::mem::take(&mut buf))));
+                }
+                open
+            };
+            let result = produce(&store, &mut sink);
+            failed.map_or(result, Err)
         };
-        let result = produce(&store, &mut sink);
+        let result = match &private {
+            // The aliases' look-ups on a connection of their own, beside the export's.
+            Some(p) => store.with(|conn| export(Some(&mut p.aliaser(Some(conn))))),
+            None => export(None),
+        };
         match result {
             Ok(()) if open => {
                 send(Ok(Bytes::from(buf)));

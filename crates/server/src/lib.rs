@@ -4,6 +4,7 @@ pub mod api;
 pub mod csv;
 pub mod error;
 pub mod live;
+pub mod privacy;
 pub mod seed;
 pub mod simulate;
 pub mod store;
@@ -35,7 +36,7 @@ pub fn app_with(store: Arc<Store>, dist: Option<&Path>, options: &web::WebOption
 
 /// The application with the live hub it publishes changes through (the simulator and tests share it).
 pub fn app_live(store: Arc<Store>, live: Arc<live::Live>, dist: Option<&Path>, options: &web::WebOptions) -> Router {
-    let ctx = api::ApiContext { store, live, access: Arc::new(api::session::Access::new(!options.require_sign_in)) };
+    let ctx = api::ApiContext { store, live, access: Arc::new(api::session::Access::new(!options.require_sign_in)), privacy: Default::default() };
     let app = shell(api::router(ctx.clone()), dist, options);
     // A console link carrying a token (a kiosk's) signs in and drops it from the address.
     app.layer(axum::middleware::from_fn(move |req, next| api::session::sign_in_link(ctx.clone(), req, next)))
@@ -72,7 +73,7 @@ fn shell(api: Router, dist: Option<&Path>, options: &web::WebOptions) -> Router 
         // deadline). The concurrency limit of requests that need the store is in `api::router`.
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(axum::http::StatusCode::SERVICE_UNAVAILABLE, API_TIMEOUT));
     let mut app = Router::new()
-        .nest("/api/v1", api)
+        .nest_service("/api/v1", api)
         .route("/api", axum::routing::any(|| async { error::Error::NotFound("the API lives under /api/v1".into()) }))
         .route("/api/", axum::routing::any(|| async { error::Error::NotFound("the API lives under /api/v1".into()) }))
         .route("/api/{*rest}", axum::routing::any(|| async { error::Error::NotFound("the API lives under /api/v1".into()) }));

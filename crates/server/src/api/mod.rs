@@ -28,6 +28,7 @@ pub struct ApiContext {
     pub store: Arc<Store>,
     pub live: Arc<crate::live::Live>,
     pub access: Arc<session::Access>,
+    pub privacy: Arc<crate::privacy::Privacy>,
 }
 
 /// Every resource's routes, in one list: the router is built from it and the OpenAPI test compares
@@ -50,7 +51,7 @@ pub fn routes() -> Routes {
 
 pub fn router(ctx: ApiContext) -> Router {
     let routes = routes();
-    routes
+    let routed = routes
         .router
         // At most this many requests that need the store at once, over all its routes (one shared
         // limit); more wait their turn. Answers from memory (the summary) do not wait behind them.
@@ -59,10 +60,11 @@ pub fn router(ctx: ApiContext) -> Router {
         // Unknown API paths and methods get the API's JSON error shape, never the console's page.
         .fallback(|| async { Error::NotFound("no such API route".into()) })
         .method_not_allowed_fallback(|| async { Error::MethodNotAllowed("this route does not take this method".into()) })
-        // Who the request is and whether it may, before anything else (a refused upload's body is
-        // never read).
-        .layer(axum::middleware::from_fn_with_state(ctx.clone(), session::guard))
-        .with_state(ctx)
+        .with_state(ctx.clone());
+    // Who the request is and whether it may, before anything else, routing included (a privacy-mode
+    // request's aliased address is turned back before it is routed; a refused upload's body is never
+    // read).
+    Router::new().fallback_service(routed).layer(axum::middleware::from_fn_with_state(ctx, session::guard))
 }
 
 /// A resource's routes: the axum router and the paths it was given (`/devices/{id}`, as OpenAPI

@@ -286,7 +286,7 @@ pub fn document() -> Value {
     json!({
         "openapi": "3.0.3",
         "info": { "title": "Tenantscope API", "version": env!("CARGO_PKG_VERSION"),
-                  "description": "Configuration Manager tenant-attach data. Field names are the documented upload names. Dates are RFC 3339 UTC." },
+                  "description": "Configuration Manager tenant-attach data. Field names are the documented upload names. Dates are RFC 3339 UTC. Any route takes `privacy=1`: masked values (device names, serial numbers, Entra device and user ids, domains, the tenant) are answered as stable aliases (`Device 0042`, `device-0042`, `User 0117`), and aliases are taken as addresses, filters and search; the kiosk role always gets this form." },
         "servers": [{ "url": "/api/v1" }],
         // Reads: a token or a session, or nothing on an open server (loopback by default).
         "security": [{ "bearer": [] }, { "session": [] }, {}],

@@ -158,25 +158,14 @@ const PUBLIC_PATHS: [&str; 2] = ["/session", "/openapi.json"];
 /// taken off the query (handlers see `Principal::privacy` instead).
 pub async fn guard(State(ctx): State<ApiContext>, mut req: Request, next: Next) -> Response {
     match admit(&ctx, &mut req).await {
-        Ok(principal) => {
-            let renew = principal.session.clone().filter(|(_, expires)| {
-                *expires - now() < principal.role.session_seconds() / 2
-            });
-            req.extensions_mut().insert(principal.clone());
-            let headers = req.headers().clone();
-            let mut res = next.run(req).await;
-            // A session used past half its time is renewed: a kiosk that runs never has to sign in again.
-            if let Some((secret, _)) = renew {
-                let expires = now() + principal.role.session_seconds();
-                let key = format!("s:{secret}");
-                let renewed = secret.clone();
-                if ctx.store.run(move |conn| tokens::renew(conn, &renewed, expires)).await.is_ok() {
-                    ctx.access.forget(&key);
-                    res.headers_mut().append(header::SET_COOKIE, set_cookie(&headers, Some((&secret, expires))));
-                }
+        Ok(principal) if principal.privacy => match unalias(&ctx, &mut req).await {
+            Ok(()) => {
+                let res = crate::privacy::PRIVATE.scope(Some(std::sync::Arc::clone(&ctx.privacy)), admitted(&ctx, principal, req, next)).await;
+                alias_answer(&ctx, res).await
             }
-            res
-        }
+            Err(e) => e.into_response(),
+        },
+        Ok(principal) => admitted(&ctx, principal, req, next).await,
         Err((e, clear)) => {
             let mut res = e.into_response();
             if clear {
@@ -186,6 +175,122 @@ pub async fn guard(State(ctx): State<ApiContext>, mut req: Request, next: Next) 
             res
         }
     }
+}
+
+/// A JSON answer in privacy form: every masked value replaced by its alias. (CSV exports and event
+/// streams alias as they write, through `privacy::PRIVATE`.)
+async fn alias_answer(ctx: &ApiContext, res: Response) -> Response {
+    let json = res.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|t| t.starts_with("application/json"));
+    if !json {
+        return res;
+    }
+    let (mut parts, body) = res.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, usize::MAX).await else {
+        return Error::Unavailable("the answer could not be read; try again".into()).into_response();
+    };
+    let Ok(value) = serde_json::from_slice::<serde_json::Value>(&bytes) else {
+        return Error::Unavailable("the answer could not be put in privacy form; try again".into()).into_response();
+    };
+    match ctx.privacy.rewrite(&ctx.store, value).await {
+        Ok(value) => {
+            parts.headers.remove(header::CONTENT_LENGTH);
+            Response::from_parts(parts, axum::body::Body::from(value.to_string()))
+        }
+        // Never the answer as it was: an error instead.
+        Err(e) => Error::Store(e).into_response(),
+    }
+}
+
+/// Aliases in a privacy-mode request, turned back into what they stand for: a device's address
+/// (`/devices/device-0042`), filters on masked fields, and the search of lists that search masked
+/// fields. A filter or search that is not an alias there matches nothing (probing names by counts
+/// is not possible).
+async fn unalias(ctx: &ApiContext, req: &mut Request) -> Result<()> {
+    use tenantscope_model::privacy::{masked_field, AliasKind};
+    let path = req.uri().path().to_string();
+    let pairs = query_pairs(&req.uri().query().map(str::to_string));
+    let list = tenantscope_model::api::LISTS
+        .iter()
+        .find(|s| path.strip_prefix('/').is_some_and(|p| p == s.name || p.strip_suffix("/facets") == Some(s.name)));
+    let searches_masked = list.is_some_and(|s| s.searchable.iter().any(|f| masked_field(f, |_| true).is_some()));
+    let device = path.strip_prefix("/devices/").filter(|id| *id != "facets" && AliasKind::parse(id).is_some()).map(str::to_string);
+    let needs = device.is_some()
+        || pairs.iter().any(|(k, _)| masked_field(k, |_| true).is_some() || (k == "q" && searches_masked));
+    if !needs {
+        return Ok(());
+    }
+    let privacy = std::sync::Arc::clone(&ctx.privacy);
+    let detections = list.is_some_and(|s| s.name == "detections");
+    let (path, pairs) = ctx
+        .store
+        .run(move |conn| {
+            let mut aliaser = privacy.aliaser(Some(conn));
+            // The device an alias of one of its values stands for: its Entra id.
+            let mut device_of = |alias: &str| -> crate::store::Result<Option<String>> {
+                Ok(match aliaser.real(alias)? {
+                    Some((AliasKind::EntraDevice, aad)) => Some(aad),
+                    Some((kind, _)) if kind.per_device() => {
+                        let n = AliasKind::parse(alias).map(|(_, n)| n).unwrap_or(0);
+                        conn.query_row("SELECT AADDeviceID FROM devices WHERE id = ?1", [n], |r| r.get(0)).ok()
+                    }
+                    _ => None,
+                })
+            };
+            // Matches nothing: no device has it.
+            const NOTHING: &str = "\u{0}";
+            let path = match device {
+                Some(alias) => format!("/devices/{}", device_of(&alias)?.unwrap_or_else(|| NOTHING.into())),
+                None => path,
+            };
+            let mut out = Vec::new();
+            for (k, v) in pairs {
+                if k == "q" && searches_masked {
+                    match device_of(&v)? {
+                        // Detections search names, not ids: the device's own filter.
+                        Some(aad) if detections => out.push(("DeviceId".to_string(), aad)),
+                        Some(aad) => out.push((k, aad)),
+                        None => out.push((k, NOTHING.into())),
+                    }
+                } else if let Some(kind) = masked_field(&k, |_| true) {
+                    let real = match privacy.aliaser(Some(conn)).real(&v)? {
+                        Some((k2, value)) if k2 == kind => Some(value),
+                        Some((k2, _)) if kind == AliasKind::EntraDevice && k2.per_device() => device_of(&v)?,
+                        _ => None,
+                    };
+                    out.push((k, real.unwrap_or_else(|| NOTHING.into())));
+                } else {
+                    out.push((k, v));
+                }
+            }
+            Ok((path, out))
+        })
+        .await?;
+    let query = form_urlencoded::Serializer::new(String::new()).extend_pairs(pairs).finish();
+    let encoded: String = path.split('/').map(|seg| form_urlencoded::byte_serialize(seg.as_bytes()).collect::<String>()).collect::<Vec<_>>().join("/");
+    let uri = if query.is_empty() { encoded } else { format!("{encoded}?{query}") };
+    *req.uri_mut() = uri.parse().map_err(|_| Error::param("id", "not a valid address"))?;
+    Ok(())
+}
+
+/// An admitted request: run, and its session renewed when used past half its time.
+async fn admitted(ctx: &ApiContext, principal: Principal, mut req: Request, next: Next) -> Response {
+        let renew = principal.session.clone().filter(|(_, expires)| {
+            *expires - now() < principal.role.session_seconds() / 2
+        });
+        req.extensions_mut().insert(principal.clone());
+        let headers = req.headers().clone();
+        let mut res = next.run(req).await;
+        // A session used past half its time is renewed: a kiosk that runs never has to sign in again.
+        if let Some((secret, _)) = renew {
+            let expires = now() + principal.role.session_seconds();
+            let key = format!("s:{secret}");
+            let renewed = secret.clone();
+            if ctx.store.run(move |conn| tokens::renew(conn, &renewed, expires)).await.is_ok() {
+                ctx.access.forget(&key);
+                res.headers_mut().append(header::SET_COOKIE, set_cookie(&headers, Some((&secret, expires))));
+            }
+        }
+        res
 }
 
 async fn admit(ctx: &ApiContext, req: &mut Request) -> std::result::Result<Principal, (Error, bool)> {
