@@ -274,23 +274,23 @@ async fn unalias(ctx: &ApiContext, req: &mut Request) -> Result<()> {
 
 /// An admitted request: run, and its session renewed when used past half its time.
 async fn admitted(ctx: &ApiContext, principal: Principal, mut req: Request, next: Next) -> Response {
-        let renew = principal.session.clone().filter(|(_, expires)| {
-            *expires - now() < principal.role.session_seconds() / 2
-        });
-        req.extensions_mut().insert(principal.clone());
-        let headers = req.headers().clone();
-        let mut res = next.run(req).await;
-        // A session used past half its time is renewed: a kiosk that runs never has to sign in again.
-        if let Some((secret, _)) = renew {
-            let expires = now() + principal.role.session_seconds();
-            let key = format!("s:{secret}");
-            let renewed = secret.clone();
-            if ctx.store.run(move |conn| tokens::renew(conn, &renewed, expires)).await.is_ok() {
-                ctx.access.forget(&key);
-                res.headers_mut().append(header::SET_COOKIE, set_cookie(&headers, Some((&secret, expires))));
-            }
+    let renew = principal.session.clone().filter(|(_, expires)| *expires - now() < principal.role.session_seconds() / 2);
+    // The request's headers are kept only when the answer will carry a renewed cookie.
+    let headers = renew.as_ref().map(|_| req.headers().clone());
+    let role = principal.role;
+    req.extensions_mut().insert(principal);
+    let mut res = next.run(req).await;
+    // A session used past half its time is renewed: a kiosk that runs never has to sign in again.
+    if let (Some((secret, _)), Some(headers)) = (renew, headers) {
+        let expires = now() + role.session_seconds();
+        let key = format!("s:{secret}");
+        let renewed = secret.clone();
+        if ctx.store.run(move |conn| tokens::renew(conn, &renewed, expires)).await.is_ok() {
+            ctx.access.forget(&key);
+            res.headers_mut().append(header::SET_COOKIE, set_cookie(&headers, Some((&secret, expires))));
         }
-        res
+    }
+    res
 }
 
 async fn admit(ctx: &ApiContext, req: &mut Request) -> std::result::Result<Principal, (Error, bool)> {
@@ -298,7 +298,10 @@ async fn admit(ctx: &ApiContext, req: &mut Request) -> std::result::Result<Princ
     let reading = matches!(*req.method(), Method::GET | Method::HEAD);
     let public = PUBLIC_PATHS.contains(&path.as_str());
     // `privacy` is the guard's: taken off the query, checked here.
-    let pairs = query_pairs(&req.uri().query().map(str::to_string));
+    let pairs = match req.uri().query() {
+        Some(q) if q.contains("privacy") => query_pairs(&Some(q.to_string())),
+        _ => Vec::new(),
+    };
     let asked = match pairs.iter().find(|(k, _)| k == "privacy").map(|(_, v)| v.as_str()) {
         None | Some("0") => false,
         Some("1") => true,
