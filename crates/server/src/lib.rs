@@ -37,7 +37,16 @@ pub fn app_with(store: Arc<Store>, dist: Option<&Path>, options: &web::WebOption
 /// The application with the live hub it publishes changes through (the simulator and tests share it).
 pub fn app_live(store: Arc<Store>, live: Arc<live::Live>, dist: Option<&Path>, options: &web::WebOptions) -> Router {
     let ctx = api::ApiContext { store, live, access: Arc::new(api::session::Access::new(!options.require_sign_in)), privacy: Default::default() };
-    let app = shell(api::router(ctx.clone()), dist, options);
+    // The pages the server writes itself: signing in and out.
+    let (c1, c2, pages_dist) = (ctx.clone(), ctx.clone(), dist.map(Path::to_path_buf));
+    let pages = Router::new().route(
+        "/sign-in",
+        axum::routing::get(move |raw| api::session::sign_in_page(pages_dist.clone(), raw))
+            .post(move |headers, body| api::session::sign_in_form(c1.clone(), headers, body)),
+    )
+    .route("/sign-out", axum::routing::post(move |headers| api::session::sign_out_form(c2.clone(), headers)))
+    .layer(tower_http::limit::RequestBodyLimitLayer::new(API_BODY_LIMIT));
+    let app = shell(api::router(ctx.clone()), Some(pages), dist, options);
     // A console link carrying a token (a kiosk's) signs in and drops it from the address.
     app.layer(axum::middleware::from_fn(move |req, next| api::session::sign_in_link(ctx.clone(), req, next)))
 }
@@ -51,7 +60,7 @@ pub fn app_preparing(startup: Arc<Startup>, dist: Option<&Path>, options: &web::
         async move { startup.answer() }
     };
     let api = Router::new().route("/", axum::routing::any(answer.clone())).route("/{*rest}", axum::routing::any(answer));
-    shell(api, dist, options)
+    shell(api, None, dist, options)
 }
 
 /// One service for the server's whole life: `preparing` until `ready` is set, then `ready`.
@@ -65,7 +74,7 @@ pub fn app_switching(preparing: Router, ready: Arc<std::sync::OnceLock<Router>>)
 
 /// `/api/v1` (the given API router, with its limits) and the console around it, with the headers
 /// every answer carries.
-fn shell(api: Router, dist: Option<&Path>, options: &web::WebOptions) -> Router {
+fn shell(api: Router, pages: Option<Router>, dist: Option<&Path>, options: &web::WebOptions) -> Router {
     let api = api
         // API answers are never cached (CSV exports set the same).
         .layer(SetResponseHeaderLayer::if_not_present(header::CACHE_CONTROL, HeaderValue::from_static("no-store")))
@@ -77,6 +86,9 @@ fn shell(api: Router, dist: Option<&Path>, options: &web::WebOptions) -> Router 
         .route("/api", axum::routing::any(|| async { error::Error::NotFound("the API lives under /api/v1".into()) }))
         .route("/api/", axum::routing::any(|| async { error::Error::NotFound("the API lives under /api/v1".into()) }))
         .route("/api/{*rest}", axum::routing::any(|| async { error::Error::NotFound("the API lives under /api/v1".into()) }));
+    if let Some(pages) = pages {
+        app = app.merge(pages);
+    }
     if let Some(dist) = dist {
         let dist = dist.to_path_buf();
         let frame_ancestors: Arc<str> = options.frame_ancestors.as_str().into();

@@ -276,3 +276,51 @@ async fn an_open_server_lets_anybody_read_but_not_write_and_checks_privacy() {
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(body["detail"].as_str().unwrap().contains("`privacy`"), "{body}");
 }
+
+#[tokio::test]
+async fn the_sign_in_page_signs_in_and_out_without_the_console_code() {
+    let s = server(true);
+    let viewer = s.token(tokens::Role::Viewer);
+    // The page: a token field, the reason, where it goes next (only ever this console).
+    let res = s.app.clone().oneshot(Request::get("/sign-in?reason=%3Cb%3Eexpired&next=%2Fdevices%3Fq%3Dx").body(Body::empty()).unwrap()).await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let page = String::from_utf8(res.into_body().collect().await.unwrap().to_bytes().to_vec()).unwrap();
+    assert!(page.contains("type=\"password\"") && page.contains("&lt;b&gt;expired"), "{page}");
+    assert!(page.contains("value=\"/devices?q=x\""), "{page}");
+    let form = |body: String, origin: &str| {
+        let mut req = Request::post("/sign-in").header(header::CONTENT_TYPE, "application/x-www-form-urlencoded").header(header::HOST, "127.0.0.1:9");
+        if !origin.is_empty() {
+            req = req.header(header::ORIGIN, origin);
+        }
+        req.body(Body::from(body)).unwrap()
+    };
+    let location = |res: &axum::response::Response| res.headers()[header::LOCATION].to_str().unwrap().to_string();
+    // A good token: the cookie, and on to the page asked for.
+    let res = s.app.clone().oneshot(form(format!("token={viewer}&next=%2Fdevices"), "http://127.0.0.1:9")).await.unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&res), "/devices");
+    let secret = session_secret(res.headers());
+    assert_eq!(s.get("/api/v1/devices", &Who::Cookie(&secret)).await.0, StatusCode::OK);
+    // Elsewhere than this console is never where it goes next.
+    for next in ["https%3A%2F%2Fevil.example", "%2F%2Fevil.example", "%2Fapi%2Fv1%2Fsummary"] {
+        let res = s.app.clone().oneshot(form(format!("token={viewer}&next={next}"), "")).await.unwrap();
+        assert_eq!(location(&res), "/", "{next}");
+    }
+    // A bad token, or a form from another site: back to the page with the reason, no cookie.
+    let res = s.app.clone().oneshot(form("token=ts_nope&next=%2F".into(), "")).await.unwrap();
+    assert!(location(&res).starts_with("/sign-in?reason=this+token+is+not+known"), "{}", location(&res));
+    assert!(set_cookie(res.headers()).is_empty());
+    let res = s.app.clone().oneshot(form(format!("token={viewer}"), "https://evil.example")).await.unwrap();
+    assert!(location(&res).starts_with("/sign-in?reason=sign+in+from+this+console"), "{}", location(&res));
+    assert!(set_cookie(res.headers()).is_empty());
+    // Signing out: the session ends, the cookie goes, the page says so.
+    let res = s
+        .app
+        .clone()
+        .oneshot(Request::post("/sign-out").header(header::COOKIE, format!("tenantscope_session={secret}")).body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(location(&res), "/sign-in?reason=signed+out&next=%2F");
+    assert!(set_cookie(res.headers()).contains("Max-Age=0"));
+    assert_eq!(s.get("/api/v1/devices", &Who::Cookie(&secret)).await.0, StatusCode::UNAUTHORIZED);
+}

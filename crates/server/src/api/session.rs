@@ -497,3 +497,102 @@ mod tests {
         assert_eq!(cookie(&headers).as_deref(), Some("tss_y"));
     }
 }
+
+/// Where to go after signing in: a path of this console only (never another site).
+fn local_next(next: Option<&str>) -> String {
+    match next {
+        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.starts_with("/\\") && !n.starts_with("/api/") && !n.starts_with("/sign-") => n.to_string(),
+        _ => "/".to_string(),
+    }
+}
+
+fn escape_html(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;").replace('\'', "&#39;")
+}
+
+/// The console's stylesheet (trunk names it by its hash), for the pages the server writes itself.
+fn stylesheet(dist: Option<&std::path::Path>) -> Option<String> {
+    let entries = std::fs::read_dir(dist?).ok()?;
+    entries
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .find(|n| n.starts_with("main-") && n.ends_with(".css"))
+        .map(|n| format!("/{n}"))
+}
+
+/// `GET /sign-in`: the sign-in page, written by the server (it works before the console's code
+/// loads, and with it off): a token field, the reason the browser was sent here, and where it goes
+/// next.
+pub async fn sign_in_page(dist: Option<std::path::PathBuf>, raw: axum::extract::RawQuery) -> Response {
+    let pairs = query_pairs(&raw.0);
+    let get = |k: &str| pairs.iter().find(|(key, _)| key == k).map(|(_, v)| v.as_str());
+    let next = local_next(get("next"));
+    let reason = get("reason").map(|r| format!("<p class=\"notice\" role=\"alert\" data-testid=\"sign-in-reason\">{}</p>", escape_html(r))).unwrap_or_default();
+    let css = stylesheet(dist.as_deref()).map(|href| format!("<link rel=\"stylesheet\" href=\"{}\">", escape_html(&href))).unwrap_or_default();
+    let html = format!(
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <title>Sign in · Tenantscope</title>{css}<link rel=\"icon\" href=\"/public/favicon.svg\"></head>\
+         <body class=\"sign-in-page\"><main class=\"sign-in\" id=\"main\"><h1><img src=\"/public/favicon.svg\" alt=\"\" width=\"28\" height=\"28\"> Tenantscope</h1>\
+         {reason}<form method=\"post\" action=\"/sign-in\"><input type=\"hidden\" name=\"next\" value=\"{next}\">\
+         <label for=\"token\">Access token</label><input id=\"token\" name=\"token\" type=\"password\" autocomplete=\"off\" spellcheck=\"false\" required autofocus data-testid=\"sign-in-token\">\
+         <button type=\"submit\" data-testid=\"sign-in-submit\">Sign in</button></form>\
+         <p class=\"muted\">An administrator creates tokens with <code>tenantscope-server token create --role viewer</code> (or admin, kiosk). \
+         The token is sent once; the browser keeps a session cookie, not the token.</p></main></body></html>",
+        next = escape_html(&next)
+    );
+    ([(header::CONTENT_TYPE, "text/html; charset=utf-8"), (header::CACHE_CONTROL, "no-store")], html).into_response()
+}
+
+/// A form posted from another site is refused (a page elsewhere cannot sign a browser in or out).
+fn same_origin(headers: &HeaderMap) -> bool {
+    let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else { return true };
+    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or("");
+    origin.split_once("://").is_some_and(|(_, rest)| rest == host)
+}
+
+fn see_other(location: &str) -> Response {
+    (StatusCode::SEE_OTHER, [(header::LOCATION, location.to_string())]).into_response()
+}
+
+fn back_to_sign_in(reason: &str, next: &str) -> Response {
+    let q = form_urlencoded::Serializer::new(String::new()).append_pair("reason", reason).append_pair("next", next).finish();
+    see_other(&format!("/sign-in?{q}"))
+}
+
+/// `POST /sign-in` (the page's form): a session cookie and on to `next`, or back with the reason.
+pub async fn sign_in_form(ctx: ApiContext, headers: HeaderMap, body: axum::body::Bytes) -> Response {
+    let pairs: Vec<(String, String)> = form_urlencoded::parse(&body).into_owned().collect();
+    let get = |k: &str| pairs.iter().find(|(key, _)| key == k).map(|(_, v)| v.as_str());
+    let next = local_next(get("next"));
+    if !same_origin(&headers) {
+        return back_to_sign_in("sign in from this console's own page", &next);
+    }
+    let token = get("token").unwrap_or("").trim().to_string();
+    if token.is_empty() {
+        return back_to_sign_in("enter a token", &next);
+    }
+    match start_session(&ctx, token).await {
+        Ok((secret, _, expires)) => {
+            let mut res = see_other(&next);
+            res.headers_mut().append(header::SET_COOKIE, set_cookie(&headers, Some((&secret, expires))));
+            res
+        }
+        Err(Error::Unauthorized(m) | Error::Forbidden(m)) => back_to_sign_in(&m, &next),
+        Err(_) => back_to_sign_in("the server could not sign in; try again", &next),
+    }
+}
+
+/// `POST /sign-out` (the header's button): the session ends, the cookie is cleared, and the sign-in
+/// page says so.
+pub async fn sign_out_form(ctx: ApiContext, headers: HeaderMap) -> Response {
+    if !same_origin(&headers) {
+        return see_other("/");
+    }
+    if let Some(secret) = cookie(&headers) {
+        let key = format!("s:{secret}");
+        let _ = ctx.store.run(move |conn| tokens::sign_out(conn, &secret)).await;
+        ctx.access.forget(&key);
+    }
+    let mut res = back_to_sign_in("signed out", "/");
+    res.headers_mut().append(header::SET_COOKIE, set_cookie(&headers, None));
+    res
+}
