@@ -53,6 +53,48 @@ impl Body {
 /// A resource's state: None while the first answer is on its way.
 pub type Resource = LocalResource<Result<Body, ApiError>>;
 
+const PRIVACY_KEY: &str = "tenantscope.privacy";
+
+thread_local! {
+    /// Privacy mode: every request asks the server for aliases (`privacy=1`).
+    static PRIVATE: std::cell::Cell<bool> = std::cell::Cell::new({
+        let w = web_sys::window();
+        let asked = w.as_ref().and_then(|w| w.location().search().ok()).is_some_and(|q| q.contains("privacy=1"));
+        asked || w.and_then(|w| w.local_storage().ok().flatten()).and_then(|s| s.get_item(PRIVACY_KEY).ok().flatten()).as_deref() == Some("1")
+    });
+}
+
+/// Whether this console asks for aliases.
+pub fn private() -> bool {
+    PRIVATE.with(|p| p.get())
+}
+
+/// Turns privacy mode on or off for this browser, and loads the page again in it (every view, the
+/// events stream and the document title then come in the new form).
+pub fn set_private(on: bool) {
+    if let Some(s) = web_sys::window().and_then(|w| w.local_storage().ok().flatten()) {
+        let _ = if on { s.set_item(PRIVACY_KEY, "1") } else { s.remove_item(PRIVACY_KEY) };
+    }
+    let _ = window().location().reload();
+}
+
+/// An API path (without `BASE`) as this console requests it: with `privacy=1` in privacy mode.
+pub fn api_path(path: &str) -> String {
+    if private() {
+        format!("{BASE}{path}{}privacy=1", if path.contains('?') { '&' } else { '?' })
+    } else {
+        format!("{BASE}{path}")
+    }
+}
+
+/// The sign-in page, saying why, and coming back here after.
+fn to_sign_in(reason: &str) {
+    let location = window().location();
+    let here = format!("{}{}", location.pathname().unwrap_or_default(), location.search().unwrap_or_default());
+    let query = tenantscope_model::api::encode_pairs(&[("reason".into(), reason.into()), ("next".into(), here)]);
+    let _ = location.set_href(&format!("/sign-in?{query}"));
+}
+
 /// GET `BASE + path` (an `Err` path: a request that cannot succeed, answered as that error without a
 /// request), abortable through `signal`. While the server is still preparing its data (503
 /// `starting`), it says how far in the page's status line and asks again every 2 seconds, so every
@@ -60,7 +102,7 @@ pub type Resource = LocalResource<Result<Body, ApiError>>;
 pub async fn fetch(path: Result<String, ApiError>, signal: Option<AbortSignal>) -> Result<Body, ApiError> {
     let path = path?;
     loop {
-        let response = Request::get(&format!("{BASE}{path}"))
+        let response = Request::get(&api_path(&path))
             .abort_signal(signal.as_ref())
             .send()
             .await
@@ -80,6 +122,10 @@ pub async fn fetch(path: Result<String, ApiError>, signal: Option<AbortSignal>) 
                 }
             }
             preparing(None);
+            // Not signed in, or the session ended: the sign-in page says why.
+            if let ApiError::Status { status: 401, detail, .. } = &error {
+                to_sign_in(detail);
+            }
             return Err(error);
         }
         preparing(None);

@@ -98,6 +98,12 @@ pub fn Shell(children: Children) -> impl IntoView {
         }
     });
     let tenant = move || summary_value().map(|s| s.tenant);
+    let theme = crate::contexts::theme::use_theme();
+    // Who the console talks as (signed in: the role and a way out; a kiosk is always private).
+    let session = crate::api::resource(|| Ok("/session".to_string()));
+    let session_value = move || session.get().and_then(|r| r.ok()).and_then(|b| b.decode::<tenantscope_model::access::Session>().ok());
+    let who = move || session_value().filter(|s| s.signed_in).map(|s| (s.role, s.signed_in));
+    let always_private = move || session_value().is_some_and(|s| s.always_private);
     let crumbs = move || {
         let path = pathname.get();
         let mut out = vec![("Tenantscope".to_string(), Some("/".to_string()))];
@@ -153,6 +159,23 @@ pub fn Shell(children: Children) -> impl IntoView {
                     settings.local_time.track();
                     crate::contexts::live::status_html()
                 }></span>
+                <label class="time-setting" title="Colours: light, dark or high contrast">
+                    <span>"Theme"</span>
+                    <select data-testid="theme-setting" on:change=move |ev| theme.set(&event_target_value(&ev)) prop:value=move || theme.key.get()>
+                        {crate::charts::Palette::THEMES.map(|(key, label)| view! { <option value=key>{label}</option> })}
+                    </select>
+                </label>
+                <label class="time-setting" title="Aliases instead of device names, users, serial numbers, ids and domains (for demos and screens others see)">
+                    <input type="checkbox" data-testid="privacy" prop:checked=move || always_private() || crate::api::private() prop:disabled=always_private
+                        on:change=move |ev| crate::api::set_private(event_target_checked(&ev)) />
+                    <span>"Privacy"</span>
+                </label>
+                {move || who().map(|(role, signed_in)| view! {
+                    <span class="who" data-testid="who">{role}</span>
+                    {signed_in.then(|| view! {
+                        <form class="sign-out" method="post" action="/sign-out"><button type="submit" data-testid="sign-out">"Sign out"</button></form>
+                    })}
+                })}
                 <label class="time-setting" title="Show times in UTC or in this browser's time zone">
                     <span>"Times"</span>
                     <select data-testid="time-setting" on:change=move |ev| settings.set_local_time(event_target_value(&ev) == "local")

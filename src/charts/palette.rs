@@ -94,6 +94,64 @@ impl Palette {
         }
     }
 
+    /// Dark theme: the same roles on a dark surface (text and tones lightened to keep contrast).
+    pub fn dark() -> Palette {
+        Palette {
+            rgb: [
+                (0x3f, 0xb9, 0x50), // Good
+                (0xd2, 0x99, 0x22), // Warn
+                (0xf8, 0x51, 0x49), // Bad
+                (0x8b, 0x94, 0x9e), // Idle
+                (0xff, 0x8e, 0xa6), // Severe
+                (0xf8, 0x51, 0x49), // High
+                (0xf0, 0x88, 0x3e), // Moderate
+                (0x58, 0xa6, 0xff), // Low
+                (0x8b, 0x94, 0x9e), // Unknown
+                (0x58, 0xa6, 0xff), // Info
+                (0x4c, 0x9a, 0xff), // Accent
+                (0xe6, 0xed, 0xf3), // Text
+                (0xa3, 0xad, 0xb8), // Muted
+                (0x30, 0x36, 0x3d), // Grid
+                (0x16, 0x1b, 0x22), // Surface
+            ],
+        }
+    }
+
+    /// High contrast: pure black and white, tones bright and far apart (AAA for text).
+    pub fn high_contrast() -> Palette {
+        Palette {
+            rgb: [
+                (0x4d, 0xff, 0x4d), // Good
+                (0xff, 0xd7, 0x00), // Warn
+                (0xff, 0x6e, 0x6e), // Bad
+                (0xc8, 0xc8, 0xc8), // Idle
+                (0xff, 0x70, 0xe0), // Severe
+                (0xff, 0x6e, 0x6e), // High
+                (0xff, 0xa5, 0x00), // Moderate
+                (0x70, 0xc0, 0xff), // Low
+                (0xc8, 0xc8, 0xc8), // Unknown
+                (0x70, 0xc0, 0xff), // Info
+                (0xff, 0xff, 0x00), // Accent
+                (0xff, 0xff, 0xff), // Text
+                (0xe0, 0xe0, 0xe0), // Muted
+                (0xb0, 0xb0, 0xb0), // Grid
+                (0x00, 0x00, 0x00), // Surface
+            ],
+        }
+    }
+
+    /// The themes by their key (`theme=` in the kiosk's address, the header's switch): key, label.
+    pub const THEMES: [(&'static str, &'static str); 3] = [("light", "Light"), ("dark", "Dark"), ("contrast", "High contrast")];
+
+    /// The palette of a theme key (light for anything else).
+    pub fn named(key: &str) -> Palette {
+        match key {
+            "dark" => Palette::dark(),
+            "contrast" => Palette::high_contrast(),
+            _ => Palette::light(),
+        }
+    }
+
     pub fn rgb(&self, tone: Tone) -> (u8, u8, u8) {
         self.rgb[tone as usize]
     }

@@ -629,3 +629,50 @@ fn write_samples() {
         &timeline("Alerts", &sev, &[], "alerts", size(720, 260), &p),
     );
 }
+
+/// WCAG relative luminance and contrast ratio.
+fn contrast(a: (u8, u8, u8), b: (u8, u8, u8)) -> f64 {
+    let lum = |(r, g, b): (u8, u8, u8)| {
+        let ch = |c: u8| {
+            let c = c as f64 / 255.0;
+            if c <= 0.03928 { c / 12.92 } else { ((c + 0.055) / 1.055).powf(2.4) }
+        };
+        0.2126 * ch(r) + 0.7152 * ch(g) + 0.0722 * ch(b)
+    };
+    let (x, y) = (lum(a), lum(b));
+    (x.max(y) + 0.05) / (x.min(y) + 0.05)
+}
+
+#[test]
+fn every_theme_meets_wcag_contrast() {
+    for (key, _) in Palette::THEMES {
+        let p = Palette::named(key);
+        let surface = p.rgb(Tone::Surface);
+        // Text: AA (4.5:1) in every theme, AAA (7:1) in high contrast.
+        let text = if key == "contrast" { 7.0 } else { 4.5 };
+        for t in [Tone::Text, Tone::Muted] {
+            let c = contrast(p.rgb(t), surface);
+            assert!(c >= text, "{key}: {t:?} on the surface is {c:.2}:1");
+        }
+        // Chart marks and status colours are graphics: 3:1 (4.5:1 in high contrast).
+        let marks = if key == "contrast" { 4.5 } else { 3.0 };
+        for t in [Tone::Good, Tone::Warn, Tone::Bad, Tone::Severe, Tone::High, Tone::Moderate, Tone::Low, Tone::Accent] {
+            let c = contrast(p.rgb(t), surface);
+            assert!(c >= marks, "{key}: {t:?} on the surface is {c:.2}:1");
+        }
+        // Text on the accent (buttons) reads too.
+        let c = contrast(p.rgb(Tone::Surface), p.rgb(Tone::Accent));
+        assert!(c >= 4.5, "{key}: the accent's ink is {c:.2}:1");
+    }
+    assert_eq!(Palette::named("nope"), Palette::light());
+}
+
+/// The stylesheet carries the light palette for pages drawn without the console's code (the
+/// server's sign-in page): the same values as `Palette::light`.
+#[test]
+fn the_stylesheet_falls_back_to_the_light_palette() {
+    let css = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/style/main.css")).unwrap();
+    let vars = Palette::light().css_vars();
+    let body = vars.trim_start_matches(":root{").trim_end_matches('}');
+    assert!(css.contains(&format!(":root{{{body}}}")), "style/main.css must hold {vars}");
+}

@@ -124,7 +124,7 @@ impl UrlState {
         q.labels = true;
         q.columns = columns;
         let q = self.with_fixed(q);
-        format!("{}/{}?{}", crate::api::BASE, self.spec.name, q.to_query_string(self.spec))
+        crate::api::api_path(&format!("/{}?{}", self.spec.name, q.to_query_string(self.spec)))
     }
 
     /// The export's file name: the list, the view's filter values and search, today's date

@@ -113,7 +113,7 @@ pub fn provide_live() {
 }
 
 fn connect(live: Live, attempt: u32) {
-    let Ok(source) = EventSource::new(&format!("{}/events", crate::api::BASE)) else { return };
+    let Ok(source) = EventSource::new(&crate::api::api_path("/events")) else { return };
     let state = source.clone();
     // One handler for the stream's four events.
     let on = Closure::<dyn FnMut(web_sys::Event)>::new(move |e: web_sys::Event| match e.type_().as_str() {

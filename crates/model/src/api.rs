@@ -866,6 +866,10 @@ impl ListQuery {
         let mut kept: Vec<(String, String)> = Vec::with_capacity(pairs.len());
         let mut notes = Vec::new();
         for pair in pairs {
+            // The console's own settings in an address (a shared privacy-mode or kiosk link).
+            if CONSOLE_PARAMS.contains(&pair.0.as_str()) {
+                continue;
+            }
             if ListQuery::parse(spec, std::slice::from_ref(pair)).is_ok() {
                 kept.push(pair.clone());
             } else {
@@ -1343,6 +1347,10 @@ pub fn display_value(field: &str, value: &crate::json::Value) -> Option<String> 
     };
     Some(label)
 }
+
+/// Parameters of a console address that are the console's settings, not the list's: privacy mode
+/// and the theme.
+pub const CONSOLE_PARAMS: [&str; 2] = ["privacy", "theme"];
 
 /// What leaving out parameter `param` (with `value`) means for the view, in words.
 fn dropped_param_words(spec: &ListSpec, param: &str, value: &str) -> String {

@@ -76,9 +76,49 @@ pub fn parse<T: FromJson>(text: &str) -> Result<T, JsonError> {
 }
 
 /// The JSON text as a value: one copy of the parser, whatever type is read from it.
+#[cfg(not(target_arch = "wasm32"))]
 #[inline(never)]
 pub fn parse_value(text: &str) -> Result<Value, JsonError> {
     serde_json::from_str(text).map_err(|e| JsonError::new(e.to_string()))
+}
+
+/// The JSON text as a value, parsed by the browser (`JSON.parse`): serde_json's parser stays out of
+/// the console's wasm. Whole numbers within ±2^53 become integers, as serde_json reads them.
+#[cfg(target_arch = "wasm32")]
+pub fn parse_value(text: &str) -> Result<Value, JsonError> {
+    let parsed = js_sys::JSON::parse(text).map_err(|e| {
+        JsonError::new(js_sys::Error::from(e).message().as_string().unwrap_or_else(|| "not JSON".into()))
+    })?;
+    Ok(from_js(&parsed))
+}
+
+#[cfg(target_arch = "wasm32")]
+fn from_js(v: &wasm_bindgen::JsValue) -> Value {
+    const EXACT: f64 = 9_007_199_254_740_992.0;
+    if let Some(b) = v.as_bool() {
+        Value::Bool(b)
+    } else if let Some(n) = v.as_f64() {
+        if n.fract() == 0.0 && n.abs() < EXACT {
+            if n >= 0.0 { Value::from(n as u64) } else { Value::from(n as i64) }
+        } else {
+            serde_json::Number::from_f64(n).map_or(Value::Null, Value::Number)
+        }
+    } else if let Some(s) = v.as_string() {
+        Value::String(s)
+    } else if js_sys::Array::is_array(v) {
+        Value::Array(js_sys::Array::from(v).iter().map(|x| from_js(&x)).collect())
+    } else if v.is_object() {
+        let mut map = serde_json::Map::new();
+        for entry in js_sys::Object::entries(&js_sys::Object::from(v.clone())).iter() {
+            let pair = js_sys::Array::from(&entry);
+            if let Some(key) = pair.get(0).as_string() {
+                map.insert(key, from_js(&pair.get(1)));
+            }
+        }
+        Value::Object(map)
+    } else {
+        Value::Null
+    }
 }
 
 /// Field `name` of the object `v`.
