@@ -1055,3 +1055,115 @@ async fn uploads_show_up_on_open_pages_and_the_header_follows_the_stream() {
     })
     .await;
 }
+
+/// Every masked value the store holds (names, serials, Entra ids, users, domains, the tenant).
+fn identified_values(store: &Store) -> Vec<String> {
+    let mut values: Vec<String> = Vec::new();
+    for sql in [
+        "SELECT Name FROM devices",
+        "SELECT SerialNumber FROM devices",
+        "SELECT AADDeviceID FROM devices",
+        "SELECT AADPrimaryUserID FROM devices WHERE AADPrimaryUserID IS NOT NULL",
+        "SELECT DISTINCT DomainNames FROM devices",
+        "SELECT DISTINCT AADTenantID FROM devices",
+        "SELECT value FROM meta WHERE key IN ('tenant_name', 'tenant_id')",
+    ] {
+        let found: Vec<String> =
+            store.with(|c| Ok(c.prepare(sql)?.query_map([], |r| r.get(0))?.collect::<Result<Vec<String>, _>>()?)).unwrap();
+        values.extend(found.into_iter().filter(|v| !v.is_empty()));
+    }
+    values
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs the built console and chromedriver; run by scripts/test.sh"]
+async fn sign_in_privacy_mode_and_themes_in_the_browser() {
+    use tenantscope_server::store::tokens::{self, Role};
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+    seed(&store, &DemoOptions { devices: 300, seed: 7, anchor: now / 60 * 60, progress: false }).unwrap();
+    let viewer = store.with(|c| tokens::create(c, Role::Viewer, "e2e", now)).unwrap();
+    let identified = identified_values(&store);
+    assert!(identified.len() > 900);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let dist = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("dist");
+    let options = tenantscope_server::web::WebOptions { require_sign_in: true, ..Default::default() };
+    let app = tenantscope_server::app_live(std::sync::Arc::clone(&store), tenantscope_server::live::Live::new(), Some(&dist), &options);
+    tokio::spawn(async move { axum_serve(listener, app).await });
+    let base = format!("http://{addr}");
+    with_browser(|c| async move {
+        // Not signed in: the console sends the browser to the sign-in page, which says why.
+        c.goto(&format!("{base}/devices")).await?;
+        let reason = eventually("the sign-in page", || async {
+            Ok(text_now(&c, "[data-testid=sign-in-reason]").await?)
+        })
+        .await?;
+        assert!(reason.contains("sign in"), "{reason}");
+        c.find(Locator::Css("[data-testid=sign-in-token]")).await?.send_keys("ts_wrong").await?;
+        c.find(Locator::Css("[data-testid=sign-in-submit]")).await?.click().await?;
+        let reason = eventually("the refusal", || async {
+            Ok(text_now(&c, "[data-testid=sign-in-reason]").await?.filter(|r| r.contains("not known")))
+        })
+        .await?;
+        assert!(reason.contains("not known"));
+        c.find(Locator::Css("[data-testid=sign-in-token]")).await?.send_keys(&viewer).await?;
+        c.find(Locator::Css("[data-testid=sign-in-submit]")).await?.click().await?;
+        // Signed in: back on the page asked for, with the role and a way out in the header.
+        let total = eventually("the devices list", || async { Ok(list_total(&c).await.ok().filter(|t| *t > 0)) }).await?;
+        assert_eq!(total, 300);
+        assert_eq!(js(&c, "location.pathname").await?, "/devices");
+        assert!(eventually("the role", || async { text_now(&c, "[data-testid=who]").await }).await?.eq_ignore_ascii_case("viewer"));
+        assert!(js(&c, "document.cookie").await?.is_empty(), "the session cookie is HttpOnly");
+        // Privacy mode: no masked value of the store anywhere in the DOM or the title, on any page
+        // (without it the list shows them: the check can fail).
+        let dom = js(&c, "document.documentElement.outerHTML").await?;
+        assert!(identified.iter().filter(|v| dom.contains(v.as_str())).count() > 20);
+        c.find(Locator::Css("[data-testid=privacy]")).await?.click().await?;
+        eventually("aliases in the list", || async {
+            Ok(table_names(&c).await.ok().filter(|n| !n.is_empty() && n.iter().all(|n| n.starts_with("Device "))))
+        })
+        .await?;
+        let device = js(&c, "document.querySelector('table.grid tbody a').getAttribute('href')").await?;
+        assert!(device.starts_with("/devices/device-"), "{device}");
+        let collection: String = store.with(|c| Ok(c.query_row("SELECT CollectionId FROM collections LIMIT 1", [], |r| r.get(0))?)).unwrap();
+        let threat: i64 = store.with(|c| Ok(c.query_row("SELECT ThreatID FROM threats LIMIT 1", [], |r| r.get(0))?)).unwrap();
+        for page in ["/".to_string(), "/devices".into(), device.clone(), "/applications".into(), "/endpoint-security".into(),
+                     format!("/collections/{collection}"), "/threats".into(), format!("/threats/{threat}"), "/detections".into(), "/connector".into()] {
+            c.goto(&format!("{base}{page}")).await?;
+            // Loaded: the page's heading and no loading indicator left.
+            eventually(&format!("{page} loaded"), || async {
+                let done = js(&c, "!!document.querySelector('main h1') && !document.querySelector('.loading') && !!document.querySelector('[data-testid=tenant] .tenant-name')").await?;
+                Ok((done == "true").then_some(()))
+            })
+            .await?;
+            let dom = js(&c, "document.title + '\\n' + document.documentElement.outerHTML").await?;
+            let leaked: Vec<&String> = identified.iter().filter(|v| dom.contains(v.as_str())).collect();
+            assert!(leaked.is_empty(), "{page} shows {leaked:?}");
+            no_console_errors(&c, &page).await?;
+        }
+        assert!(js(&c, "document.querySelector('[data-testid=tenant]').textContent").await?.contains("Tenant 0"));
+        // Themes: the switch repaints the page and the charts in the chosen palette.
+        c.goto(&format!("{base}/")).await?;
+        eventually("a chart", || async { Ok((js(&c, "!!document.querySelector('svg rect')").await? == "true").then_some(())) }).await?;
+        let fills = "Array.from(document.querySelectorAll('svg [fill]')).map(e => e.getAttribute('fill').toLowerCase()).join(' ')";
+        assert!(js(&c, fills).await?.contains("#107c41"), "light charts");
+        c.find(Locator::Css("[data-testid=theme-setting]")).await?.select_by_value("dark").await?;
+        eventually("dark charts", || async { Ok(js(&c, fills).await?.contains("#3fb950").then_some(())) }).await?;
+        assert_eq!(js(&c, "document.documentElement.dataset.theme").await?, "dark");
+        assert_eq!(js(&c, "getComputedStyle(document.body).getPropertyValue('--tone-surface').trim()").await?, "#161b22");
+        assert_eq!(js(&c, "localStorage.getItem('tenantscope.theme')").await?, "dark");
+        // The address wins over the saved choice (a kiosk's theme=).
+        c.goto(&format!("{base}/?theme=contrast")).await?;
+        eventually("high contrast", || async { Ok((js(&c, "document.documentElement.dataset.theme").await? == "contrast").then_some(())) }).await?;
+        // Sign out: the sign-in page says so, and the console asks to sign in again.
+        c.find(Locator::Css("[data-testid=sign-out]")).await?.click().await?;
+        let reason = eventually("signed out", || async { text_now(&c, "[data-testid=sign-in-reason]").await }).await?;
+        assert_eq!(reason, "signed out");
+        c.goto(&format!("{base}/devices")).await?;
+        eventually("sent to sign in", || async { Ok(text_now(&c, "[data-testid=sign-in-reason]").await?.filter(|r| r.contains("sign in"))) }).await?;
+        Ok(())
+    })
+    .await;
+}

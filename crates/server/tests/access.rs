@@ -313,6 +313,14 @@ async fn the_sign_in_page_signs_in_and_out_without_the_console_code() {
     let res = s.app.clone().oneshot(form(format!("token={viewer}"), "https://evil.example")).await.unwrap();
     assert!(location(&res).starts_with("/sign-in?reason=sign+in+from+this+console"), "{}", location(&res));
     assert!(set_cookie(res.headers()).is_empty());
+    let mut cross = form(format!("token={viewer}"), "null");
+    cross.headers_mut().insert("sec-fetch-site", "cross-site".parse().unwrap());
+    let res = s.app.clone().oneshot(cross).await.unwrap();
+    assert!(location(&res).starts_with("/sign-in?reason=sign+in+from+this+console"), "{}", location(&res));
+    // The console's own form (no-referrer: Origin null, but the browser says same-origin).
+    let mut own = form(format!("token={viewer}&next=%2Fthreats"), "null");
+    own.headers_mut().insert("sec-fetch-site", "same-origin".parse().unwrap());
+    assert_eq!(location(&s.app.clone().oneshot(own).await.unwrap()), "/threats");
     // Signing out: the session ends, the cookie goes, the page says so.
     let res = s
         .app

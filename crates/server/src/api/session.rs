@@ -543,10 +543,17 @@ pub async fn sign_in_page(dist: Option<std::path::PathBuf>, raw: axum::extract::
 }
 
 /// A form posted from another site is refused (a page elsewhere cannot sign a browser in or out).
+/// Browsers say where a request comes from in `Sec-Fetch-Site`; older ones in `Origin` (which the
+/// console's no-referrer policy turns into `null` for its own forms).
 fn same_origin(headers: &HeaderMap) -> bool {
-    let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else { return true };
-    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or("");
-    origin.split_once("://").is_some_and(|(_, rest)| rest == host)
+    let get = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    if let Some(site) = get("sec-fetch-site") {
+        return site == "same-origin" || site == "none";
+    }
+    match get("origin") {
+        None | Some("null") => true,
+        Some(origin) => origin.split_once("://").is_some_and(|(_, rest)| Some(rest) == get("host")),
+    }
 }
 
 fn see_other(location: &str) -> Response {
