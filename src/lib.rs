@@ -71,6 +71,7 @@ fn page_view(route: PageRoute) -> AnyView {
         PageRoute::Threat(id) => view! { <pages::threat::Threat id=id /> }.into_any(),
         PageRoute::Detections => view! { <pages::threats::Detections /> }.into_any(),
         PageRoute::Connector => view! { <pages::connector::Connector /> }.into_any(),
+        PageRoute::DataPrivacy => view! { <pages::data_privacy::DataPrivacy /> }.into_any(),
         PageRoute::NotFound => view! { <pages::not_found::NotFound /> }.into_any(),
     }
 }

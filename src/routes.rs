@@ -15,6 +15,7 @@ pub enum PageRoute {
     Threat(String),
     Detections,
     Connector,
+    DataPrivacy,
     NotFound,
 }
 
@@ -37,6 +38,7 @@ impl PageRoute {
             ["threats", id] => PageRoute::Threat(segment(id)),
             ["detections"] => PageRoute::Detections,
             ["connector"] => PageRoute::Connector,
+            ["data-privacy"] => PageRoute::DataPrivacy,
             _ => PageRoute::NotFound,
         }
     }

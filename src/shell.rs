@@ -12,25 +12,18 @@ pub struct Section {
     pub key: &'static str,
     pub title: &'static str,
     pub icon: &'static str,
-    pub api: &'static str,
-    pub blurb: &'static str,
     /// Other paths under this section (a collection belongs to Endpoint security).
     pub also: &'static [&'static str],
 }
 
-pub const SECTIONS: [Section; 6] = [
-    Section { path: "/", key: "overview", title: "Overview", icon: "◉", api: "/api/v1/summary",
-        blurb: "Security posture of the tenant-attached estate at a glance.", also: &[] },
-    Section { path: "/devices", key: "devices", title: "Devices", icon: "▣", api: "/api/v1/devices",
-        blurb: "Every device the site uploads, with Defender health and active threats: server-side paging, filters, search, column picker and CSV export.", also: &[] },
-    Section { path: "/applications", key: "applications", title: "Applications", icon: "▤", api: "/api/v1/applications",
-        blurb: "MSI deployment types grouped by product, with versions, languages and device counts.", also: &[] },
-    Section { path: "/endpoint-security", key: "endpoint-security", title: "Endpoint security", icon: "◈", api: "/api/v1/collections",
-        blurb: "Defender policy compliance per collection: targeted, compliant, non-compliant, failed, activated and enforced.", also: &["/collections"] },
-    Section { path: "/threats", key: "threats", title: "Threats", icon: "⚠", api: "/api/v1/threats",
-        blurb: "Threat detections with their severity, category and state, and a timeline by severity.", also: &["/detections"] },
-    Section { path: "/connector", key: "connector", title: "Connector", icon: "⇄", api: "/api/v1/connector",
-        blurb: "Health of the service connection point: uploads, status events and exceptions.", also: &[] },
+pub const SECTIONS: [Section; 7] = [
+    Section { path: "/", key: "overview", title: "Overview", icon: "◉", also: &[] },
+    Section { path: "/devices", key: "devices", title: "Devices", icon: "▣", also: &[] },
+    Section { path: "/applications", key: "applications", title: "Applications", icon: "▤", also: &[] },
+    Section { path: "/endpoint-security", key: "endpoint-security", title: "Endpoint security", icon: "◈", also: &["/collections"] },
+    Section { path: "/threats", key: "threats", title: "Threats", icon: "⚠", also: &["/detections"] },
+    Section { path: "/connector", key: "connector", title: "Connector", icon: "⇄", also: &[] },
+    Section { path: "/data-privacy", key: "data-privacy", title: "Data & privacy", icon: "◧", also: &[] },
 ];
 
 /// The list pages whose last view the breadcrumb returns to.

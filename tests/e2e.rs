@@ -806,6 +806,7 @@ async fn every_page_passes_the_accessibility_check() {
             format!("/threats/{}", threat.items[0].threat_id),
             "/detections".to_string(),
             "/connector".to_string(),
+            "/data-privacy".to_string(),
             "/no-such-page".to_string(),
         ];
         let mut report = Vec::new();

@@ -3,6 +3,7 @@
 pub mod applications;
 pub mod collection;
 pub mod connector;
+pub mod data_privacy;
 pub mod device;
 pub mod devices;
 pub mod endpoint_security;
