@@ -59,8 +59,11 @@ thread_local! {
     /// Privacy mode: every request asks the server for aliases (`privacy=1`).
     static PRIVATE: std::cell::Cell<bool> = std::cell::Cell::new({
         let w = web_sys::window();
-        let asked = w.as_ref().and_then(|w| w.location().search().ok()).is_some_and(|q| q.contains("privacy=1"));
-        asked || w.and_then(|w| w.local_storage().ok().flatten()).and_then(|s| s.get_item(PRIVACY_KEY).ok().flatten()).as_deref() == Some("1")
+        let search = w.as_ref().and_then(|w| w.location().search().ok()).unwrap_or_default();
+        // The kiosk asks for aliases unless its address says privacy=0 (which only a role that may
+        // see names gets: a kiosk session is always private).
+        let kiosk = w.as_ref().and_then(|w| w.location().pathname().ok()).as_deref() == Some("/kiosk") && !search.contains("privacy=0");
+        search.contains("privacy=1") || kiosk || w.and_then(|w| w.local_storage().ok().flatten()).and_then(|s| s.get_item(PRIVACY_KEY).ok().flatten()).as_deref() == Some("1")
     });
 }
 

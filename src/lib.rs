@@ -26,10 +26,18 @@ pub fn App() -> impl IntoView {
     components::html::install_document_handlers();
     view! {
         <Router>
-            <shell::Shell>
-                <Pages />
-            </shell::Shell>
+            <Frame />
         </Router>
+    }
+}
+
+/// The console's frame around the page, or the kiosk alone (full screen, no navigation).
+#[component]
+fn Frame() -> impl IntoView {
+    if use_location().pathname.get_untracked() == "/kiosk" {
+        view! { <pages::kiosk::Kiosk /> }.into_any()
+    } else {
+        view! { <shell::Shell><Pages /></shell::Shell> }.into_any()
     }
 }
 

@@ -43,7 +43,7 @@ pub fn bars_height(rows: usize) -> u32 {
 }
 
 #[component]
-fn ComplianceChart() -> impl IntoView {
+pub fn ComplianceChart() -> impl IntoView {
     let show_all = RwSignal::new(false);
     let data = api::resource(move || {
         let size = if show_all.get() { MAX_PAGE_SIZE } else { TOP };
@@ -132,7 +132,7 @@ pub fn state_slices(av: &Antivirus) -> Vec<Slice> {
 }
 
 #[component]
-fn AgentStatus() -> impl IntoView {
+pub fn AgentStatus() -> impl IntoView {
     let data = api::resource(|| Ok("/antivirus".into()));
     view! {
         {move || match data.get().map(|r| r.and_then(|b| b.decode::<Antivirus>())) {

@@ -7,6 +7,7 @@ pub mod data_privacy;
 pub mod device;
 pub mod devices;
 pub mod endpoint_security;
+pub mod kiosk;
 pub mod not_found;
 pub mod overview;
 pub mod threat;

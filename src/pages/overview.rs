@@ -19,14 +19,19 @@ pub const TOP_THREATS: &[(&str, &str)] = &[("range", "7d"), ("sort", "DevicesAff
 
 #[component]
 pub fn Overview() -> impl IntoView {
-    let summary = use_summary();
     view! {
         <section class="page">
             <h1>"Overview"</h1>
-            {loaded(summary, "the summary", |s| view! { <Kpis summary=s /> })}
+            <Posture />
             <TopThreats />
         </section>
     }
+}
+
+/// The posture KPIs of the summary, once loaded (the Overview's and the kiosk's).
+#[component]
+pub fn Posture() -> impl IntoView {
+    loaded(use_summary(), "the summary", |s| view! { <Kpis summary=s /> })
 }
 
 fn health_chart(s: &Summary) -> impl IntoView {
@@ -155,7 +160,7 @@ pub fn top_threat_rows(threats: &[ThreatRow]) -> Vec<BarRow> {
 }
 
 #[component]
-fn TopThreats() -> impl IntoView {
+pub fn TopThreats() -> impl IntoView {
     let data = api::resource(|| {
         let mut pairs: Vec<(&str, &str)> = TOP_THREATS.to_vec();
         pairs.push(("page_size", "5"));
