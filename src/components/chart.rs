@@ -137,29 +137,31 @@ pub fn ChartView(
         }
     };
 
+    // The hit areas and the table are static once drawn: HTML strings (far less wasm than views);
+    // every text is escaped, and links are the console's own (`link`).
+    use crate::components::html::escape;
     let link_for_overlay = link.clone();
     let overlay = move || {
         chart.get().map(|c| {
             let (w, h) = svg_size(&c.svg);
-            c.regions
-                .iter()
-                .map(|r| {
-                    let style = percent_box(&r.shape, w, h);
-                    let class = match r.shape {
-                        Shape::Rect { .. } => "hit",
-                        Shape::Arc { .. } => "hit point",
-                    };
-                    let total: u64 = r.values.iter().map(|(_, v)| v).sum();
-                    let label = region_text(r);
-                    match link_for_overlay(r) {
-                        Some(href) => view! {
-                            <a class=class style=style href=href aria-label=label data-key=r.key.clone() data-total=total.to_string()></a>
-                        }
-                        .into_any(),
-                        None => view! { <span class=class style=style data-key=r.key.clone() data-total=total.to_string()></span> }.into_any(),
-                    }
-                })
-                .collect_view()
+            let mut out = String::new();
+            for r in &c.regions {
+                let class = match r.shape {
+                    Shape::Rect { .. } => "hit",
+                    Shape::Arc { .. } => "hit point",
+                };
+                let total: u64 = r.values.iter().map(|(_, v)| v).sum();
+                let common = format!(
+                    "class=\"{class}\" style=\"{}\" data-key=\"{}\" data-total=\"{total}\"",
+                    escape(&percent_box(&r.shape, w, h)),
+                    escape(&r.key)
+                );
+                match link_for_overlay(r) {
+                    Some(href) => out.push_str(&format!("<a {common} href=\"{}\" aria-label=\"{}\"></a>", escape(&href), escape(&region_text(r)))),
+                    None => out.push_str(&format!("<span {common}></span>")),
+                }
+            }
+            out
         })
     };
     let link_for_table = link;
@@ -173,46 +175,36 @@ pub fn ChartView(
             } else {
                 c.regions.first().map(|r| r.values.iter().map(|(k, _)| k.clone()).collect()).unwrap_or_default()
             };
-            let mut seen: Vec<String> = Vec::new();
-            let rows = c
-                .regions
-                .iter()
-                .filter(|r| {
-                    // Stacked bars have a region per segment, each carrying the whole row: one line per row.
-                    let row = r.key.split('|').next().unwrap_or_default().to_string();
-                    if seen.contains(&row) {
-                        false
-                    } else {
-                        seen.push(row);
-                        true
-                    }
-                })
-                .map(|r| {
-                    let href = link_for_table(r);
-                    let cells = series
-                        .iter()
-                        .map(|s| {
-                            let v = if single {
-                                r.values.first().map(|(_, v)| *v).unwrap_or(0)
-                            } else {
-                                r.values.iter().find(|(k, _)| k == s).map(|(_, v)| *v).unwrap_or(0)
-                            };
-                            view! { <td class="num">{count(v)}</td> }
-                        })
-                        .collect_view();
-                    let name = match href {
-                        Some(href) => view! { <a href=href>{r.title.clone()}</a> }.into_any(),
-                        None => view! { <span>{r.title.clone()}</span> }.into_any(),
-                    };
-                    view! { <tr><th scope="row">{name}</th>{cells}</tr> }
-                })
-                .collect_view();
-            view! {
-                <table class="grid compact chart-table">
-                    <thead><tr><th></th>{series.iter().map(|s| view! { <th scope="col">{s.clone()}</th> }).collect_view()}</tr></thead>
-                    <tbody>{rows}</tbody>
-                </table>
+            let mut out = String::from("<table class=\"grid compact chart-table\"><thead><tr><th></th>");
+            for s in &series {
+                out.push_str(&format!("<th scope=\"col\">{}</th>", escape(s)));
             }
+            out.push_str("</tr></thead><tbody>");
+            let mut seen: Vec<&str> = Vec::new();
+            for r in &c.regions {
+                // Stacked bars have a region per segment, each carrying the whole row: one line per row.
+                let row = r.key.split('|').next().unwrap_or_default();
+                if seen.contains(&row) {
+                    continue;
+                }
+                seen.push(row);
+                let name = match link_for_table(r) {
+                    Some(href) => format!("<a href=\"{}\">{}</a>", escape(&href), escape(&r.title)),
+                    None => format!("<span>{}</span>", escape(&r.title)),
+                };
+                out.push_str(&format!("<tr><th scope=\"row\">{name}</th>"));
+                for s in &series {
+                    let v = if single {
+                        r.values.first().map(|(_, v)| *v).unwrap_or(0)
+                    } else {
+                        r.values.iter().find(|(k, _)| k == s).map(|(_, v)| *v).unwrap_or(0)
+                    };
+                    out.push_str(&format!("<td class=\"num\">{}</td>", count(v)));
+                }
+                out.push_str("</tr>");
+            }
+            out.push_str("</tbody></table>");
+            out
         })
     };
     let title_for_svg = title.clone();
@@ -230,7 +222,7 @@ pub fn ChartView(
                 {move || chart.get().map(|c| view! {
                     <div class="chart-svg" role="img" aria-label=format!("{}. {}", title_for_svg, c.description) inner_html=c.svg></div>
                 })}
-                <div class="chart-overlay">{overlay}</div>
+                <div class="chart-overlay" inner_html=move || overlay().unwrap_or_default()></div>
                 {move || tooltip.get().map(|(text, x, y)| view! {
                     <div class="chart-tooltip" role="tooltip" data-testid="chart-tooltip" style=format!("left:{}px;top:{}px", x.round() as i64, y.round() as i64)>{text}</div>
                 })}
@@ -242,7 +234,7 @@ pub fn ChartView(
                     <span class="sr-only">{format!(": {title_for_toggle}")}</span>
                 </button>
             </figcaption>
-            {move || show_table.get().then(&table)}
+            {move || show_table.get().then(|| view! { <div inner_html=table().unwrap_or_default()></div> })}
         </figure>
     }
 }

@@ -315,7 +315,10 @@ fn ListView(
                 if cols == defaults {
                     let _ = s.remove_item(key);
                 } else {
-                    let _ = s.set_item(key, &serde_json::to_string(&cols).unwrap_or_default());
+                    // Column names are the model's field names (letters only): a JSON array by hand
+                    // keeps serde_json's writer out of the wasm.
+                    let list: Vec<String> = cols.iter().map(|c| format!("\"{c}\"")).collect();
+                    let _ = s.set_item(key, &format!("[{}]", list.join(",")));
                 }
             }
         });
