@@ -217,6 +217,16 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                         Ok(None) => {}
                         Err(e) => tracing::error!(error = %e, "cannot create the demo's upload token"),
                     }
+                    // A kiosk link for the wall: a kiosk token made afresh at each start (the previous
+                    // one revoked), in a link that signs the screen in once.
+                    let kiosk = store.with(|c| {
+                        c.execute("UPDATE tokens SET revoked = ?1 WHERE label = 'demo kiosk' AND revoked IS NULL", [tenantscope_model::time::format_rfc3339(now)])?;
+                        tokens::create(c, tokens::Role::Kiosk, "demo kiosk", now)
+                    });
+                    match kiosk {
+                        Ok(token) => println!("Kiosk (privacy mode, rotating panels): http://{addr}/kiosk?token={token}&theme=dark"),
+                        Err(e) => tracing::error!(error = %e, "cannot create the demo's kiosk token"),
+                    }
                 }
                 if let Some(rate) = args.simulate {
                     // Through loopback (a server listening on every address answers there too).
