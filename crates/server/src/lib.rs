@@ -46,9 +46,7 @@ pub fn app_live(store: Arc<Store>, live: Arc<live::Live>, dist: Option<&Path>, o
     )
     .route("/sign-out", axum::routing::post(move |headers| api::session::sign_out_form(c2.clone(), headers)))
     .layer(tower_http::limit::RequestBodyLimitLayer::new(API_BODY_LIMIT));
-    let app = shell(api::router(ctx.clone()), Some(pages), dist, options);
-    // A console link carrying a token (a kiosk's) signs in and drops it from the address.
-    app.layer(axum::middleware::from_fn(move |req, next| api::session::sign_in_link(ctx.clone(), req, next)))
+    shell(api::router(ctx.clone()), Some((pages, ctx)), dist, options)
 }
 
 /// The application while the store is being prepared: the console is served, and every API route
@@ -74,7 +72,9 @@ pub fn app_switching(preparing: Router, ready: Arc<std::sync::OnceLock<Router>>)
 
 /// `/api/v1` (the given API router, with its limits) and the console around it, with the headers
 /// every answer carries.
-fn shell(api: Router, pages: Option<Router>, dist: Option<&Path>, options: &web::WebOptions) -> Router {
+/// `pages`: the pages the server writes itself, and the context a console link carrying a token
+/// (a kiosk's) signs in with.
+fn shell(api: Router, pages: Option<(Router, api::ApiContext)>, dist: Option<&Path>, options: &web::WebOptions) -> Router {
     let api = api
         // API answers are never cached (CSV exports set the same).
         .layer(SetResponseHeaderLayer::if_not_present(header::CACHE_CONTROL, HeaderValue::from_static("no-store")))
@@ -86,13 +86,19 @@ fn shell(api: Router, pages: Option<Router>, dist: Option<&Path>, options: &web:
         .route("/api", axum::routing::any(|| async { error::Error::NotFound("the API lives under /api/v1".into()) }))
         .route("/api/", axum::routing::any(|| async { error::Error::NotFound("the API lives under /api/v1".into()) }))
         .route("/api/{*rest}", axum::routing::any(|| async { error::Error::NotFound("the API lives under /api/v1".into()) }));
-    if let Some(pages) = pages {
-        app = app.merge(pages);
-    }
+    let link = pages.map(|(pages, ctx)| {
+        app = std::mem::take(&mut app).merge(pages);
+        ctx
+    });
     if let Some(dist) = dist {
         let dist = dist.to_path_buf();
         let frame_ancestors: Arc<str> = options.frame_ancestors.as_str().into();
         app = app.fallback(move |req: axum::extract::Request| web::serve_console(dist.clone(), Arc::clone(&frame_ancestors), req));
+    }
+    // A console link carrying a token (a kiosk's) signs in and drops it from the address (inside
+    // the host check and the headers every answer carries).
+    if let Some(ctx) = link {
+        app = app.layer(axum::middleware::from_fn(move |req, next| api::session::sign_in_link(ctx.clone(), req, next)));
     }
     // Everything but the page itself (which sets its own, with its scripts' hashes): no inline script.
     let csp = HeaderValue::from_str(&web::content_security_policy("", &options.frame_ancestors))

@@ -217,10 +217,15 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                         Ok(None) => {}
                         Err(e) => tracing::error!(error = %e, "cannot create the demo's upload token"),
                     }
-                    // A kiosk link for the wall: a kiosk token made afresh at each start (the previous
-                    // one revoked), in a link that signs the screen in once.
+                    // A kiosk link for the wall, in a link that signs the screen in once: a kiosk token
+                    // made at each start. Earlier ones nobody signed in with are revoked; a wall signed
+                    // in with one keeps its session through restarts.
                     let kiosk = store.with(|c| {
-                        c.execute("UPDATE tokens SET revoked = ?1 WHERE label = 'demo kiosk' AND revoked IS NULL", [tenantscope_model::time::format_rfc3339(now)])?;
+                        c.execute(
+                            "UPDATE tokens SET revoked = ?1 WHERE label = 'demo kiosk' AND revoked IS NULL
+                             AND NOT EXISTS (SELECT 1 FROM sessions s WHERE s.token = tokens.id AND s.expires > ?2)",
+                            rusqlite::params![tenantscope_model::time::format_rfc3339(now), now],
+                        )?;
                         tokens::create(c, tokens::Role::Kiosk, "demo kiosk", now)
                     });
                     match kiosk {

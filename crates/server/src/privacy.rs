@@ -11,6 +11,9 @@ use std::collections::HashMap;
 use std::sync::{Mutex, PoisonError};
 use tenantscope_model::privacy::{masked_field, AliasKind, MASKED};
 
+/// How long a domain's or tenant's number is used before it is looked up again.
+const REMEMBER: std::time::Duration = std::time::Duration::from_secs(60);
+
 tokio::task_local! {
     /// Set while a privacy-mode request runs: answers written as they stream (CSV, change notices)
     /// take it from here.
@@ -25,7 +28,9 @@ pub fn current() -> Option<std::sync::Arc<Privacy>> {
 /// What every request shares: the numbers of the few values looked up by a scan (domains, tenants),
 /// and the key of the aliases of values no device has.
 pub struct Privacy {
-    firsts: Mutex<HashMap<(AliasKind, String), Option<i64>>>,
+    /// Looked up when, so that a number is asked again after `REMEMBER` (its first device may
+    /// have been removed meanwhile).
+    firsts: Mutex<HashMap<(AliasKind, String), (Option<i64>, std::time::Instant)>>,
     key: [u8; 32],
 }
 
@@ -85,7 +90,9 @@ impl Aliaser<'_> {
         let shared = kind != AliasKind::User;
         let key = (kind, value.to_string());
         let remembered = if shared {
-            self.shared.firsts.lock().unwrap_or_else(PoisonError::into_inner).get(&key).copied()
+            let firsts = self.shared.firsts.lock().unwrap_or_else(PoisonError::into_inner);
+            // Without a connection (a change notice), what is remembered is used however old.
+            firsts.get(&key).filter(|(_, at)| self.conn.is_none() || at.elapsed() < REMEMBER).map(|(n, _)| *n)
         } else {
             self.users.get(value).copied()
         };
@@ -96,7 +103,7 @@ impl Aliaser<'_> {
         let sql = format!("SELECT MIN(id) FROM devices WHERE {} = ?1", kind.device_field());
         let n: Option<i64> = conn.prepare_cached(&sql)?.query_row([value], |r| r.get(0))?;
         if shared {
-            self.shared.firsts.lock().unwrap_or_else(PoisonError::into_inner).insert(key, n);
+            self.shared.firsts.lock().unwrap_or_else(PoisonError::into_inner).insert(key, (n, std::time::Instant::now()));
         } else {
             self.users.insert(value.to_string(), n);
         }

@@ -44,7 +44,10 @@ impl Server {
     }
 
     async fn send(&self, method: &str, uri: &str, who: &Who<'_>, body: &str, extra: &[(&str, &str)]) -> (StatusCode, HeaderMap, Value) {
-        let mut req = Request::builder().method(method).uri(uri).header(header::CONTENT_TYPE, "application/json");
+        let mut req = Request::builder().method(method).uri(uri);
+        if !extra.iter().any(|(k, _)| k.eq_ignore_ascii_case("content-type")) {
+            req = req.header(header::CONTENT_TYPE, "application/json");
+        }
         match who {
             Who::Nobody => {}
             Who::Token(t) => req = req.header(header::AUTHORIZATION, format!("Bearer {t}")),
@@ -199,6 +202,13 @@ async fn signing_in_gives_a_strict_http_only_session_that_ends_on_sign_out_or_wh
     assert!((12 * 3600 - 5..=12 * 3600).contains(&max_age), "{max_age}");
     let secret = session_secret(&headers);
     assert!(!secret.contains(&viewer), "the cookie is not the token");
+    // Only as JSON, and not from another site's page.
+    let (status, headers, _) = s.send("POST", "/api/v1/session", &Who::Nobody, &format!("{{\"token\":\"{viewer}\"}}"), &[("content-type", "text/plain")]).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(set_cookie(&headers).is_empty());
+    let (status, headers, _) = s.send("POST", "/api/v1/session", &Who::Nobody, &format!("{{\"token\":\"{viewer}\"}}"), &[("sec-fetch-site", "cross-site")]).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(set_cookie(&headers).is_empty());
     // Over TLS at a proxy: Secure.
     let (_, tls, _) = s.send("POST", "/api/v1/session", &Who::Nobody, &format!("{{\"token\":\"{viewer}\"}}"), &[("x-forwarded-proto", "https")]).await;
     assert!(set_cookie(&tls).ends_with("; Secure"));
@@ -248,6 +258,10 @@ async fn a_kiosk_link_signs_in_and_drops_the_token_from_the_address() {
     // The kiosk's session reads its panels only.
     assert_eq!(s.get("/api/v1/summary", &Who::Cookie(&secret)).await.0, StatusCode::OK);
     assert_eq!(s.get("/api/v1/devices", &Who::Cookie(&secret)).await.0, StatusCode::FORBIDDEN);
+    // A link never leads off this console, whatever its path.
+    let uri = axum::http::Uri::builder().path_and_query(format!("//evil.example?token={kiosk}")).build().unwrap();
+    let res = s.app.clone().oneshot(Request::get(uri).body(Body::empty()).unwrap()).await.unwrap();
+    assert_eq!((res.status(), res.headers()[header::LOCATION].to_str().unwrap()), (StatusCode::SEE_OTHER, "/"));
     // A link with a bad token leads to the sign-in page with the reason.
     let (status, headers, _) = s.send("GET", "/kiosk?token=ts_nope", &Who::Nobody, "", &[]).await;
     assert_eq!(status, StatusCode::SEE_OTHER);
@@ -302,7 +316,7 @@ async fn the_sign_in_page_signs_in_and_out_without_the_console_code() {
     let secret = session_secret(res.headers());
     assert_eq!(s.get("/api/v1/devices", &Who::Cookie(&secret)).await.0, StatusCode::OK);
     // Elsewhere than this console is never where it goes next.
-    for next in ["https%3A%2F%2Fevil.example", "%2F%2Fevil.example", "%2Fapi%2Fv1%2Fsummary"] {
+    for next in ["https%3A%2F%2Fevil.example", "%2F%2Fevil.example", "%2F%09%2Fevil.example", "%2F%5Cevil.example", "%2Fapi%2Fv1%2Fsummary"] {
         let res = s.app.clone().oneshot(form(format!("token={viewer}&next={next}"), "")).await.unwrap();
         assert_eq!(location(&res), "/", "{next}");
     }

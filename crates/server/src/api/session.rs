@@ -160,7 +160,14 @@ pub async fn guard(State(ctx): State<ApiContext>, mut req: Request, next: Next) 
     match admit(&ctx, &mut req).await {
         Ok(principal) if principal.privacy => match unalias(&ctx, &mut req).await {
             Ok(()) => {
+                let head = req.method() == Method::HEAD;
                 let res = crate::privacy::PRIVATE.scope(Some(std::sync::Arc::clone(&ctx.privacy)), admitted(&ctx, principal, req, next)).await;
+                if head {
+                    // No body to alias; its length would say how long the real one is.
+                    let (mut parts, body) = res.into_parts();
+                    parts.headers.remove(header::CONTENT_LENGTH);
+                    return Response::from_parts(parts, body);
+                }
                 alias_answer(&ctx, res).await
             }
             Err(e) => e.into_response(),
@@ -239,8 +246,8 @@ async fn unalias(ctx: &ApiContext, req: &mut Request) -> Result<()> {
             // Matches nothing: no device has it.
             const NOTHING: &str = "\u{0}";
             let path = match device {
-                Some(alias) => format!("/devices/{}", device_of(&alias)?.unwrap_or_else(|| NOTHING.into())),
-                None => path,
+                Some(alias) => Some(format!("/devices/{}", tenantscope_model::api::encode_component(&device_of(&alias)?.unwrap_or_else(|| NOTHING.into())))),
+                None => None,
             };
             let mut out = Vec::new();
             for (k, v) in pairs {
@@ -266,8 +273,9 @@ async fn unalias(ctx: &ApiContext, req: &mut Request) -> Result<()> {
         })
         .await?;
     let query = form_urlencoded::Serializer::new(String::new()).extend_pairs(pairs).finish();
-    let encoded: String = path.split('/').map(|seg| form_urlencoded::byte_serialize(seg.as_bytes()).collect::<String>()).collect::<Vec<_>>().join("/");
-    let uri = if query.is_empty() { encoded } else { format!("{encoded}?{query}") };
+    // The address as it came (already encoded), unless a device's alias was replaced.
+    let path = path.unwrap_or_else(|| req.uri().path().to_string());
+    let uri = if query.is_empty() { path } else { format!("{path}?{query}") };
     *req.uri_mut() = uri.parse().map_err(|_| Error::param("id", "not a valid address"))?;
     Ok(())
 }
@@ -401,6 +409,15 @@ async fn session(State(ctx): State<ApiContext>, axum::Extension(principal): axum
 /// Signs in with a token (JSON `{"token": "…"}`): a session cookie (HttpOnly, SameSite=Strict).
 async fn sign_in(State(ctx): State<ApiContext>, headers: HeaderMap, body: axum::body::Bytes) -> Result<Response> {
     let refuse = |detail: String| Error::Unprocessable(serde_json::json!({ "detail": detail, "field": "token" }));
+    // Only this console's own requests (a page elsewhere cannot post JSON here without CORS, nor
+    // sign a browser in with a form).
+    let json = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|t| t.starts_with("application/json"));
+    if !json {
+        return Err(refuse("send the token as JSON (Content-Type: application/json)".into()));
+    }
+    if !same_origin(&headers) {
+        return Err(Error::Forbidden("sign in from this console's own page".into()));
+    }
     let value: serde_json::Value =
         serde_json::from_slice(&body).map_err(|_| refuse("send JSON: {\"token\": \"ts_…\"}".into()))?;
     let SignIn { token } = <SignIn as tenantscope_model::json::FromJson>::from_json(&value).map_err(|e| refuse(e.to_string()))?;
@@ -450,7 +467,7 @@ pub async fn sign_in_link(ctx: ApiContext, req: Request, next: Next) -> Response
     let here = if query.is_empty() { path.clone() } else { format!("{path}?{query}") };
     match start_session(&ctx, token).await {
         Ok((secret, _, expires)) => {
-            let mut res = (StatusCode::SEE_OTHER, [(header::LOCATION, here)]).into_response();
+            let mut res = see_other(&local_next(Some(&here)));
             res.headers_mut().append(header::SET_COOKIE, set_cookie(req.headers(), Some((&secret, expires))));
             res
         }
@@ -501,7 +518,13 @@ mod tests {
 /// Where to go after signing in: a path of this console only (never another site).
 fn local_next(next: Option<&str>) -> String {
     match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.starts_with("/\\") && !n.starts_with("/api/") && !n.starts_with("/sign-") => n.to_string(),
+        // A path of this console: no scheme or host in any spelling a browser would read as one
+        // (`//`, `/\`, control characters or spaces, which browsers drop from addresses).
+        Some(n) if n.starts_with('/')
+            && !n.starts_with("//")
+            && !n.bytes().any(|b| b <= b' ' || b == b'\\' || b == 0x7f)
+            && !n.starts_with("/api/")
+            && !n.starts_with("/sign-") => n.to_string(),
         _ => "/".to_string(),
     }
 }
@@ -551,7 +574,10 @@ fn same_origin(headers: &HeaderMap) -> bool {
         return site == "same-origin" || site == "none";
     }
     match get("origin") {
-        None | Some("null") => true,
+        // No Origin: not a browser's cross-site post (tools such as curl). `null` without
+        // Sec-Fetch-Site cannot be told from a sandboxed page elsewhere.
+        None => true,
+        Some("null") => false,
         Some(origin) => origin.split_once("://").is_some_and(|(_, rest)| Some(rest) == get("host")),
     }
 }
