@@ -38,10 +38,10 @@ pub fn app_with(store: Arc<Store>, dist: Option<&Path>, options: &web::WebOption
 pub fn app_live(store: Arc<Store>, live: Arc<live::Live>, dist: Option<&Path>, options: &web::WebOptions) -> Router {
     let ctx = api::ApiContext { store, live, access: Arc::new(api::session::Access::new(!options.require_sign_in)), privacy: Default::default() };
     // The pages the server writes itself: signing in and out.
-    let (c1, c2, pages_dist) = (ctx.clone(), ctx.clone(), dist.map(Path::to_path_buf));
+    let (c1, c2, pages_dist, open) = (ctx.clone(), ctx.clone(), dist.map(Path::to_path_buf), !options.require_sign_in);
     let pages = Router::new().route(
         "/sign-in",
-        axum::routing::get(move |raw| api::session::sign_in_page(pages_dist.clone(), raw))
+        axum::routing::get(move |raw| api::session::sign_in_page(pages_dist.clone(), open, raw))
             .post(move |headers, body| api::session::sign_in_form(c1.clone(), headers, body)),
     )
     .route("/sign-out", axum::routing::post(move |headers| api::session::sign_out_form(c2.clone(), headers)))

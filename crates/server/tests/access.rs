@@ -301,6 +301,11 @@ async fn the_sign_in_page_signs_in_and_out_without_the_console_code() {
     let page = String::from_utf8(res.into_body().collect().await.unwrap().to_bytes().to_vec()).unwrap();
     assert!(page.contains("type=\"password\"") && page.contains("&lt;b&gt;expired"), "{page}");
     assert!(page.contains("value=\"/devices?q=x\""), "{page}");
+    assert!(!page.contains("Continue without signing in"), "a closed server offers no way round");
+    let open = server(false);
+    let res = open.app.clone().oneshot(Request::get("/sign-in?reason=expired&next=%2Fthreats").body(Body::empty()).unwrap()).await.unwrap();
+    let page = String::from_utf8(res.into_body().collect().await.unwrap().to_bytes().to_vec()).unwrap();
+    assert!(page.contains("<a href=\"/threats\" data-testid=\"sign-in-skip\">Continue without signing in</a>"), "{page}");
     let form = |body: String, origin: &str| {
         let mut req = Request::post("/sign-in").header(header::CONTENT_TYPE, "application/x-www-form-urlencoded").header(header::HOST, "127.0.0.1:9");
         if !origin.is_empty() {

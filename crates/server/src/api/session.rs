@@ -545,10 +545,16 @@ fn stylesheet(dist: Option<&std::path::Path>) -> Option<String> {
 /// `GET /sign-in`: the sign-in page, written by the server (it works before the console's code
 /// loads, and with it off): a token field, the reason the browser was sent here, and where it goes
 /// next.
-pub async fn sign_in_page(dist: Option<std::path::PathBuf>, raw: axum::extract::RawQuery) -> Response {
+/// On an open server (anybody may read) it also offers to go on without signing in.
+pub async fn sign_in_page(dist: Option<std::path::PathBuf>, open: bool, raw: axum::extract::RawQuery) -> Response {
     let pairs = query_pairs(&raw.0);
     let get = |k: &str| pairs.iter().find(|(key, _)| key == k).map(|(_, v)| v.as_str());
     let next = local_next(get("next"));
+    let without = if open {
+        format!("<p><a href=\"{}\" data-testid=\"sign-in-skip\">Continue without signing in</a></p>", escape_html(&next))
+    } else {
+        String::new()
+    };
     let reason = get("reason").map(|r| format!("<p class=\"notice\" role=\"alert\" data-testid=\"sign-in-reason\">{}</p>", escape_html(r))).unwrap_or_default();
     let css = stylesheet(dist.as_deref()).map(|href| format!("<link rel=\"stylesheet\" href=\"{}\">", escape_html(&href))).unwrap_or_default();
     let html = format!(
@@ -559,7 +565,7 @@ pub async fn sign_in_page(dist: Option<std::path::PathBuf>, raw: axum::extract::
          <label for=\"token\">Access token</label><input id=\"token\" name=\"token\" type=\"password\" autocomplete=\"off\" spellcheck=\"false\" required autofocus data-testid=\"sign-in-token\">\
          <button type=\"submit\" data-testid=\"sign-in-submit\">Sign in</button></form>\
          <p class=\"muted\">An administrator creates tokens with <code>tenantscope-server token create --role viewer</code> (or admin, kiosk). \
-         The token is sent once; the browser keeps a session cookie, not the token.</p></main></body></html>",
+         The token is sent once; the browser keeps a session cookie, not the token.</p>{without}</main></body></html>",
         next = escape_html(&next)
     );
     ([(header::CONTENT_TYPE, "text/html; charset=utf-8"), (header::CACHE_CONTROL, "no-store")], html).into_response()
