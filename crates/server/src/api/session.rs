@@ -440,13 +440,19 @@ async fn start_session(ctx: &ApiContext, token: String) -> Result<(String, Role,
     }
 }
 
-/// Signs out: the session ends and its cookie is cleared.
-async fn sign_out(State(ctx): State<ApiContext>, headers: HeaderMap) -> Result<Response> {
-    if let Some(secret) = cookie(&headers) {
+/// Ends the session of the request's cookie, if it has one (and forgets its remembered look-up).
+async fn end_session(ctx: &ApiContext, headers: &HeaderMap) -> crate::store::Result<()> {
+    if let Some(secret) = cookie(headers) {
         let key = format!("s:{secret}");
         ctx.store.run(move |conn| tokens::sign_out(conn, &secret)).await?;
         ctx.access.forget(&key);
     }
+    Ok(())
+}
+
+/// Signs out: the session ends and its cookie is cleared.
+async fn sign_out(State(ctx): State<ApiContext>, headers: HeaderMap) -> Result<Response> {
+    end_session(&ctx, &headers).await?;
     let mut res = StatusCode::NO_CONTENT.into_response();
     res.headers_mut().append(header::SET_COOKIE, set_cookie(&headers, None));
     Ok(res)
@@ -626,11 +632,7 @@ pub async fn sign_out_form(ctx: ApiContext, headers: HeaderMap) -> Response {
     if !same_origin(&headers) {
         return see_other("/");
     }
-    if let Some(secret) = cookie(&headers) {
-        let key = format!("s:{secret}");
-        let _ = ctx.store.run(move |conn| tokens::sign_out(conn, &secret)).await;
-        ctx.access.forget(&key);
-    }
+    let _ = end_session(&ctx, &headers).await;
     let mut res = back_to_sign_in("signed out", "/");
     res.headers_mut().append(header::SET_COOKIE, set_cookie(&headers, None));
     res
