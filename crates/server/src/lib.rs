@@ -1,8 +1,10 @@
 //! Tenantscope server: the `/api/v1` API over an embedded SQLite store, and the built console.
 
 pub mod api;
+pub mod client;
 pub mod csv;
 pub mod error;
+pub mod import;
 pub mod live;
 pub mod privacy;
 pub mod seed;

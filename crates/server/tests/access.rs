@@ -82,7 +82,7 @@ impl Server {
         tenantscope_server::api::routes()
             .paths()
             .iter()
-            .filter(|p| !p.starts_with("/upload") && **p != "/events" && **p != "/session" && **p != "/openapi.json")
+            .filter(|p| !p.starts_with("/upload") && **p != "/import" && **p != "/events" && **p != "/session" && **p != "/openapi.json")
             .map(|p| {
                 format!("/api/v1{}", p.replace("/devices/{id}", &format!("/devices/{device}")))
                     .replace("/collections/{id}", &format!("/collections/{collection}"))

@@ -93,7 +93,7 @@ impl Server {
         let threat = self.strings("SELECT CAST(ThreatID AS TEXT) FROM threats LIMIT 1")[0].clone();
         let mut out = Vec::new();
         for p in tenantscope_server::api::routes().paths() {
-            if p.starts_with("/upload") || *p == "/events" || *p == "/session" || *p == "/openapi.json" {
+            if p.starts_with("/upload") || *p == "/import" || *p == "/events" || *p == "/session" || *p == "/openapi.json" {
                 continue;
             }
             let path = p.replace("{id}", if p.starts_with("/devices") { &device } else if p.starts_with("/collections") { &collection } else { &threat });

@@ -7,6 +7,7 @@ mod connector;
 mod detections;
 mod devices;
 mod events;
+pub mod import;
 mod products;
 pub mod upload;
 pub mod openapi;
@@ -44,6 +45,7 @@ pub fn routes() -> Routes {
         .merge(antivirus::router())
         .merge(connector::router())
         .merge(upload::router())
+        .merge(import::router())
         .merge(events::router())
         .merge(session::router())
         .merge(openapi::router())

@@ -243,6 +243,26 @@ pub fn document() -> Value {
                 "application/x-ndjson": { "schema": { "type": "string", "description": "One JSON record per line." } } } },
             "responses": upload_responses } }),
     );
+    let mut import_responses = secured(errors());
+    import_responses["200"] = json!({ "description": "The file was read and checked; the answer streams NDJSON: `{\"checked\":…}` once matched against the store, `{\"progress\":{\"done\",\"total\",\"kind\"}}` per batch written, then `{\"report\":…}` (per table: rows, matched by Entra device id / by name, created, written, unchanged, skipped and why, unknown values kept). A plan the model refuses ends with `{\"error\":…}` and nothing written.",
+        "content": { "application/x-ndjson": { "schema": { "type": "string" } } } });
+    import_responses["413"] = json!({ "description": format!("The file is over {} bytes.", super::import::IMPORT_BODY_LIMIT),
+        "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } });
+    import_responses["422"] = json!({ "description": "The file is not what it claims (not a recognised export or Graph page, wrong columns, a truncated ZIP, a formula in a cell, an over-long line, a value that cannot be read): `detail` names the file, line and column; nothing was written.",
+        "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } });
+    paths.insert(
+        "/import".into(),
+        json!({ "post": {
+            "operationId": "import",
+            "summary": "An Intune report export (DefenderAgents, UnhealthyDefenderAgents, Malware, ActiveMalware: the ZIP, the CSV or the JSON form) or Microsoft Graph page(s) (managedDevices with windowsProtectionState, configManagerCollections with their policy summary), applied through the upload write path in batches. Rows are matched on the Entra device id, else the device name; importing the same file again writes nothing.",
+            "security": [{ "bearer": [] }],
+            "parameters": [
+                param("file", "The file's name, for messages and the report.", json!({ "type": "string", "maxLength": 200 })),
+                param("tenant", "AADTenantID of devices and collections the import creates (default: the store's).", json!({ "type": "string" }))
+            ],
+            "requestBody": { "required": true, "content": { "application/octet-stream": { "schema": { "type": "string", "format": "binary" } } } },
+            "responses": import_responses } }),
+    );
     if let Some(device) = paths.get_mut("/devices/{id}") {
         let mut responses = secured(errors());
         responses["200"] = json!({ "description": "The device and everything hanging off it (health, detections, memberships) were removed.",

@@ -865,3 +865,45 @@ pub fn connector(conn: &Connection, events: usize) -> Result<Connector> {
         errors_last_24h: errors_last_24h as u64,
     })
 }
+
+// ---- import: the records an import merges its columns into ----
+
+/// The Entra device ids of the devices with this name (at most `limit`).
+pub fn import_devices_named(conn: &Connection, name: &str, limit: usize) -> Result<Vec<String>> {
+    Ok(conn
+        .prepare_cached("SELECT AADDeviceID FROM devices WHERE Name = ?1 ORDER BY id LIMIT ?2")?
+        .query_map(rusqlite::params![name, limit as i64], |r| r.get(0))?
+        .collect::<rusqlite::Result<Vec<String>>>()?)
+}
+
+/// A device as it was uploaded, by Entra device id.
+pub fn import_device(conn: &Connection, aad_device_id: &str) -> Result<Option<Device>> {
+    Ok(conn
+        .prepare_cached(&format!("SELECT {DEVICE_COLUMNS} FROM devices WHERE AADDeviceID = ?1"))?
+        .query_row([aad_device_id], |r| Ok(device_row(r)?.device))
+        .optional()?)
+}
+
+/// One detection, by device and threat.
+pub fn import_threat(conn: &Connection, aad_device_id: &str, threat_id: i64) -> Result<Option<ThreatDetection>> {
+    Ok(conn
+        .prepare_cached(&format!("SELECT {THREAT_COLUMNS} FROM threats WHERE DeviceId = ?1 AND ThreatID = ?2"))?
+        .query_row(rusqlite::params![aad_device_id, threat_id], threat)
+        .optional()?)
+}
+
+/// One collection as it was uploaded.
+pub fn import_collection(conn: &Connection, collection_id: &str) -> Result<Option<DefenderCollection>> {
+    Ok(conn
+        .prepare_cached(&format!("SELECT {COLLECTION_COLUMNS} FROM collection_rows WHERE CollectionId = ?1"))?
+        .query_row([collection_id], collection)
+        .optional()?)
+}
+
+/// The hierarchy (SMSID) and tenant of the store's first device: what a device an import creates
+/// belongs to when the import does not say.
+pub fn import_site(conn: &Connection) -> Result<Option<(String, String)>> {
+    Ok(conn
+        .query_row("SELECT SMSID, AADTenantID FROM devices ORDER BY id LIMIT 1", [], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?)
+}

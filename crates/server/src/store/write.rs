@@ -361,6 +361,7 @@ pub fn apply(conn: &mut Connection, kind: UploadKind, records: &[Record], now: i
     moved.dedup();
     refresh_verdicts(&tx, &rederive)?;
     set_meta(&tx, "last_upload", &time::format_rfc3339(now))?;
+    learn_tenant(&tx, records)?;
     let id = next_change(&tx)?;
     let change = Change {
         id,
@@ -371,6 +372,36 @@ pub fn apply(conn: &mut Connection, kind: UploadKind, records: &[Record], now: i
         moved,
     };
     Ok(log.commit(tx, change)?)
+}
+
+/// The tenant, hierarchy and site a store shows in its header, from the first records that say
+/// (a store filled by uploads or an import has no demo tenant to take them from); never changed
+/// once known.
+fn learn_tenant(conn: &Connection, records: &[Record]) -> Result<()> {
+    let mut learned: Vec<(&str, &str)> = Vec::new();
+    for record in records {
+        match record {
+            Record::Device(d) => learned.extend([("tenant_id", d.aad_tenant_id.as_str()), ("hierarchy_id", d.smsid.as_str())]),
+            Record::Collection(c) => {
+                learned.extend([("tenant_id", c.tenant_id.as_str()), ("hierarchy_id", c.hierarchy_id.as_str())]);
+                let site = c.collection_id.get(..3).unwrap_or("");
+                if site.len() == 3 && site != "SMS" && site.chars().all(|ch| ch.is_ascii_alphanumeric()) {
+                    learned.push(("site_code", site));
+                }
+            }
+            _ => return Ok(()),
+        }
+        if learned.len() > 64 {
+            break;
+        }
+    }
+    for key in ["tenant_id", "hierarchy_id", "site_code"] {
+        let Some((_, value)) = learned.iter().find(|(k, v)| *k == key && !v.trim().is_empty()) else { continue };
+        if super::get_meta(conn, key)?.is_none_or(|known| known.is_empty()) {
+            set_meta(conn, key, value)?;
+        }
+    }
+    Ok(())
 }
 
 /// Removes a device and everything hanging off it (health, detections, memberships). None when

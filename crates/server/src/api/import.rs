@@ -1,0 +1,121 @@
+//! `import`: an admin's Intune report export (ZIP, CSV or JSON) or Microsoft Graph page(s), posted
+//! as the body (`?file=` names it for messages). The file is read and checked whole first (422 with
+//! the file, line and column of the first problem; nothing written), matched against the store,
+//! then applied in batches through the upload write path — the open consoles follow each batch.
+//! The answer is NDJSON: `{"checked":…}` once planned, `{"progress":{"done","total"}}` per batch,
+//! then `{"report":…}` — or `{"error":…}` if the plan is refused or a batch cannot be written.
+
+use super::{ApiContext, Routes};
+use crate::error::{Error, Result};
+use crate::import::{self, Options};
+use crate::store::write;
+use axum::body::Body;
+use axum::extract::{RawQuery, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use serde_json::{json, Value};
+use std::sync::Arc;
+
+/// Largest file an import takes, in bytes.
+pub const IMPORT_BODY_LIMIT: usize = 256 * 1024 * 1024;
+
+pub fn router() -> Routes {
+    Routes::new().route_with_body("/import", post(import))
+}
+
+fn line(value: Value) -> bytes::Bytes {
+    let mut text = value.to_string();
+    text.push('\n');
+    bytes::Bytes::from(text)
+}
+
+async fn import(
+    State(ctx): State<ApiContext>,
+    axum::Extension(principal): axum::Extension<super::session::Principal>,
+    RawQuery(query): RawQuery,
+    body: Body,
+) -> Result<Response> {
+    principal.may_write()?;
+    let mut file = "upload".to_string();
+    let mut opts = Options::default();
+    for (key, value) in form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
+        match key.as_ref() {
+            "file" if !value.trim().is_empty() => file = value.chars().take(200).collect(),
+            "tenant" if !value.trim().is_empty() => opts.tenant = Some(value.into_owned()),
+            "file" | "tenant" => {}
+            other => {
+                return Err(Error::param(other, "unknown parameter; import takes file and tenant"));
+            }
+        }
+    }
+    let body = axum::body::to_bytes(body, IMPORT_BODY_LIMIT)
+        .await
+        .map_err(|_| Error::TooLarge(format!("an import file is at most {} MiB", IMPORT_BODY_LIMIT >> 20)))?;
+    let name = file.clone();
+    let tables = tokio::task::spawn_blocking(move || import::read(&name, &body))
+        .await
+        .map_err(|e| Error::Store(crate::store::StoreError::Task(e.to_string())))?
+        .map_err(|refusal| Error::Unprocessable(json!({ "detail": refusal.0, "file": file })))?;
+
+    let (sender, receiver) = tokio::sync::mpsc::channel::<bytes::Bytes>(64);
+    let (live, store) = (ctx.live.clone(), ctx.store.clone());
+    // Planned and written in a task of its own: a client that hangs up does not stop it half-way.
+    tokio::spawn(async move {
+        let send = |v: Value| {
+            let sender = sender.clone();
+            async move {
+                let _ = sender.send(line(v)).await;
+            }
+        };
+        let started = std::time::Instant::now();
+        let planned = store.run(move |conn| import::plan(conn, &tables, &opts)).await;
+        let plan = match planned {
+            Ok(Ok(plan)) => plan,
+            Ok(Err(refusal)) => return send(json!({ "error": { "status": 422, "detail": refusal.0 } })).await,
+            Err(e) => {
+                tracing::error!("import: planning failed: {e}");
+                return send(json!({ "error": { "status": 500, "detail": "the store could not be read; nothing was written" } })).await;
+            }
+        };
+        let total = plan.records();
+        send(json!({ "checked": { "records": total, "tables": plan.tables } })).await;
+        let mut done = 0;
+        let mut changes = Vec::new();
+        for (kind, batch) in plan.batches {
+            let count = batch.len();
+            let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
+            let writer = Arc::clone(&store);
+            let written = store.run(move |conn| Ok(write::apply(conn, kind, &batch, now, writer.changes()))).await;
+            match written {
+                Ok(Ok(change)) => {
+                    changes.push(change.id);
+                    let (live, store) = (live.clone(), store.clone());
+                    tokio::spawn(async move { live.changed(&store).await });
+                }
+                Ok(Err(write::WriteError::Record(e))) => {
+                    let detail = format!("{} record {}: {e}; {done} of {total} records were written before it", kind.key(), e.index);
+                    return send(json!({ "error": { "status": 422, "detail": detail, "done": done } })).await;
+                }
+                Ok(Err(write::WriteError::Store(e))) | Err(e) => {
+                    tracing::error!("import: a batch failed: {e}");
+                    let detail = format!("the store refused a batch; {done} of {total} records were written (import the file again to finish)");
+                    return send(json!({ "error": { "status": 503, "detail": detail, "done": done } })).await;
+                }
+            }
+            done += count;
+            send(json!({ "progress": { "done": done, "total": total, "kind": kind.key() } })).await;
+        }
+        let ms = started.elapsed().as_millis() as u64;
+        send(json!({ "report": { "records": total, "written": done, "changes": changes, "milliseconds": ms, "tables": plan.tables } })).await;
+    });
+    let stream = futures_util::stream::unfold(receiver, |mut r| async move {
+        r.recv().await.map(|b| (Ok::<_, std::convert::Infallible>(b), r))
+    });
+    Ok((
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "application/x-ndjson"), (header::CACHE_CONTROL, "no-store")],
+        Body::from_stream(stream),
+    )
+        .into_response())
+}
