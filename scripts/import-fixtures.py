@@ -168,6 +168,13 @@ for k, d in enumerate(DEVICES[:10]):
                    "PUA:Win32/CoinMiner", "Backdoor:Win32/Cobaltstrike.A"][k % 4], "https://go.microsoft.com/fwlink/?linkid=37020",
                    [4, 5, 1, 5][k % 4], [34, 8, 27, 6][k % 4], 1, [3, 1, 104, 2][k % 4], f"2026-11-2{k % 6}T07:00:00Z",
                    f"2026-11-2{k % 6}T07:05:00Z", 1 + k % 2, "", "", "", "Intune"])
+malware_csv = csv_text(MAL, values)
+buf = io.BytesIO()
+with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+    zi = zipfile.ZipInfo("Malware_9b1c2d3e-4f5a-4b6c-8d7e-0f1a2b3c4d5e.csv", date_time=(2026, 11, 25, 8, 0, 0))
+    zi.compress_type = zipfile.ZIP_DEFLATED
+    z.writestr(zi, malware_csv.encode("utf-8"))
+write("Malware.zip", buf.getvalue(), "wb")
 write("Malware.json", json.dumps({"TotalRowCount": len(values), "Schema": [{"Column": c, "PropertyType": "String"} for c in MAL],
                                   "Values": values}, indent=1))
 

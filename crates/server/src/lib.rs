@@ -4,6 +4,7 @@ pub mod api;
 pub mod client;
 pub mod csv;
 pub mod error;
+pub mod graph;
 pub mod import;
 pub mod live;
 pub mod privacy;

@@ -52,6 +52,38 @@ enum Command {
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
+    /// Pulls what Intune knows from Microsoft Graph with an Entra app (client credentials):
+    /// managedDevices pages, then the DefenderAgents and Malware report exports, each imported
+    /// through a running server. Once, or on a schedule with --every.
+    PullGraph {
+        #[command(flatten)]
+        target: Target,
+        /// The Entra tenant (id or domain) the app signs in to.
+        #[arg(long)]
+        tenant: String,
+        /// The app's client (application) id.
+        #[arg(long)]
+        client_id: String,
+        /// A file holding the app's client secret (or TENANTSCOPE_GRAPH_CLIENT_SECRET in the
+        /// environment); never on the command line.
+        #[arg(long)]
+        client_secret_file: Option<PathBuf>,
+        /// Pull again after this long (15m, 1h, 1d); without it, pull once.
+        #[arg(long)]
+        every: Option<String>,
+        /// Where an interrupted pull notes how far it got (it resumes from there).
+        #[arg(long, default_value = "./pull-graph.state.json")]
+        state_file: PathBuf,
+        /// Graph's address (a national cloud's, e.g. https://graph.microsoft.us).
+        #[arg(long, default_value = "https://graph.microsoft.com")]
+        graph_url: String,
+        /// The sign-in address (a national cloud's, e.g. https://login.microsoftonline.us).
+        #[arg(long, default_value = "https://login.microsoftonline.com")]
+        login_url: String,
+        /// First wait between polls of an export job, in milliseconds.
+        #[arg(long, default_value_t = 2000, hide = true)]
+        poll_ms: u64,
+    },
 }
 
 /// Where a feeding command posts, and with which uploader token.
@@ -158,6 +190,31 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             return tenantscope_server::simulate::run(&url, &token, rate, seed).await.map_err(|e| e.to_string().into())
         }
         Some(Command::Import { target, tenant, files }) => return import_command(target, tenant, files).await,
+        Some(Command::PullGraph { target, tenant, client_id, client_secret_file, every, state_file, graph_url, login_url, poll_ms }) => {
+            use tenantscope_server::{client, graph};
+            let secret = match (client_secret_file, std::env::var("TENANTSCOPE_GRAPH_CLIENT_SECRET")) {
+                (Some(file), _) => graph::secret_file(&file, "--client-secret-file").map_err(|e| e.to_string())?,
+                (None, Ok(secret)) if !secret.trim().is_empty() => secret.trim().to_string(),
+                _ => return Err("the app's client secret: --client-secret-file FILE or TENANTSCOPE_GRAPH_CLIENT_SECRET".into()),
+            };
+            let every = every.as_deref().map(graph::parse_every).transpose().map_err(|e| format!("--every {e}"))?;
+            let token = client::token(target.token, target.token_file.as_deref()).map_err(|e| e.to_string())?;
+            let server = client::Server::new(&target.url, token).map_err(|e| e.to_string())?;
+            let opts = graph::GraphOptions {
+                tenant,
+                client_id,
+                client_secret: secret,
+                login_url,
+                graph_url,
+                state_file,
+                poll: std::time::Duration::from_millis(poll_ms),
+            };
+            return pull_loop(every, || async {
+                let p = graph::pull(&opts, &server).await?;
+                Ok(format!("pull-graph: {} managedDevices pages, {} reports, {} records written, {} Graph requests", p.pages, p.reports, p.written, p.requests))
+            })
+            .await;
+        }
         None => cli.serve,
     };
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_secs() as i64;
@@ -412,4 +469,23 @@ async fn import_command(target: Target, tenant: Option<String>, files: Vec<PathB
         return Err(format!("{refused} of {} files not imported", files.len()).into());
     }
     Ok(())
+}
+
+/// Runs a pull once (its error is the command's), or every `every` (an error is printed and the
+/// next pull resumes where it stopped).
+async fn pull_loop<F, Fut>(every: Option<std::time::Duration>, mut pull: F) -> Result<(), Box<dyn std::error::Error>>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<String, tenantscope_server::client::BoxError>>,
+{
+    loop {
+        let started = std::time::Instant::now();
+        match (pull().await, every) {
+            (Ok(summary), _) => println!("{summary}"),
+            (Err(e), None) => return Err(e.to_string().into()),
+            (Err(e), Some(_)) => eprintln!("pull failed (the next one resumes where it stopped): {e}"),
+        }
+        let Some(every) = every else { return Ok(()) };
+        tokio::time::sleep(every.saturating_sub(started.elapsed())).await;
+    }
 }

@@ -2,69 +2,11 @@
 //! command's client), into a fresh store: every fixture type, what the report says, what the store
 //! and API then hold, idempotence, and files that are refused writing nothing.
 
+mod common;
+
+use common::running;
 use serde_json::Value;
-use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use tenantscope_server::client::{self, Server};
-use tenantscope_server::live::Live;
-use tenantscope_server::store::{tokens, Store};
-
-fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/import").join(name)
-}
-
-struct Running {
-    _dir: tempfile::TempDir,
-    store: Arc<Store>,
-    base: String,
-    server: Server,
-    viewer: String,
-}
-
-async fn running() -> Running {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path()).unwrap();
-    let (uploader, viewer) = store
-        .with(|c| Ok((tokens::create(c, tokens::Role::Uploader, "u", 0)?, tokens::create(c, tokens::Role::Viewer, "v", 0)?)))
-        .unwrap();
-    let app = tenantscope_server::app_live(Arc::clone(&store), Live::new(), None, &Default::default());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    let server = Server::new(&base, uploader).unwrap();
-    Running { _dir: dir, store, base, server, viewer }
-}
-
-impl Running {
-    async fn import(&self, name: &str) -> Result<Value, String> {
-        self.import_for(name, None).await
-    }
-
-    async fn import_for(&self, name: &str, tenant: Option<&str>) -> Result<Value, String> {
-        let (file, body) = client::import_body(&fixture(name)).map_err(|e| e.to_string())?;
-        let mut lines = Vec::new();
-        let report = self.server.import(&file, body, tenant, |l| lines.push(l.clone())).await.map_err(|e| e.to_string())?;
-        // The stream: checked, one progress line per batch, the report.
-        assert!(lines[0].get("checked").is_some(), "{lines:?}");
-        let progress = lines.iter().filter(|l| l.get("progress").is_some()).count();
-        assert_eq!(progress, report["changes"].as_array().unwrap().len(), "{lines:?}");
-        Ok(report)
-    }
-
-    fn count(&self, sql: &str) -> i64 {
-        self.store.with(|c| Ok(c.query_row(sql, [], |r| r.get(0))?)).unwrap()
-    }
-
-    fn change_id(&self) -> i64 {
-        self.store.with(|c| tenantscope_server::store::write::last_change(c)).unwrap()
-    }
-
-    async fn get(&self, path: &str) -> Value {
-        let answer = reqwest::get(format!("{}/api/v1{path}", self.base)).await.unwrap();
-        assert!(answer.status().is_success(), "{path}: {}", answer.status());
-        serde_json::from_slice(&answer.bytes().await.unwrap()).unwrap()
-    }
-}
+use tenantscope_server::client::Server;
 
 fn table<'a>(report: &'a Value, kind: &str) -> &'a Value {
     report["tables"].as_array().unwrap().iter().find(|t| t["kind"] == kind).unwrap_or_else(|| panic!("{kind}: {report:#}"))
