@@ -85,6 +85,15 @@ def csv_text(header, rows, bom=True):
     w.writerows(rows)
     return ("\ufeff" if bom else "") + buf.getvalue()
 
+def export_zip(entry, text):
+    """An export job's download: a ZIP holding one CSV (fixed date: the same bytes every run)."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+        zi = zipfile.ZipInfo(entry, date_time=(2026, 11, 25, 8, 0, 0))
+        zi.compress_type = zipfile.ZIP_DEFLATED
+        z.writestr(zi, text.encode("utf-8"))
+    return buf.getvalue()
+
 # Graph managedDevices, two pages (the first links the second), plus an iPhone and a device
 # without an Entra id (neither can be a ConfigMgr device).
 items = [managed(d) for d in DEVICES[:20]]
@@ -133,13 +142,9 @@ rows.append([guid(78, 9), "", 0, "Sauber", "False", "2026-11-25 08:00:00.0000000
              "Keine Statusflags", "True", "False", "True", "", "", "", "Intune", "True", 1])
 agents = csv_text(NEW, rows)
 write("DefenderAgents.csv", agents)
-buf = io.BytesIO()
-with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
-    zi = zipfile.ZipInfo("DefenderAgents_3f0a2b1c-0d4e-4f5a-8b6c-7d8e9f0a1b2c.csv", date_time=(2026, 11, 25, 8, 0, 0))
-    zi.compress_type = zipfile.ZIP_DEFLATED
-    z.writestr(zi, agents.encode("utf-8"))
-write("DefenderAgents.zip", buf.getvalue(), "wb")
-write("bad/truncated.zip", buf.getvalue()[: len(buf.getvalue()) // 2], "wb")
+zipped = export_zip("DefenderAgents_3f0a2b1c-0d4e-4f5a-8b6c-7d8e9f0a1b2c.csv", agents)
+write("DefenderAgents.zip", zipped, "wb")
+write("bad/truncated.zip", zipped[: len(zipped) // 2], "wb")
 
 # UnhealthyDefenderAgents, the older column set (pending-action columns, versions, scan times),
 # localization off, US dates.
@@ -169,12 +174,7 @@ for k, d in enumerate(DEVICES[:10]):
                    [4, 5, 1, 5][k % 4], [34, 8, 27, 6][k % 4], 1, [3, 1, 104, 2][k % 4], f"2026-11-2{k % 6}T07:00:00Z",
                    f"2026-11-2{k % 6}T07:05:00Z", 1 + k % 2, "", "", "", "Intune"])
 malware_csv = csv_text(MAL, values)
-buf = io.BytesIO()
-with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
-    zi = zipfile.ZipInfo("Malware_9b1c2d3e-4f5a-4b6c-8d7e-0f1a2b3c4d5e.csv", date_time=(2026, 11, 25, 8, 0, 0))
-    zi.compress_type = zipfile.ZIP_DEFLATED
-    z.writestr(zi, malware_csv.encode("utf-8"))
-write("Malware.zip", buf.getvalue(), "wb")
+write("Malware.zip", export_zip("Malware_9b1c2d3e-4f5a-4b6c-8d7e-0f1a2b3c4d5e.csv", malware_csv), "wb")
 write("Malware.json", json.dumps({"TotalRowCount": len(values), "Schema": [{"Column": c, "PropertyType": "String"} for c in MAL],
                                   "Values": values}, indent=1))
 
