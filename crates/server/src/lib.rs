@@ -10,6 +10,7 @@ pub mod live;
 pub mod privacy;
 pub mod seed;
 pub mod simulate;
+pub mod site;
 pub mod store;
 pub mod web;
 

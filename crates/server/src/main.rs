@@ -84,6 +84,30 @@ enum Command {
         #[arg(long, default_value_t = 2000, hide = true)]
         poll_ms: u64,
     },
+    /// Reads a ConfigMgr site through its AdminService (devices, hardware, users, MSI deployment
+    /// types, collections and their policy summaries, antimalware and ATP health, threats) and
+    /// posts the upload batches a site would send. Once, or on a schedule with --every.
+    PullSite {
+        #[command(flatten)]
+        target: Target,
+        /// The AdminService, e.g. https://cm01.corp.contoso.com/AdminService
+        #[arg(long)]
+        adminservice: String,
+        /// A file holding an Entra ID access token for the AdminService (or
+        /// TENANTSCOPE_ADMINSERVICE_TOKEN in the environment).
+        #[arg(long)]
+        bearer_token_file: Option<PathBuf>,
+        /// PEM file of certificate authorities to trust besides the system's (the provider's
+        /// certificate is often issued by the organisation's own CA).
+        #[arg(long)]
+        ca_bundle: Option<PathBuf>,
+        /// Pull again after this long (15m, 1h, 1d); without it, pull once.
+        #[arg(long)]
+        every: Option<String>,
+        /// First wait after a 5xx before the same page is asked again, in milliseconds.
+        #[arg(long, default_value_t = 1000, hide = true)]
+        retry_ms: u64,
+    },
 }
 
 /// Where a feeding command posts, and with which uploader token.
@@ -212,6 +236,36 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             return pull_loop(every, || async {
                 let p = graph::pull(&opts, &server).await?;
                 Ok(format!("pull-graph: {} managedDevices pages, {} reports, {} records written, {} Graph requests", p.pages, p.reports, p.written, p.requests))
+            })
+            .await;
+        }
+        Some(Command::PullSite { target, adminservice, bearer_token_file, ca_bundle, every, retry_ms }) => {
+            use tenantscope_server::{client, graph, site};
+            let bearer = match (bearer_token_file, std::env::var("TENANTSCOPE_ADMINSERVICE_TOKEN")) {
+                (Some(file), _) => Some(graph::secret_file(&file, "--bearer-token-file").map_err(|e| e.to_string())?),
+                (None, Ok(token)) if !token.trim().is_empty() => Some(token.trim().to_string()),
+                _ => None,
+            };
+            let ca_bundle = ca_bundle.map(|f| std::fs::read(&f).map_err(|e| format!("--ca-bundle {}: {e}", f.display()))).transpose()?;
+            let every = every.as_deref().map(graph::parse_every).transpose().map_err(|e| format!("--every {e}"))?;
+            let token = client::token(target.token, target.token_file.as_deref()).map_err(|e| e.to_string())?;
+            let server = client::Server::new(&target.url, token).map_err(|e| e.to_string())?;
+            let opts = site::SiteOptions { adminservice, bearer, ca_bundle, retry: std::time::Duration::from_millis(retry_ms) };
+            return pull_loop(every, || async {
+                let p = site::pull(&opts, &server).await?;
+                let sent: Vec<String> = p.sent.iter().map(|(k, n)| format!("{n} {k}")).collect();
+                let mut line = format!("pull-site: sent {} ({} AdminService requests", sent.join(", "), p.requests);
+                if p.retries > 0 {
+                    line.push_str(&format!(", {} pages asked again after a server error", p.retries));
+                }
+                line.push(')');
+                if p.skipped_without_entra_id > 0 {
+                    line.push_str(&format!("; {} devices without an Entra device id left out", p.skipped_without_entra_id));
+                }
+                if !p.missing.is_empty() {
+                    line.push_str(&format!("; not on this site (older version): {}", p.missing.join(", ")));
+                }
+                Ok(line)
             })
             .await;
         }
