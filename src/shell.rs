@@ -192,6 +192,8 @@ pub fn Shell(children: Children) -> impl IntoView {
                             </li>
                         }
                     }).collect_view()}
+                    // The import page is the server's own (it loads no wasm): a full page load.
+                    <li><a href="/import" rel="external" class="nav-link" title="Import"><span class="nav-icon" aria-hidden="true">"⇪"</span><span>"Import"</span></a></li>
                 </ul>
             </nav>
             <main id="main" class="content" tabindex="-1">

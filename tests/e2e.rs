@@ -120,6 +120,8 @@ async fn start_driver() -> Driver {
 }
 
 async fn browser(driver: &Driver) -> Client {
+    // Already installed by an earlier session in this process: fine.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let profile = tempfile::tempdir().unwrap().keep();
     let mut caps = serde_json::Map::new();
     caps.insert(
@@ -1263,6 +1265,62 @@ async fn the_kiosk_rotates_fits_every_screen_goes_stale_and_heals_itself() {
         assert!(h1 <= h0 * 1.10, "JS heap grew: {start} -> {end}");
         assert!(n1 <= n0 * 1.10 + 20.0, "DOM grew: {start} -> {end}");
         no_console_errors(&c, "kiosk").await?;
+        Ok(())
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs the built console and chromedriver; run by scripts/test.sh"]
+async fn an_admin_imports_exports_on_the_import_page_and_the_console_shows_them() {
+    use tenantscope_server::store::tokens::{self, Role};
+    // A fresh store (no demo tenant): everything the console shows comes from the files.
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+    let admin = store.with(|c| tokens::create(c, Role::Admin, "e2e", now)).unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let dist = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("dist");
+    let options = tenantscope_server::web::WebOptions { require_sign_in: true, ..Default::default() };
+    let app = tenantscope_server::app_live(std::sync::Arc::clone(&store), tenantscope_server::live::Live::new(), Some(&dist), &options);
+    tokio::spawn(async move { axum_serve(listener, app).await });
+    let base = format!("http://{addr}");
+    let fixtures = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("crates/server/tests/fixtures/import");
+    with_browser(|c| async move {
+        c.goto(&format!("{base}/sign-in?next=%2Fimport")).await?;
+        c.find(Locator::Css("[data-testid=sign-in-token]")).await?.send_keys(&admin).await?;
+        c.find(Locator::Css("[data-testid=sign-in-submit]")).await?.click().await?;
+        eventually("the import page", || async { Ok(text_now(&c, "[data-testid=import-drop]").await?) }).await?;
+        // Two Graph pages, then the agents export (ZIP), then a file that is not an export.
+        let files = [
+            fixtures.join("graph-managedDevices/page-1.json"),
+            fixtures.join("graph-managedDevices/page-2.json"),
+            fixtures.join("DefenderAgents.zip"),
+            fixtures.join("bad/formula.csv"),
+        ];
+        let paths: Vec<String> = files.iter().map(|p| p.display().to_string()).collect();
+        c.find(Locator::Css("[data-testid=import-files]")).await?.send_keys(&paths.join("\n")).await?;
+        let outcomes = eventually("four imports", || async {
+            let v = js(&c, "JSON.stringify([...document.querySelectorAll('[data-testid=import-file]')].map(e => e.dataset.outcome || ''))").await?;
+            Ok((v.matches("done").count() + v.matches("refused").count() == 4).then_some(v))
+        })
+        .await?;
+        assert_eq!(outcomes, r#"["done","done","done","refused"]"#);
+        let text = js(&c, "document.querySelector('[data-testid=import-results]').innerText").await?;
+        assert!(text.contains("Graph managedDevices: 12 rows") && text.contains("Created"), "{text}");
+        assert!(text.contains("no device with this name in the store"), "{text}");
+        assert!(text.contains("line 2, column ProductStatus") && text.contains("formula"), "{text}");
+        if let Some(dir) = std::env::var_os("TENANTSCOPE_SCREENSHOTS") {
+            std::fs::write(PathBuf::from(dir).join("import.png"), c.screenshot().await?)?;
+        }
+        // The console shows what was imported, live and after a reload.
+        c.goto(&format!("{base}/devices")).await?;
+        let total = eventually("the devices list", || async { Ok(list_total(&c).await.ok().filter(|t| *t > 0)) }).await?;
+        assert_eq!(total, 20);
+        no_console_errors(&c, "/devices").await?;
+        // And the import page itself is in the console's navigation.
+        assert_eq!(js(&c, "document.querySelector('a.nav-link[href=\"/import\"]').getAttribute('rel')").await?, "external");
         Ok(())
     })
     .await;

@@ -43,12 +43,14 @@ pub fn app_live(store: Arc<Store>, live: Arc<live::Live>, dist: Option<&Path>, o
     let ctx = api::ApiContext { store, live, access: Arc::new(api::session::Access::new(!options.require_sign_in)), privacy: Default::default() };
     // The pages the server writes itself: signing in and out.
     let (c1, c2, pages_dist, open) = (ctx.clone(), ctx.clone(), dist.map(Path::to_path_buf), !options.require_sign_in);
+    let import_dist = pages_dist.clone();
     let pages = Router::new().route(
         "/sign-in",
         axum::routing::get(move |raw| api::session::sign_in_page(pages_dist.clone(), open, raw))
             .post(move |headers, body| api::session::sign_in_form(c1.clone(), headers, body)),
     )
     .route("/sign-out", axum::routing::post(move |headers| api::session::sign_out_form(c2.clone(), headers)))
+    .route("/import", axum::routing::get(move || api::import::import_page(import_dist.clone())))
     .layer(tower_http::limit::RequestBodyLimitLayer::new(API_BODY_LIMIT));
     shell(api::router(ctx.clone()), Some((pages, ctx)), dist, options)
 }

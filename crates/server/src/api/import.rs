@@ -109,13 +109,51 @@ async fn import(
         let ms = started.elapsed().as_millis() as u64;
         send(json!({ "report": { "records": total, "written": done, "changes": changes, "milliseconds": ms, "tables": plan.tables } })).await;
     });
-    let stream = futures_util::stream::unfold(receiver, |mut r| async move {
+    // Fused: a layer may poll the body once more after its end.
+    let stream = futures_util::StreamExt::fuse(futures_util::stream::unfold(receiver, |mut r| async move {
         r.recv().await.map(|b| (Ok::<_, std::convert::Infallible>(b), r))
-    });
+    }));
     Ok((
         StatusCode::OK,
         [(header::CONTENT_TYPE, "application/x-ndjson"), (header::CACHE_CONTROL, "no-store")],
         Body::from_stream(stream),
     )
         .into_response())
+}
+
+/// `GET /import` (outside the API): the console's import page, written by the server with a small
+/// script of its own (`public/import.js`), so the console's wasm carries none of it. Files dropped
+/// or chosen there are posted to `/api/v1/import` with the browser's session (an admin's), one at a
+/// time, with a progress bar per file and its report.
+/// The page's own layout (on top of the console's stylesheet, so its bytes stay out of the bundle).
+const IMPORT_CSS: &str = ".sign-in.import{width:min(860px,94vw)}\
+    .drop{display:block;border:2px dashed var(--muted);border-radius:var(--radius);padding:var(--space-5);text-align:center;cursor:pointer}\
+    .drop.over{border-color:var(--accent);background:var(--row-hover)}.drop input{display:block;margin:var(--space-2) auto 0}\
+    .import-results{list-style:none;padding:0;display:grid;gap:var(--space-3)}.import-file h2{font-size:16px;margin:0 0 var(--space-2)}\
+    .import-file progress{width:100%}.import-table h3{font-size:14px;margin:var(--space-3) 0 var(--space-1)}\
+    .import-facts{display:grid;grid-template-columns:repeat(6,auto);gap:2px var(--space-3);margin:0}\
+    .import-facts dt{color:var(--muted);font-size:12px;grid-row:1}.import-facts dd{margin:0;font-variant-numeric:tabular-nums;grid-row:2}\
+    .import-table ul{margin:var(--space-2) 0 0;padding-left:var(--space-4);font-size:13px}.error{color:var(--bad)}";
+
+pub async fn import_page(dist: Option<std::path::PathBuf>) -> Response {
+    let css = super::session::stylesheet(dist.as_deref()).map(|href| format!("<link rel=\"stylesheet\" href=\"{href}\">")).unwrap_or_default();
+    let html = format!(
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <title>Import · Tenantscope</title>{css}<link rel=\"icon\" href=\"/public/favicon.svg\">\
+         <script src=\"/public/import.js\" defer></script><style>{IMPORT_CSS}</style></head>\
+         <body class=\"sign-in-page\"><main class=\"sign-in import\" id=\"main\">\
+         <h1><img src=\"/public/favicon.svg\" alt=\"\" width=\"28\" height=\"28\"> Import</h1>\
+         <p>Intune report exports — <b>DefenderAgents</b>, <b>UnhealthyDefenderAgents</b>, <b>Malware</b>, <b>ActiveMalware</b> \
+         (the ZIP as downloaded, its CSV, or the JSON form) — and Microsoft Graph pages of <b>managedDevices</b> or \
+         <b>configManagerCollections</b>. Rows are matched to devices on the Entra device ID, else the device name; \
+         a file that is not what it claims is refused whole; importing a file again changes nothing.</p>\
+         <form id=\"import-form\" data-testid=\"import-form\"><label class=\"drop\" for=\"import-files\" data-testid=\"import-drop\">\
+         Drop files here, or choose them<input id=\"import-files\" name=\"files\" type=\"file\" multiple accept=\".zip,.csv,.json\" data-testid=\"import-files\"></label>\
+         <button type=\"submit\" data-testid=\"import-submit\">Import</button></form>\
+         <noscript><p class=\"notice\">This page needs JavaScript. Without it: <code>tenantscope-server import --url URL --token-file FILE export.zip</code></p></noscript>\
+         <ol id=\"import-results\" class=\"import-results\" aria-live=\"polite\" data-testid=\"import-results\"></ol>\
+         <p class=\"muted\">Importing takes an admin session (or, from a script, an uploader token with \
+         <code>tenantscope-server import</code>). <a href=\"/\">Back to the console</a></p></main></body></html>"
+    );
+    ([(header::CONTENT_TYPE, "text/html; charset=utf-8"), (header::CACHE_CONTROL, "no-store")], html).into_response()
 }

@@ -540,7 +540,7 @@ fn escape_html(s: &str) -> String {
 }
 
 /// The console's stylesheet (trunk names it by its hash), for the pages the server writes itself.
-fn stylesheet(dist: Option<&std::path::Path>) -> Option<String> {
+pub(crate) fn stylesheet(dist: Option<&std::path::Path>) -> Option<String> {
     let entries = std::fs::read_dir(dist?).ok()?;
     entries
         .filter_map(|e| e.ok()?.file_name().into_string().ok())
