@@ -54,7 +54,7 @@ enum Command {
     },
     /// Pulls what Intune knows from Microsoft Graph with an Entra app (client credentials):
     /// managedDevices pages, then the DefenderAgents and Malware report exports, each imported
-    /// through a running server. Once, or on a schedule with --every.
+    /// through a running server. Once, or on a schedule.
     PullGraph {
         #[command(flatten)]
         target: Target,
@@ -86,7 +86,7 @@ enum Command {
     },
     /// Reads a ConfigMgr site through its AdminService (devices, hardware, users, MSI deployment
     /// types, collections and their policy summaries, antimalware and ATP health, threats) and
-    /// posts the upload batches a site would send. Once, or on a schedule with --every.
+    /// posts the upload batches a site would send. Once, or on a schedule.
     PullSite {
         #[command(flatten)]
         target: Target,

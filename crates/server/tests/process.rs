@@ -173,6 +173,19 @@ fn the_readme_flags_are_the_binary_flags() {
             assert!(section.contains(flag), "{flag} is not described in the README's server flags");
         }
     }
+    // "Bring your own data": every flag shown is one of the feeding commands' (or the server's).
+    for command in ["import", "pull-graph", "pull-site"] {
+        let out = server().args([command, "--help"]).output().unwrap();
+        assert!(out.status.success(), "{command}");
+        all_help.push_str(&String::from_utf8_lossy(&out.stdout));
+    }
+    let own = readme.split("## Bring your own data").nth(1).expect("the README has Bring your own data").split("\n## ").next().unwrap();
+    let flags: Vec<&str> =
+        own.split(|c: char| !(c.is_ascii_alphanumeric() || c == '-')).filter(|w| w.starts_with("--") && w.len() > 2).collect();
+    assert!(flags.len() >= 12, "{flags:?}");
+    for flag in flags {
+        assert!(all_help.contains(flag), "README's Bring your own data names {flag}, which no command takes");
+    }
 }
 
 /// Starts the server on a free port with `args`; returns the child and its base URL once it answers.
@@ -345,4 +358,40 @@ fn a_closed_server_needs_a_token_to_start_and_a_revoked_one_stops_working() {
     assert!(revoked.contains("token 2 revoked"), "{revoked}");
     assert_eq!(after.0, 401, "{:?}", after);
     assert!(after.1.contains("revoked"), "{}", after.1);
+}
+
+#[test]
+fn the_import_command_imports_reports_and_refuses_with_a_failing_exit() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = server().args(["token", "create", "--role", "uploader", "--data-dir"]).arg(dir.path()).output().unwrap();
+    assert!(out.status.success());
+    let token_file = dir.path().join("uploader.token");
+    std::fs::write(&token_file, out.stdout).unwrap();
+    let (mut child, base, _) = start(dir.path(), &["--no-demo"]);
+    let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/import");
+    let import = |files: &[&str]| {
+        let mut cmd = server();
+        cmd.args(["import", "--url", &base, "--token-file"]).arg(&token_file).env_remove("TENANTSCOPE_TOKEN");
+        for f in files {
+            cmd.arg(fixtures.join(f));
+        }
+        cmd.output().unwrap()
+    };
+    let out = import(&["graph-managedDevices", "DefenderAgents.zip"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("graph-managedDevices/ (2 pages) — Graph managedDevices: 22 rows"), "{stdout}");
+    assert!(stdout.contains("created 20"), "{stdout}");
+    assert!(stdout.contains("matched 0 by Entra device id, 20 by name"), "{stdout}");
+    // One good file and one refused: the good one is imported, the command fails and says why.
+    let out = import(&["Malware.json", "bad/formula.csv"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(stderr.contains("formula.csv: refused") && stderr.contains("1 of 2 files not imported"), "{stderr}");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("10 records written"));
+    // Without a token it says where one comes from.
+    let out = server().args(["import", "--url", &base]).arg(fixtures.join("Malware.json")).env_remove("TENANTSCOPE_TOKEN").output().unwrap();
+    assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("token create --role uploader"));
+    child.kill().unwrap();
+    child.wait().unwrap();
 }

@@ -53,6 +53,7 @@ async fn import(
         .await
         .map_err(|_| Error::TooLarge(format!("an import file is at most {} MiB", IMPORT_BODY_LIMIT >> 20)))?;
     let name = file.clone();
+    let reading = std::time::Instant::now();
     let tables = tokio::task::spawn_blocking(move || import::read(&name, &body))
         .await
         .map_err(|e| Error::Store(crate::store::StoreError::Task(e.to_string())))?
@@ -69,7 +70,9 @@ async fn import(
             }
         };
         let started = std::time::Instant::now();
+        let read_ms = reading.elapsed().as_millis();
         let planned = store.run(move |conn| import::plan(conn, &tables, &opts)).await;
+        tracing::info!("import {file}: read in {read_ms} ms, planned in {} ms", started.elapsed().as_millis());
         let plan = match planned {
             Ok(Ok(plan)) => plan,
             Ok(Err(refusal)) => return send(json!({ "error": { "status": 422, "detail": refusal.0 } })).await,

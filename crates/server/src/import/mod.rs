@@ -266,6 +266,8 @@ struct Planner<'a> {
     /// Name → Entra id(s) looked up (or created).
     names: HashMap<String, Vec<String>>,
     known: HashMap<String, bool>,
+    /// Where a table's identity columns are (Entra id, name, Intune id), by table.
+    identity: HashMap<usize, (Option<usize>, Option<usize>, Option<usize>)>,
     site: Option<Option<(String, String)>>,
     devices: BTreeMap<String, Record>,
     health: BTreeMap<String, Record>,
@@ -301,14 +303,17 @@ impl<'a> Planner<'a> {
     /// The device a row is about: its Entra device id if the store (or this import) has it, else
     /// its name if exactly one device has that name.
     fn device_of(&mut self, table: &Table, row: usize) -> StoreResult<Found2> {
-        let cell = |names: &[&str]| table.find(names).map(|i| table.rows[row][i].trim().to_string()).filter(|s| !s.is_empty() && !is_nil(s));
-        let aad = cell(ENTRA_DEVICE_ID);
+        let columns = *self.identity.entry(table as *const Table as usize).or_insert_with(|| {
+            (table.find(ENTRA_DEVICE_ID), table.find(DEVICE_NAME), table.find(INTUNE_DEVICE_ID))
+        });
+        let cell = |at: Option<usize>| at.map(|i| table.rows[row][i].trim()).filter(|s| !s.is_empty() && !is_nil(s)).map(str::to_string);
+        let aad = cell(columns.0);
         if let Some(aad) = &aad {
             if self.exists(aad)? {
                 return Ok(Found2::Entra(aad.clone()));
             }
         }
-        match cell(DEVICE_NAME) {
+        match cell(columns.1) {
             Some(name) => {
                 let ids = self.named(&name)?;
                 Ok(match ids.len() {
@@ -322,7 +327,7 @@ impl<'a> Planner<'a> {
                 })
             }
             None if aad.is_some() => Ok(Found2::Skip("no device with this Entra device id in the store, and no device name".into())),
-            None if cell(INTUNE_DEVICE_ID).is_some() => Ok(Found2::Skip(
+            None if cell(columns.2).is_some() => Ok(Found2::Skip(
                 "only Intune's DeviceId: not matched (it is neither the ConfigMgr SMSID nor the Entra device id)".into(),
             )),
             None => Ok(Found2::Skip("no device name or Entra device id".into())),
@@ -364,6 +369,7 @@ pub fn plan(conn: &Connection, tables: &[Table], opts: &Options) -> StoreResult<
         created: HashMap::new(),
         names: HashMap::new(),
         known: HashMap::new(),
+        identity: HashMap::new(),
         site: None,
         devices: BTreeMap::new(),
         health: BTreeMap::new(),
