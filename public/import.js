@@ -68,7 +68,9 @@
     };
     let answer;
     try {
-      answer = await fetch("/api/v1/import?file=" + encodeURIComponent(file.name), {
+      const tenant = document.getElementById("import-tenant").value.trim();
+      const query = "file=" + encodeURIComponent(file.name) + (tenant ? "&tenant=" + encodeURIComponent(tenant) : "");
+      answer = await fetch("/api/v1/import?" + query, {
         method: "POST",
         body: file,
         credentials: "same-origin",

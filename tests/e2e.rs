@@ -1300,6 +1300,7 @@ async fn an_admin_imports_exports_on_the_import_page_and_the_console_shows_them(
             fixtures.join("bad/formula.csv"),
         ];
         let paths: Vec<String> = files.iter().map(|p| p.display().to_string()).collect();
+        c.find(Locator::Css("#import-tenant")).await?.send_keys("7c3f0a52-1b2d-4e8f-9a61-0d5e2b7c4f10").await?;
         c.find(Locator::Css("[data-testid=import-files]")).await?.send_keys(&paths.join("\n")).await?;
         let outcomes = eventually("four imports", || async {
             let v = js(&c, "JSON.stringify([...document.querySelectorAll('[data-testid=import-file]')].map(e => e.dataset.outcome || ''))").await?;
@@ -1319,6 +1320,11 @@ async fn an_admin_imports_exports_on_the_import_page_and_the_console_shows_them(
         let total = eventually("the devices list", || async { Ok(list_total(&c).await.ok().filter(|t| *t > 0)) }).await?;
         assert_eq!(total, 20);
         no_console_errors(&c, "/devices").await?;
+        // The tenant typed on the import page is the devices' and the header's.
+        let tenants: String = store
+            .with(|c| Ok(c.query_row("SELECT group_concat(DISTINCT AADTenantID) FROM devices", [], |r| r.get(0))?))
+            .unwrap();
+        assert_eq!(tenants, "7c3f0a52-1b2d-4e8f-9a61-0d5e2b7c4f10");
         // And the import page itself is in the console's navigation.
         assert_eq!(js(&c, "document.querySelector('a.nav-link[href=\"/import\"]').getAttribute('rel')").await?, "external");
         Ok(())

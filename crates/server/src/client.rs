@@ -79,13 +79,22 @@ impl Server {
     }
 
     /// Posts a file to `/import`; `each` sees every line the server streams back. The final report.
+    /// `tenant` is used only when it is a GUID (a tenant's domain is not its id).
     pub async fn import(&self, name: &str, body: Vec<u8>, tenant: Option<&str>, mut each: impl FnMut(&Value)) -> Result<Value, BoxError> {
         let mut url = reqwest::Url::parse(&format!("{}/api/v1/import", self.base))?;
         url.query_pairs_mut().append_pair("file", name);
-        if let Some(tenant) = tenant {
+        if let Some(tenant) = tenant.filter(|t| is_guid(t)) {
             url.query_pairs_mut().append_pair("tenant", tenant);
         }
-        let mut answer = self.http.post(url).bearer_auth(&self.token).body(body).send().await?;
+        // One import at a time on a server: wait for one that is running (up to two minutes).
+        let mut answer = self.http.post(url.clone()).bearer_auth(&self.token).body(body.clone()).send().await?;
+        for _ in 0..60 {
+            if answer.status() != reqwest::StatusCode::SERVICE_UNAVAILABLE {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+            answer = self.http.post(url.clone()).bearer_auth(&self.token).body(body.clone()).send().await?;
+        }
         let status = answer.status();
         if !status.is_success() {
             let body = answer.bytes().await?;
@@ -137,8 +146,13 @@ fn count(v: &Value, key: &str) -> u64 {
     v.get(key).and_then(Value::as_u64).unwrap_or(0)
 }
 
-/// A report as people read it.
+/// A report as people read it. Text from the file (headers, values) reaches a terminal: control
+/// characters (escape sequences) are left out.
 pub fn describe(report: &Value) -> String {
+    describe_raw(report).chars().filter(|c| !c.is_control() || *c == '\n').collect()
+}
+
+fn describe_raw(report: &Value) -> String {
     let mut out = String::new();
     for t in report.get("tables").and_then(Value::as_array).into_iter().flatten() {
         let s = |k: &str| t.get(k).and_then(Value::as_str).unwrap_or("");
@@ -183,4 +197,20 @@ pub fn describe(report: &Value) -> String {
     }
     out.push_str(&format!("{} records written in {} ms\n", count(report, "written"), count(report, "milliseconds")));
     out
+}
+
+/// `xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx` (hex).
+pub fn is_guid(text: &str) -> bool {
+    let parts: Vec<&str> = text.split('-').collect();
+    parts.len() == 5
+        && parts.iter().zip([8, 4, 4, 4, 12]).all(|(p, n)| p.len() == n && p.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+/// Whether `next` (a server's `@odata.nextLink`) points at the same scheme, host and port as `base`:
+/// a token is only ever sent where it was meant to go.
+pub fn same_origin(base: &str, next: &str) -> bool {
+    match (reqwest::Url::parse(base), reqwest::Url::parse(next)) {
+        (Ok(a), Ok(b)) => a.scheme() == b.scheme() && a.host_str() == b.host_str() && a.port_or_known_default() == b.port_or_known_default(),
+        _ => false,
+    }
 }

@@ -256,13 +256,30 @@ pub async fn pull(opts: &GraphOptions, server: &Server) -> Result<Pulled, BoxErr
         graph.beta("deviceManagement/managedDevices"),
         form_urlencoded::byte_serialize(b"operatingSystem eq 'Windows'").collect::<String>()
     );
+    let mut resumed = state.next_page.as_deref().is_some_and(|p| p != "done");
     let mut next = match state.next_page.as_deref() {
         Some("done") => None,
         Some(resume) => Some(resume.to_string()),
         None => Some(first),
     };
     while let Some(url) = next {
-        let page = graph.call(reqwest::Method::GET, &url, None).await?;
+        if !crate::client::same_origin(&opts.graph_url, &url) {
+            state.next_page = None;
+            state.save(&opts.state_file)?;
+            return Err(format!("Graph's next page is on another host ({url}); the token is not sent there").into());
+        }
+        let page = match graph.call(reqwest::Method::GET, &url, None).await {
+            Ok(page) => page,
+            Err(e) if resumed => {
+                // The page noted by a failed pull may have expired: the next pull starts over
+                // (rows already imported are not written again).
+                state.next_page = None;
+                state.save(&opts.state_file)?;
+                return Err(e);
+            }
+            Err(e) => return Err(e),
+        };
+        resumed = false;
         let items = page["value"].as_array().ok_or("a managedDevices page without `value`")?;
         pulled.pages += 1;
         if !items.is_empty() {
@@ -279,8 +296,20 @@ pub async fn pull(opts: &GraphOptions, server: &Server) -> Result<Pulled, BoxErr
             continue;
         }
         let id = graph.export_job(&mut state, report, select).await?;
-        let url = graph.completed(&id).await?;
-        let zip = graph.download(&url).await?;
+        let zip = match graph.completed(&id).await {
+            Ok(url) => graph.download(&url).await,
+            Err(e) => Err(e),
+        };
+        let zip = match zip {
+            Ok(zip) => zip,
+            Err(e) => {
+                // A job that failed, expired or cannot be downloaded is not asked again: the next
+                // pull creates a new one.
+                state.jobs.retain(|(r, _)| r != report);
+                state.save(&opts.state_file)?;
+                return Err(e);
+            }
+        };
         let answer = server.import(&format!("{report}.zip"), zip, Some(&opts.tenant), |_| {}).await?;
         pulled.written += written(&answer);
         pulled.reports += 1;

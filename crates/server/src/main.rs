@@ -71,9 +71,10 @@ enum Command {
         /// Pull again after this long (15m, 1h, 1d); without it, pull once.
         #[arg(long)]
         every: Option<String>,
-        /// Where an interrupted pull notes how far it got (it resumes from there).
-        #[arg(long, default_value = "./pull-graph.state.json")]
-        state_file: PathBuf,
+        /// Where an interrupted pull notes how far it got (it resumes from there); default
+        /// ./pull-graph-<tenant>.state.json.
+        #[arg(long)]
+        state_file: Option<PathBuf>,
         /// Graph's address (a national cloud's, e.g. https://graph.microsoft.us).
         #[arg(long, default_value = "https://graph.microsoft.com")]
         graph_url: String,
@@ -224,6 +225,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             let every = every.as_deref().map(graph::parse_every).transpose().map_err(|e| format!("--every {e}"))?;
             let token = client::token(target.token, target.token_file.as_deref()).map_err(|e| e.to_string())?;
             let server = client::Server::new(&target.url, token).map_err(|e| e.to_string())?;
+            let state_file = state_file.unwrap_or_else(|| {
+                let safe: String = tenant.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '.' { c } else { '_' }).collect();
+                PathBuf::from(format!("pull-graph-{safe}.state.json"))
+            });
             let opts = graph::GraphOptions {
                 tenant,
                 client_id,

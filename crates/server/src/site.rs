@@ -114,7 +114,7 @@ impl Reader {
 
     /// Every row of a class (all pages); None if the site does not have the class.
     async fn read(&mut self, class: &Class) -> Result<Option<Vec<Map<String, Value>>>, BoxError> {
-        let base = self.opts.adminservice.trim_end_matches('/');
+        let base = self.opts.adminservice.trim_end_matches('/').to_string();
         let mut url = reqwest::Url::parse(&format!("{base}/wmi/{}", class.name)).map_err(|e| format!("--adminservice {base}: {e}"))?;
         url.query_pairs_mut().append_pair("$select", class.select);
         if let Some(filter) = class.filter {
@@ -127,6 +127,11 @@ impl Reader {
             let items = page["value"].as_array().ok_or_else(|| format!("{}: an answer without `value`", class.name))?;
             rows.extend(items.iter().filter_map(|v| v.as_object().cloned()));
             next = page["@odata.nextLink"].as_str().map(str::to_string);
+            if let Some(link) = &next {
+                if !crate::client::same_origin(&base, link) {
+                    return Err(format!("{}: the next page is on another host ({link}); the token is not sent there", class.name).into());
+                }
+            }
         }
         Ok(Some(rows))
     }
@@ -205,12 +210,25 @@ fn flag(row: &Map<String, Value>, key: &str) -> bool {
 }
 
 /// A WMI time in the stored form: OData answers `2026-11-24T09:30:00Z`, CIM answers
-/// `20261124093000.000000+000`; None when empty.
+/// `20261124093000.000000+060` (local time and its offset from UTC in minutes); None when empty or
+/// not a time.
 fn time(row: &Map<String, Value>, key: &str) -> Value {
     let t = text(row, key);
-    if t.len() >= 14 && t.as_bytes()[..14].iter().all(u8::is_ascii_digit) {
-        let iso = format!("{}-{}-{}T{}:{}:{}Z", &t[0..4], &t[4..6], &t[6..8], &t[8..10], &t[10..12], &t[12..14]);
-        return Value::String(iso);
+    let b = t.as_bytes();
+    if b.len() == 25 && b[..14].iter().all(u8::is_ascii_digit) && b[14] == b'.' && matches!(b[21], b'+' | b'-') {
+        let num = |r: std::ops::Range<usize>| t[r].parse::<i64>().ok();
+        let (Some(y), Some(mo), Some(d), Some(h), Some(mi), Some(sec), Some(offset)) =
+            (num(0..4), num(4..6), num(6..8), num(8..10), num(10..12), num(12..14), num(22..25))
+        else {
+            return Value::Null;
+        };
+        if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || sec > 60 {
+            return Value::Null;
+        }
+        let offset = if b[21] == b'-' { -offset } else { offset };
+        use tenantscope_model::time::{days_from_civil, format_rfc3339};
+        let local = days_from_civil(y, mo as u32, d as u32) * 86_400 + h * 3600 + mi * 60 + sec;
+        return Value::String(format_rfc3339(local - offset * 60));
     }
     match crate::import::columns::read_time(&t) {
         Ok(Some(t)) => Value::String(t),
@@ -292,6 +310,7 @@ pub async fn pull(opts: &SiteOptions, server: &Server) -> Result<SitePulled, Box
     let health = by_resource(rows("SMS_G_System_AntimalwareHealthStatus"), "ResourceID");
     let infection = by_resource(rows("SMS_G_System_AntimalwareInfectionStatus"), "ResourceID");
     let atp = by_resource(rows("SMS_G_System_AdvancedThreatProtectionHealthStatus"), "ResourceID");
+    let atp_read = read.contains_key("SMS_G_System_AdvancedThreatProtectionHealthStatus");
 
     let mut devices = Vec::new();
     let mut healths = Vec::new();
@@ -333,8 +352,8 @@ pub async fn pull(opts: &SiteOptions, server: &Server) -> Result<SitePulled, Box
             | u64::from(flag(&inf, "PendingManualSteps")) << 2
             | u64::from(flag(&inf, "PendingOfflineScan")) << 3
             | u64::from(int(&inf, "CriticallyFailedDetections") > 0) << 4;
-        healths.push(json!({
-            "DeviceId": entra[&id],
+        let mut record = json!({
+            "AADDeviceID": entra[&id],
             "ProductStatus": status,
             "ComputerState": state,
             "DefenderEnabled": flag(h, "Enabled"),
@@ -345,8 +364,6 @@ pub async fn pull(opts: &SiteOptions, server: &Server) -> Result<SitePulled, Box
             "SignatureOutOfDate": status & 32 != 0 || int(h, "AntivirusSignatureAge") > 7,
             "RebootRequired": state & 2 != 0,
             "FullScanRequired": state & 1 != 0,
-            // Not in the site's classes: sent as off (the console shows it as a finding).
-            "TamperProtectionEnabled": false,
             "IsMdeSenseRunning": flag(&mde, "SenseIsRunning"),
             "IsVirtualMachine": flag(h, "IsVirtualMachine") || flag(d, "IsVirtualMachine"),
             "MdeOnboardingState": i64::from(int(&mde, "OnboardingState") == 1),
@@ -358,7 +375,14 @@ pub async fn pull(opts: &SiteOptions, server: &Server) -> Result<SitePulled, Box
             "QuickScanSigVersion": Some(text(h, "LastQuickScanDetectorVersion")).filter(|s| !s.is_empty()),
             "FullScanSigVersion": Some(text(h, "LastFullScanDetectorVersion")).filter(|s| !s.is_empty()),
             "LastUpdateTime": time(h, "AntivirusSignatureUpdateDateTime"),
-        }));
+        });
+        if !atp_read {
+            // An older site without the ATP class: what the store has stays.
+            let fields = record.as_object_mut().expect("object");
+            fields.remove("IsMdeSenseRunning");
+            fields.remove("MdeOnboardingState");
+        }
+        healths.push(record);
     }
 
     // Detections: one record per device and threat, counting the site's detections of it.
@@ -428,12 +452,27 @@ pub async fn pull(opts: &SiteOptions, server: &Server) -> Result<SitePulled, Box
         })
         .collect();
 
-    for (kind, records) in [("devices", devices), ("collections", collections), ("applications", applications), ("defender", healths), ("threats", threats)] {
+    // Devices, collections and applications as a site uploads them. Health goes through the
+    // import route, merged over what the store has: the site's classes do not say everything a
+    // health record holds (tamper protection; Defender for Endpoint on an older site), and what
+    // they do not say is kept from the store (say, from a Graph pull) instead of being made up.
+    // Records the store already has as they are are not written again.
+    let health_count = healths.len();
+    for (kind, records) in [("devices", devices), ("collections", collections), ("applications", applications)] {
         for chunk in records.chunks(crate::import::BATCH) {
             server.upload(kind, chunk).await?;
         }
         pulled.sent.push((kind.to_string(), records.len()));
     }
+    if !healths.is_empty() {
+        let body = serde_json::to_vec(&json!({ "value": healths }))?;
+        server.import("AdminService antimalware health", body, None, |_| {}).await?;
+    }
+    pulled.sent.push(("defender".to_string(), health_count));
+    for chunk in threats.chunks(crate::import::BATCH) {
+        server.upload("threats", chunk).await?;
+    }
+    pulled.sent.push(("threats".to_string(), threats.len()));
     pulled.requests = reader.requests;
     pulled.retries = reader.retries;
     Ok(pulled)
@@ -450,6 +489,11 @@ mod tests {
         }))
         .unwrap();
         assert_eq!(time(&row, "a"), json!("2026-11-24T09:30:00Z"));
+        let row2: Map<String, Value> =
+            serde_json::from_value(json!({ "e": "20261124103000.000000+060", "f": "2026112410300x.000000+060", "g": "20261324103000.000000+000" })).unwrap();
+        assert_eq!(time(&row2, "e"), json!("2026-11-24T09:30:00Z"));
+        assert_eq!(time(&row2, "f"), Value::Null);
+        assert_eq!(time(&row2, "g"), Value::Null);
         assert_eq!(time(&row, "b"), json!("2026-11-24T09:30:00Z"));
         assert_eq!(time(&row, "c"), Value::Null);
         assert_eq!(time(&row, "d"), Value::Null);

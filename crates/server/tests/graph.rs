@@ -36,6 +36,8 @@ struct Replay {
     /// The Malware export job's creation fails this many times.
     malware_failures: u32,
     polls: std::collections::HashMap<String, u32>,
+    /// The first DefenderAgents export job fails in Intune.
+    fail_first_job: bool,
     downloads_with_token: u32,
 }
 
@@ -119,9 +121,16 @@ async fn replay(State(shared): State<Shared>, method: Method, uri: Uri, headers:
     }
     if let Some(id) = path.strip_prefix("/beta/deviceManagement/reports/exportJobs('").and_then(|p| p.strip_suffix("')")) {
         let report = id.split('_').next().unwrap().to_string();
+        let fail = report == "DefenderAgents" && r.fail_first_job;
         let polls = r.polls.entry(id.to_string()).or_default();
         *polls += 1;
         let name = if *polls < 2 { "exportJob-inProgress.json" } else { "exportJob-completed.json" };
+        if fail && *polls >= 2 {
+            r.fail_first_job = false;
+            let base = r.base.clone();
+            let failed = recorded("exportJob-inProgress.json").replace("inProgress", "failed");
+            return json(StatusCode::OK, failed.replace("{id}", id).replace("{report}", &report).replace("{base}", &base));
+        }
         let base = r.base.clone();
         return json(StatusCode::OK, recorded(name).replace("{id}", id).replace("{report}", &report).replace("{base}", &base));
     }
@@ -164,8 +173,11 @@ async fn a_pull_fills_the_store_refreshes_its_token_waits_when_throttled_and_res
 
     // First pull: both pages (a 429 on the second), DefenderAgents imported, then the Malware job
     // cannot be created (a 500): the pull fails and notes how far it got.
+    let started = std::time::Instant::now();
     let e = graph::pull(&opts, &ts.server).await.unwrap_err().to_string();
     assert!(e.contains("HTTP 500") && e.contains("An internal server error occurred"), "{e}");
+    // The 429 said `Retry-After: 1`: the pull waited that long before asking again.
+    assert!(started.elapsed() >= Duration::from_secs(1), "{:?}", started.elapsed());
     assert!(state.exists());
     {
         let r = shared.lock().unwrap();
@@ -214,4 +226,25 @@ async fn a_refused_app_sign_in_says_why_and_writes_nothing() {
     let e = graph::pull(&opts, &ts.server).await.unwrap_err().to_string();
     assert!(e.contains("AADSTS7000215") && e.contains(CLIENT), "{e}");
     assert_eq!(ts.count("SELECT COUNT(*) FROM devices"), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_export_job_that_fails_in_intune_is_created_anew_by_the_next_pull() {
+    let ts = running().await;
+    let shared = graph_replay(0).await;
+    shared.lock().unwrap().fail_first_job = true;
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("pull.json");
+    let opts = options(&shared, &state, SECRET);
+    let e = graph::pull(&opts, &ts.server).await.unwrap_err().to_string();
+    assert!(e.contains("failed in Intune"), "{e}");
+    let noted = std::fs::read_to_string(&state).unwrap();
+    assert!(!noted.contains("DefenderAgents_"), "the failed job is forgotten: {noted}");
+    let pulled = graph::pull(&opts, &ts.server).await.unwrap();
+    assert_eq!((pulled.pages, pulled.reports), (0, 2));
+    let r = shared.lock().unwrap();
+    assert_eq!(count(&r.log, "POST /beta/deviceManagement/reports/exportJobs"), 3, "{:#?}", r.log);
+    drop(r);
+    assert_eq!(ts.count("SELECT COUNT(*) FROM defender_health"), 20);
+    assert_eq!(ts.count("SELECT COUNT(*) FROM threats"), 10);
 }

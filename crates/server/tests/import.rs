@@ -173,3 +173,41 @@ async fn files_that_are_not_what_they_claim_are_refused_and_write_nothing() {
     let e = nobody.import("a.csv", csv.as_bytes().to_vec(), None, |_| {}).await.unwrap_err().to_string();
     assert!(e.contains("401"), "{e}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn matching_takes_the_entra_id_in_any_case_and_never_a_name_against_another_entra_id() {
+    let r = running().await;
+    r.import("graph-managedDevices").await.unwrap();
+    let devices = r.count("SELECT COUNT(*) FROM devices");
+    // Graph's all-zero id for a device matched by name: the device keeps its Entra id.
+    let page = serde_json::json!({ "value": [{ "id": "x", "deviceName": "WKS-LON-0001", "operatingSystem": "Windows",
+        "osVersion": "10.0.26100.1", "azureADDeviceId": "00000000-0000-0000-0000-000000000000", "model": "Surface Laptop 6",
+        "manufacturer": "Microsoft Corporation", "serialNumber": "SN000001" }] });
+    let report = r.server.import("zero.json", page.to_string().into_bytes(), None, |_| {}).await.unwrap();
+    assert_eq!(report["tables"][0]["matched_by_name"].as_u64(), Some(1), "{report:#}");
+    assert_eq!(r.count("SELECT COUNT(*) FROM devices"), devices);
+    assert_eq!(r.count("SELECT COUNT(*) FROM devices WHERE AADDeviceID = '00000001-0001-4001-8001-000000000001' AND Model = 'Surface Laptop 6'"), 1);
+    assert_eq!(r.count("SELECT COUNT(*) FROM devices WHERE AADDeviceID LIKE '00000000-%'"), 0);
+    // An export row with the Entra id in upper case (`000A…` for the store's `000a…`) finds the device; one with an Entra id the
+    // store does not have is not put on the device that happens to have its name.
+    let csv = "AADDeviceID,DeviceName,ProductStatus,RealTimeProtectionEnabled\r\n\
+               00000001-000a-400a-8001-00000000000a,WKS-LON-0010,524288,False\r\n\
+               00000001-000b-400b-8001-00000000000b,WKS-LON-0011,524288,False\r\n\
+               ffffffff-0000-4000-8000-000000000000,WKS-LON-0004,524288,False\r\n"
+        .to_uppercase()
+        .replace("AADDEVICEID,DEVICENAME,PRODUCTSTATUS,REALTIMEPROTECTIONENABLED", "AADDeviceID,DeviceName,ProductStatus,RealTimeProtectionEnabled");
+    let report = r.server.import("case.csv", csv.into_bytes(), None, |_| {}).await.unwrap();
+    let t = &report["tables"][0];
+    assert_eq!((t["matched_by_entra_id"].as_u64(), t["skipped"].as_u64()), (Some(2), Some(1)), "{t:#}");
+    assert!(t["skipped_why"][0]["reason"].as_str().unwrap().contains("no device with this Entra device id"), "{t:#}");
+    assert_eq!(
+        r.count("SELECT COUNT(*) FROM defender_health WHERE RtpEnabled = 0 AND DeviceId IN ('00000001-000a-400a-8001-00000000000a', '00000001-000b-400b-8001-00000000000b', '00000001-0004-4004-8001-000000000004')"),
+        2
+    );
+    // A number the model has no code for is kept and reported.
+    let csv = "DeviceName,MalwareId,MalwareName,Severity,InitialDetectionDateTime\r\nWKS-LON-0005,2147000001,X,9,2026-11-25T06:00:00Z\r\n";
+    let report = r.server.import("codes.csv", csv.as_bytes().to_vec(), None, |_| {}).await.unwrap();
+    let unknown = &report["tables"][0]["unknown_values"][0];
+    assert_eq!((unknown["column"].as_str(), unknown["value"].as_str()), (Some("Severity"), Some("9")), "{report:#}");
+    assert_eq!(r.count("SELECT COUNT(*) FROM threats WHERE ThreatID = 2147000001 AND Severity = 9"), 1);
+}

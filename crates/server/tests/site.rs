@@ -147,5 +147,5 @@ async fn a_refused_token_or_a_failing_site_sends_nothing() {
     assert_eq!(ts.count("SELECT COUNT(*) FROM devices"), 0);
     // Not an AdminService at all.
     let e = site::pull(&options(&format!("{}/nowhere", ts.base), TOKEN), &ts.server).await.unwrap_err().to_string();
-    assert!(e.contains("SMS_") , "{e}");
+    assert!(e.contains("SMS_CombinedDeviceResources: the AdminService has no such class"), "{e}");
 }

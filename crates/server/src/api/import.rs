@@ -20,6 +20,7 @@ use std::sync::Arc;
 /// Largest file an import takes, in bytes.
 pub const IMPORT_BODY_LIMIT: usize = 256 * 1024 * 1024;
 
+
 pub fn router() -> Routes {
     Routes::new().route_with_body("/import", post(import))
 }
@@ -37,12 +38,20 @@ async fn import(
     body: Body,
 ) -> Result<Response> {
     principal.may_write()?;
+    let permit = Arc::clone(&ctx.importing)
+        .try_acquire_owned()
+        .map_err(|_| Error::Unavailable("another import is running; try again when it has finished".into()))?;
     let mut file = "upload".to_string();
     let mut opts = Options::default();
     for (key, value) in form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
         match key.as_ref() {
             "file" if !value.trim().is_empty() => file = value.chars().take(200).collect(),
-            "tenant" if !value.trim().is_empty() => opts.tenant = Some(value.into_owned()),
+            "tenant" if !value.trim().is_empty() => {
+                if !crate::client::is_guid(value.trim()) {
+                    return Err(Error::param("tenant", "an Entra tenant id (a GUID such as 72f988bf-86f1-41af-91ab-2d7cd011db47)"));
+                }
+                opts.tenant = Some(value.trim().to_lowercase());
+            }
             "file" | "tenant" => {}
             other => {
                 return Err(Error::param(other, "unknown parameter; import takes file and tenant"));
@@ -63,6 +72,7 @@ async fn import(
     let (live, store) = (ctx.live.clone(), ctx.store.clone());
     // Planned and written in a task of its own: a client that hangs up does not stop it half-way.
     tokio::spawn(async move {
+        let _permit = permit;
         let send = |v: Value| {
             let sender = sender.clone();
             async move {
@@ -152,6 +162,9 @@ pub async fn import_page(dist: Option<std::path::PathBuf>) -> Response {
          a file that is not what it claims is refused whole; importing a file again changes nothing.</p>\
          <form id=\"import-form\" data-testid=\"import-form\"><label class=\"drop\" for=\"import-files\" data-testid=\"import-drop\">\
          Drop files here, or choose them<input id=\"import-files\" name=\"files\" type=\"file\" multiple accept=\".zip,.csv,.json\" data-testid=\"import-files\"></label>\
+         <label for=\"import-tenant\">Tenant ID of devices the import creates <span class=\"muted\">(optional; default: the store's)</span></label>\
+         <input id=\"import-tenant\" name=\"tenant\" type=\"text\" spellcheck=\"false\" autocomplete=\"off\" \
+         pattern=\"[0-9a-fA-F]{{8}}-[0-9a-fA-F]{{4}}-[0-9a-fA-F]{{4}}-[0-9a-fA-F]{{4}}-[0-9a-fA-F]{{12}}\" placeholder=\"72f988bf-86f1-41af-91ab-2d7cd011db47\">\
          <button type=\"submit\" data-testid=\"import-submit\">Import</button></form>\
          <noscript><p class=\"notice\">This page needs JavaScript. Without it: <code>tenantscope-server import --url URL --token-file FILE export.zip</code></p></noscript>\
          <ol id=\"import-results\" class=\"import-results\" aria-live=\"polite\" data-testid=\"import-results\"></ol>\

@@ -30,6 +30,8 @@ pub struct ApiContext {
     pub live: Arc<crate::live::Live>,
     pub access: Arc<session::Access>,
     pub privacy: Arc<crate::privacy::Privacy>,
+    /// One import at a time (a file is held in memory while it is read and planned).
+    pub importing: Arc<tokio::sync::Semaphore>,
 }
 
 /// Every resource's routes, in one list: the router is built from it and the OpenAPI test compares

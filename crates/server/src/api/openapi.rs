@@ -248,6 +248,8 @@ pub fn document() -> Value {
         "content": { "application/x-ndjson": { "schema": { "type": "string" } } } });
     import_responses["413"] = json!({ "description": format!("The file is over {} bytes.", super::import::IMPORT_BODY_LIMIT),
         "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } });
+    import_responses["503"] = json!({ "description": "Another import is running (one at a time); try again when it has finished.",
+        "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } });
     import_responses["422"] = json!({ "description": "The file is not what it claims (not a recognised export or Graph page, wrong columns, a truncated ZIP, a formula in a cell, an over-long line, a value that cannot be read): `detail` names the file, line and column; nothing was written.",
         "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } });
     paths.insert(
@@ -258,7 +260,7 @@ pub fn document() -> Value {
             "security": [{ "bearer": [] }],
             "parameters": [
                 param("file", "The file's name, for messages and the report.", json!({ "type": "string", "maxLength": 200 })),
-                param("tenant", "AADTenantID of devices and collections the import creates (default: the store's).", json!({ "type": "string" }))
+                param("tenant", "AADTenantID (a GUID) of devices and collections the import creates (default: the store's).", json!({ "type": "string", "pattern": "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$" }))
             ],
             "requestBody": { "required": true, "content": { "application/octet-stream": { "schema": { "type": "string", "format": "binary" } } } },
             "responses": import_responses } }),

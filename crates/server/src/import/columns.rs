@@ -164,6 +164,18 @@ impl Codes {
         self.names().into_iter().find(|(name, _)| *name == key).map(|(_, code)| code)
     }
 
+    /// Whether a code is one the model documents.
+    pub fn known(self, code: i64) -> bool {
+        match self {
+            Codes::Severity => !matches!(Severity::from_code(code), Severity::Unknown(_)),
+            Codes::Category => !matches!(Category::from_code(code), Category::Unknown(_)),
+            Codes::Execution => !matches!(ExecutionStatus::from_code(code), ExecutionStatus::Unknown(_)),
+            Codes::Detection => !matches!(DetectionStatus::from_code(code), DetectionStatus::Unknown(_)),
+            Codes::Threat => !matches!(ThreatState::from_code(code), ThreatState::Unknown(_)),
+            Codes::Onboarding => !matches!(MdeOnboardingState::from_code(code), MdeOnboardingState::Unknown(_)),
+        }
+    }
+
     /// The documented "unknown" value a text the model does not know is kept as (the row stays).
     pub fn unknown(self) -> i64 {
         match self {

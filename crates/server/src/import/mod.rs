@@ -167,7 +167,14 @@ fn fields(table: &Table, row: usize, cols: &[Found], tally: &mut Tally) -> Resul
                 Err(()) => return Err(bad(table, row, &f.header, format!("expected a date and time, got {text:?}"))),
             },
             Conv::Code(codes) => match codes.read(text) {
-                Some(code) => json!(code),
+                Some(code) => {
+                    if !codes.known(code) {
+                        let entry = tally.unknown.entry((f.header.clone(), text.to_string())).or_insert((0, String::new()));
+                        entry.0 += 1;
+                        entry.1 = format!("code {code} kept (shown as \"Unknown ({code})\")");
+                    }
+                    json!(code)
+                }
                 None => {
                     let kept = codes.unknown();
                     let entry = tally.unknown.entry((f.header.clone(), text.to_string())).or_insert((0, String::new()));
@@ -265,7 +272,7 @@ struct Planner<'a> {
     created: HashMap<String, String>,
     /// Name → Entra id(s) looked up (or created).
     names: HashMap<String, Vec<String>>,
-    known: HashMap<String, bool>,
+    known: HashMap<String, Option<String>>,
     /// Where a table's identity columns are (Entra id, name, Intune id), by table.
     identity: HashMap<usize, (Option<usize>, Option<usize>, Option<usize>)>,
     site: Option<Option<(String, String)>>,
@@ -276,16 +283,24 @@ struct Planner<'a> {
 }
 
 impl<'a> Planner<'a> {
-    fn exists(&mut self, aad: &str) -> StoreResult<bool> {
+    /// The Entra device id as the store (or this import) has it: GUIDs compare without case, so
+    /// `3F0C…` in a file finds `3f0c…` in the store.
+    fn stored_id(&mut self, aad: &str) -> StoreResult<Option<String>> {
         if self.created.contains_key(aad) {
-            return Ok(true);
+            return Ok(Some(aad.to_string()));
         }
         if let Some(k) = self.known.get(aad) {
-            return Ok(*k);
+            return Ok(k.clone());
         }
-        let k = device_rowid(self.conn, aad)?.is_some();
-        self.known.insert(aad.to_string(), k);
-        Ok(k)
+        let mut found = None;
+        for candidate in [aad.to_string(), aad.to_lowercase(), aad.to_uppercase()] {
+            if self.created.contains_key(&candidate) || device_rowid(self.conn, &candidate)?.is_some() {
+                found = Some(candidate);
+                break;
+            }
+        }
+        self.known.insert(aad.to_string(), found.clone());
+        Ok(found)
     }
 
     fn named(&mut self, name: &str) -> StoreResult<Vec<String>> {
@@ -309,16 +324,18 @@ impl<'a> Planner<'a> {
         let cell = |at: Option<usize>| at.map(|i| table.rows[row][i].trim()).filter(|s| !s.is_empty() && !is_nil(s)).map(str::to_string);
         let aad = cell(columns.0);
         if let Some(aad) = &aad {
-            if self.exists(aad)? {
-                return Ok(Found2::Entra(aad.clone()));
+            if let Some(stored) = self.stored_id(aad)? {
+                return Ok(Found2::Entra(stored));
             }
+            // A row with an Entra id the store does not have is another device, even if a device
+            // of the same name exists (a re-imaged host, a reused name).
+            return Ok(Found2::Skip("no device with this Entra device id in the store".into()));
         }
         match cell(columns.1) {
             Some(name) => {
                 let ids = self.named(&name)?;
                 Ok(match ids.len() {
                     1 => Found2::Name(ids[0].clone()),
-                    0 if aad.is_some() => Found2::Skip("no device with this Entra device id or name in the store".into()),
                     0 => Found2::Skip(
                         "no device with this name in the store (an export cannot create devices: let the site upload them, or import managedDevices)"
                             .into(),
@@ -326,7 +343,6 @@ impl<'a> Planner<'a> {
                     _ => Found2::Skip("several devices have this name and the row has no Entra device id".into()),
                 })
             }
-            None if aad.is_some() => Ok(Found2::Skip("no device with this Entra device id in the store, and no device name".into())),
             None if cell(columns.2).is_some() => Ok(Found2::Skip(
                 "only Intune's DeviceId: not matched (it is neither the ConfigMgr SMSID nor the Entra device id)".into(),
             )),
@@ -605,9 +621,19 @@ fn plan_devices(p: &mut Planner, table: &Table) -> StoreResult<Result<TableRepor
                 continue;
             }
         }
-        let aad = given.get("AADDeviceID").and_then(Value::as_str).filter(|s| !is_nil(s)).map(str::to_string);
+        // Graph writes an all-zero id for a device not joined to Entra: no id at all.
+        if given.get("AADDeviceID").and_then(Value::as_str).is_some_and(is_nil) {
+            given.remove("AADDeviceID");
+        }
+        let mut aad = given.get("AADDeviceID").and_then(Value::as_str).map(str::to_string);
+        if let Some(id) = &aad {
+            if let Some(stored) = p.stored_id(id)? {
+                given.insert("AADDeviceID".into(), Value::String(stored.clone()));
+                aad = Some(stored);
+            }
+        }
         let existing = match &aad {
-            Some(aad) if p.exists(aad)? && !p.created.contains_key(aad) => {
+            Some(aad) if !p.created.contains_key(aad) && p.stored_id(aad)?.is_some() => {
                 tally.report.matched_by_entra_id += 1;
                 store::import_device(p.conn, aad)?
             }
@@ -681,10 +707,12 @@ fn plan_collections(p: &mut Planner, table: &Table) -> StoreResult<Result<TableR
             continue;
         };
         let existing = store::import_collection(p.conn, &id)?;
+        if existing.is_none() && !p.collections.contains_key(&id) {
+            tally.report.created += 1;
+        }
         let mut merged = match &existing {
             Some(c) => to_map(c),
             None => {
-                tally.report.created += 1;
                 let (_, tenant) = p.site()?;
                 let mut m = empty_record(UploadKind::Collections);
                 m.insert("TenantId".into(), Value::String(tenant));

@@ -9,7 +9,9 @@ use std::io::Read;
 /// Longest line a CSV may have (a device row of an export is under 2 KB).
 pub const MAX_LINE: usize = 1024 * 1024;
 /// Most bytes a ZIP may unpack to, and most files in it.
-pub const MAX_UNPACKED: u64 = 1024 * 1024 * 1024;
+pub const MAX_UNPACKED: u64 = 512 * 1024 * 1024;
+/// Longest cell (a quoted cell may span lines).
+pub const MAX_CELL: usize = 64 * 1024;
 pub const MAX_ENTRIES: usize = 64;
 
 /// What a table holds.
@@ -159,13 +161,14 @@ fn read_text(file: &str, bytes: &[u8]) -> Result<Vec<Table>, Refusal> {
     }
 }
 
-/// A cell a spreadsheet would run as a formula (`=`, `+`, `@`, a tab or return first, or `-` not
-/// starting a number). Exports never hold formulas; such a file is refused rather than passed on.
+/// A cell a spreadsheet would run as a formula (`=`, `+`, `@`, a tab or return first — after any
+/// leading spaces — or `-` that is not a whole number). Exports never hold formulas; such a file is
+/// refused rather than passed on.
 pub fn is_formula(cell: &str) -> bool {
-    let mut chars = cell.chars();
-    match chars.next() {
+    let first = cell.trim_start_matches(' ');
+    match first.chars().next() {
         Some('=' | '+' | '@' | '\t' | '\r') => true,
-        Some('-') => !matches!(chars.next(), None | Some('0'..='9' | '.' | ' ')),
+        Some('-') => first.len() > 1 && first.trim_end().parse::<f64>().is_err(),
         _ => false,
     }
 }
@@ -206,6 +209,9 @@ fn read_csv(file: &str, text: &str) -> Result<Table, Refusal> {
             continue;
         }
         for (i, cell) in record.iter().enumerate() {
+            if cell.len() > MAX_CELL {
+                return refuse(file, format!("line {line}, column {}: a cell of {} bytes (at most {} KiB): not an export", table.headers[i], cell.len(), MAX_CELL >> 10));
+            }
             if is_formula(cell) {
                 let shown: String = cell.chars().take(40).collect();
                 return refuse(
@@ -396,10 +402,10 @@ mod tests {
 
     #[test]
     fn formulas_are_told_from_numbers() {
-        for f in ["=1+1", "+SUM(A1)", "@cmd", "-cmd|' /C calc'!A0", "\tx"] {
+        for f in ["=1+1", "+SUM(A1)", "@cmd", "-cmd|' /C calc'!A0", "\tx", " =HYPERLINK(\"x\")", "-1+cmd|' /C calc'!A0", "-2-3"] {
             assert!(is_formula(f), "{f}");
         }
-        for ok in ["-1", "-0.5", "", "-", "WKS-01", "1.1.24090.11", "Trojan:Win32/Wacatac.B!ml"] {
+        for ok in ["-1", "-0.5", "", "-", " -3 ", "WKS-01", "1.1.24090.11", "Trojan:Win32/Wacatac.B!ml"] {
             assert!(!is_formula(ok), "{ok}");
         }
     }
