@@ -7,6 +7,7 @@ pub mod error;
 pub mod graph;
 pub mod import;
 pub mod live;
+pub mod ntlm;
 pub mod privacy;
 pub mod seed;
 pub mod simulate;

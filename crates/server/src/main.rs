@@ -98,6 +98,13 @@ enum Command {
         /// TENANTSCOPE_ADMINSERVICE_TOKEN in the environment).
         #[arg(long)]
         bearer_token_file: Option<PathBuf>,
+        /// Windows integrated authentication (NTLMv2) as this account, DOMAIN\user or
+        /// user@domain; its password from --password-file or TENANTSCOPE_ADMINSERVICE_PASSWORD.
+        #[arg(long)]
+        windows_account: Option<String>,
+        /// A file holding the Windows account's password.
+        #[arg(long, requires = "windows_account")]
+        password_file: Option<PathBuf>,
         /// PEM file of certificate authorities to trust besides the system's (the provider's
         /// certificate is often issued by the organisation's own CA).
         #[arg(long)]
@@ -244,18 +251,32 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             })
             .await;
         }
-        Some(Command::PullSite { target, adminservice, bearer_token_file, ca_bundle, every, retry_ms }) => {
+        Some(Command::PullSite { target, adminservice, bearer_token_file, windows_account, password_file, ca_bundle, every, retry_ms }) => {
             use tenantscope_server::{client, graph, site};
             let bearer = match (bearer_token_file, std::env::var("TENANTSCOPE_ADMINSERVICE_TOKEN")) {
                 (Some(file), _) => Some(graph::secret_file(&file, "--bearer-token-file").map_err(|e| e.to_string())?),
                 (None, Ok(token)) if !token.trim().is_empty() => Some(token.trim().to_string()),
                 _ => None,
             };
+            let windows = match windows_account {
+                None => None,
+                Some(account) => {
+                    let password = match (password_file, std::env::var("TENANTSCOPE_ADMINSERVICE_PASSWORD")) {
+                        (Some(file), _) => graph::secret_file(&file, "--password-file").map_err(|e| e.to_string())?,
+                        (None, Ok(p)) if !p.is_empty() => p,
+                        _ => return Err("--windows-account needs its password: --password-file FILE or TENANTSCOPE_ADMINSERVICE_PASSWORD".into()),
+                    };
+                    Some(tenantscope_server::ntlm::Account::parse(&account, password).map_err(|e| format!("--windows-account {e}"))?)
+                }
+            };
+            if windows.is_none() && bearer.is_none() {
+                return Err("the AdminService takes Windows authentication (--windows-account) or a bearer token (--bearer-token-file, TENANTSCOPE_ADMINSERVICE_TOKEN)".into());
+            }
             let ca_bundle = ca_bundle.map(|f| std::fs::read(&f).map_err(|e| format!("--ca-bundle {}: {e}", f.display()))).transpose()?;
             let every = every.as_deref().map(graph::parse_every).transpose().map_err(|e| format!("--every {e}"))?;
             let token = client::token(target.token, target.token_file.as_deref()).map_err(|e| e.to_string())?;
             let server = client::Server::new(&target.url, token).map_err(|e| e.to_string())?;
-            let opts = site::SiteOptions { adminservice, bearer, ca_bundle, retry: std::time::Duration::from_millis(retry_ms) };
+            let opts = site::SiteOptions { adminservice, bearer, windows, ca_bundle, retry: std::time::Duration::from_millis(retry_ms) };
             return pull_loop(every, || async {
                 let p = site::pull(&opts, &server).await?;
                 let sent: Vec<String> = p.sent.iter().map(|(k, n)| format!("{n} {k}")).collect();

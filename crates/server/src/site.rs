@@ -71,6 +71,8 @@ pub struct SiteOptions {
     /// An Entra ID access token for the AdminService (through a cloud management gateway, or
     /// where the provider accepts it).
     pub bearer: Option<String>,
+    /// Windows integrated authentication (NTLMv2) as this account.
+    pub windows: Option<crate::ntlm::Account>,
     /// Extra trusted roots (PEM): the provider's certificate is often from the organisation's CA.
     pub ca_bundle: Option<Vec<u8>>,
     /// First wait after a 5xx (doubling; 4 tries).
@@ -97,9 +99,13 @@ struct Reader {
 
 impl Reader {
     fn new(opts: SiteOptions) -> Result<Reader, BoxError> {
+        // HTTP/1.1, one connection kept: Windows authentication holds for the connection it was
+        // negotiated on.
         let mut builder = reqwest::Client::builder()
             .user_agent(concat!("tenantscope/", env!("CARGO_PKG_VERSION")))
-            .timeout(Duration::from_secs(300));
+            .timeout(Duration::from_secs(300))
+            .http1_only()
+            .pool_max_idle_per_host(1);
         if let Some(pem) = &opts.ca_bundle {
             let certs = reqwest::Certificate::from_pem_bundle(pem).map_err(|e| format!("--ca-bundle: not PEM certificates ({e})"))?;
             if certs.is_empty() {
@@ -136,16 +142,64 @@ impl Reader {
         Ok(Some(rows))
     }
 
-    /// One page, tried again (from this page) after a 5xx or a dropped connection.
-    async fn page(&mut self, class: &str, url: &str) -> Result<Option<Value>, BoxError> {
-        let mut wait = self.opts.retry;
-        for attempt in 0..4 {
+    /// One GET, with a bearer token, or after a Windows (NTLM) handshake on the same connection.
+    async fn send(&mut self, url: &str) -> Result<reqwest::Response, reqwest::Error> {
+        use base64::Engine;
+        let b64 = base64::engine::general_purpose::STANDARD;
+        let request = |auth: Option<String>| {
             let mut req = self.http.get(url).header("accept", "application/json");
             if let Some(token) = &self.opts.bearer {
                 req = req.bearer_auth(token);
             }
+            if let Some(auth) = auth {
+                req = req.header("authorization", auth);
+            }
+            req
+        };
+        let Some(account) = self.opts.windows.clone() else {
             self.requests += 1;
-            let answer = match req.send().await {
+            return request(None).send().await;
+        };
+        let mut last = None;
+        for scheme in ["NTLM", "Negotiate"] {
+            self.requests += 1;
+            let first = request(Some(format!("{scheme} {}", b64.encode(crate::ntlm::negotiate())))).send().await?;
+            if first.status().as_u16() != 401 {
+                return Ok(first);
+            }
+            let challenge = first
+                .headers()
+                .get_all("www-authenticate")
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .filter_map(|v| v.strip_prefix(scheme).map(str::trim))
+                .find_map(|token| b64.decode(token).ok().and_then(|bytes| crate::ntlm::read_challenge(&bytes)));
+            // The 401's body read to its end: the connection goes back to the pool for the answer.
+            let _ = first.bytes().await;
+            let Some(challenge) = challenge else { continue };
+            let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "TENANTSCOPE".into()).to_uppercase();
+            let answer = crate::ntlm::authenticate(&account, &challenge, &host);
+            self.requests += 1;
+            let response = request(Some(format!("{scheme} {}", b64.encode(answer)))).send().await?;
+            if response.status().as_u16() != 401 {
+                return Ok(response);
+            }
+            last = Some(response);
+        }
+        match last {
+            Some(refused) => Ok(refused),
+            None => {
+                self.requests += 1;
+                request(None).send().await
+            }
+        }
+    }
+
+    /// One page, tried again (from this page) after a 5xx or a dropped connection.
+    async fn page(&mut self, class: &str, url: &str) -> Result<Option<Value>, BoxError> {
+        let mut wait = self.opts.retry;
+        for attempt in 0..4 {
+            let answer = match self.send(url).await {
                 Ok(a) => a,
                 Err(e) if attempt < 3 => {
                     tracing::warn!("pull-site: {class}: {e}; trying the same page again");

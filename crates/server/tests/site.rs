@@ -27,16 +27,71 @@ struct Replay {
     log: Vec<String>,
     /// Page 2 of SMS_R_System fails this many times first.
     failures: u32,
+    /// Windows authentication (NTLM) instead of a bearer token: the challenge sent on each
+    /// connection, and the requests answered as the account.
+    ntlm: bool,
+    challenges: std::collections::HashMap<std::net::SocketAddr, [u8; 8]>,
+    as_account: u32,
+}
+
+const ACCOUNT: (&str, &str, &str) = ("CORP", "svc-tenantscope", "correct horse battery staple");
+
+/// The NTLM exchange as the SMS Provider's web service does it (per connection).
+fn windows_auth(r: &mut Replay, peer: std::net::SocketAddr, headers: &HeaderMap) -> Result<(), Response> {
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let ask = |challenge: Option<String>| {
+        let mut res = (StatusCode::UNAUTHORIZED, recorded("error-401.json").unwrap()).into_response();
+        let value = challenge.map(|c| format!("NTLM {c}")).unwrap_or_else(|| "NTLM".into());
+        res.headers_mut().append("www-authenticate", "Negotiate".parse().unwrap());
+        res.headers_mut().append("www-authenticate", value.parse().unwrap());
+        res
+    };
+    let Some(token) = headers.get("authorization").and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("NTLM ")) else {
+        return Err(ask(None));
+    };
+    let msg = b64.decode(token).map_err(|_| ask(None))?;
+    if msg.get(8..12) == Some(&1u32.to_le_bytes()[..]) {
+        let challenge: [u8; 8] = [7, 1, 2, 9, 3, 4, 5, (r.challenges.len() % 250) as u8];
+        r.challenges.insert(peer, challenge);
+        let mut m = b"NTLMSSP\0".to_vec();
+        m.extend_from_slice(&2u32.to_le_bytes());
+        m.extend_from_slice(&[0, 0, 0, 0, 48, 0, 0, 0]);
+        m.extend_from_slice(&0x2088_8205u32.to_le_bytes());
+        m.extend_from_slice(&challenge);
+        m.extend_from_slice(&[0u8; 8]);
+        m.extend_from_slice(&[4, 0, 4, 0, 48, 0, 0, 0]);
+        m.extend_from_slice(&[0, 0, 0, 0]);
+        return Err(ask(Some(b64.encode(m))));
+    }
+    // The answer must come on the connection the challenge went out on.
+    let Some(challenge) = r.challenges.remove(&peer) else { return Err(ask(None)) };
+    match tenantscope_server::ntlm::verify(&msg, challenge, ACCOUNT.0, ACCOUNT.1, ACCOUNT.2) {
+        Some(_) => {
+            r.as_account += 1;
+            Ok(())
+        }
+        None => Err(ask(None)),
+    }
 }
 
 type Shared = Arc<Mutex<Replay>>;
 
-async fn adminservice(State(shared): State<Shared>, uri: Uri, headers: HeaderMap) -> Response {
+async fn adminservice(
+    State(shared): State<Shared>,
+    axum::extract::ConnectInfo(peer): axum::extract::ConnectInfo<std::net::SocketAddr>,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
     let mut r = shared.lock().unwrap();
     let query = uri.query().unwrap_or("").to_string();
     r.log.push(format!("{}?{query}", uri.path()));
     let json = |status: StatusCode, body: String| (status, [("content-type", "application/json; odata.metadata=minimal")], body).into_response();
-    if headers.get("authorization").and_then(|v| v.to_str().ok()) != Some(&format!("Bearer {TOKEN}")) {
+    if r.ntlm {
+        if let Err(asked) = windows_auth(&mut r, peer, &headers) {
+            return asked;
+        }
+    } else if headers.get("authorization").and_then(|v| v.to_str().ok()) != Some(&format!("Bearer {TOKEN}")) {
         return json(StatusCode::UNAUTHORIZED, recorded("error-401.json").unwrap());
     }
     let Some(class) = uri.path().strip_prefix("/AdminService/wmi/") else {
@@ -68,17 +123,23 @@ async fn adminservice(State(shared): State<Shared>, uri: Uri, headers: HeaderMap
 }
 
 async fn replay(failures: u32) -> (Shared, String) {
-    let shared: Shared = Arc::new(Mutex::new(Replay { failures, ..Default::default() }));
+    replay_with(failures, false).await
+}
+
+async fn replay_with(failures: u32, ntlm: bool) -> (Shared, String) {
+    let shared: Shared = Arc::new(Mutex::new(Replay { failures, ntlm, ..Default::default() }));
     let app = axum::Router::new().fallback(adminservice).with_state(Arc::clone(&shared));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     shared.lock().unwrap().base = base.clone();
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    tokio::spawn(async move {
+        axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>()).await.unwrap()
+    });
     (shared, format!("{base}/AdminService"))
 }
 
 fn options(adminservice: &str, bearer: &str) -> SiteOptions {
-    SiteOptions { adminservice: adminservice.into(), bearer: Some(bearer.into()), ca_bundle: None, retry: Duration::from_millis(20) }
+    SiteOptions { adminservice: adminservice.into(), bearer: Some(bearer.into()), windows: None, ca_bundle: None, retry: Duration::from_millis(20) }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -148,4 +209,27 @@ async fn a_refused_token_or_a_failing_site_sends_nothing() {
     // Not an AdminService at all.
     let e = site::pull(&options(&format!("{}/nowhere", ts.base), TOKEN), &ts.server).await.unwrap_err().to_string();
     assert!(e.contains("SMS_CombinedDeviceResources: the AdminService has no such class"), "{e}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn windows_integrated_authentication_signs_in_with_ntlm_and_a_wrong_password_sends_nothing() {
+    use tenantscope_server::ntlm::Account;
+    let ts = running().await;
+    let (shared, adminservice) = replay_with(0, true).await;
+    let windows = |password: &str| SiteOptions {
+        adminservice: adminservice.clone(),
+        bearer: None,
+        windows: Some(Account::parse(&format!("{}\\{}", ACCOUNT.0, ACCOUNT.1), password.into()).unwrap()),
+        ca_bundle: None,
+        retry: Duration::from_millis(20),
+    };
+    let e = site::pull(&windows("wrong"), &ts.server).await.unwrap_err().to_string();
+    assert!(e.contains("HTTP 401") && e.contains("nothing was sent"), "{e}");
+    assert_eq!(ts.count("SELECT COUNT(*) FROM devices"), 0);
+    assert_eq!(shared.lock().unwrap().as_account, 0);
+    site::pull(&windows(ACCOUNT.2), &ts.server).await.unwrap();
+    assert_eq!(ts.count("SELECT COUNT(*) FROM devices"), 11);
+    // Every page read was answered as the account (16 classes, SMS_R_System in two pages, the
+    // missing class refused with 404 after signing in).
+    assert_eq!(shared.lock().unwrap().as_account, 17);
 }
