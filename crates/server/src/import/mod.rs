@@ -22,7 +22,7 @@ use tenantscope_model::upload::{Record, UploadKind};
 pub use read::{read, Refusal};
 
 /// Records per write (one transaction, one change announced).
-pub const BATCH: usize = 5_000;
+pub const BATCH: usize = 10_000;
 
 /// What an import did, or would do, per table.
 #[derive(Clone, Debug, Default, Serialize)]
