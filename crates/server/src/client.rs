@@ -86,15 +86,27 @@ impl Server {
         if let Some(tenant) = tenant.filter(|t| is_guid(t)) {
             url.query_pairs_mut().append_pair("tenant", tenant);
         }
-        // One import at a time on a server: wait for one that is running (up to two minutes).
-        let mut answer = self.http.post(url.clone()).bearer_auth(&self.token).body(body.clone()).send().await?;
-        for _ in 0..60 {
-            if answer.status() != reqwest::StatusCode::SERVICE_UNAVAILABLE {
-                break;
+        // One import at a time on a server: while another runs, the server answers 503 (possibly
+        // before it has read the file, cutting the connection): wait and send again, up to two
+        // minutes. Any other 503 (the server busy, a time-out) is an answer.
+        let mut tries = 0;
+        let mut answer = loop {
+            tries += 1;
+            match self.http.post(url.clone()).bearer_auth(&self.token).body(body.clone()).send().await {
+                Ok(a) if a.status() == reqwest::StatusCode::SERVICE_UNAVAILABLE && tries < 60 => {
+                    let text = a.text().await.unwrap_or_default();
+                    if !text.contains("another import is running") {
+                        return Err(Box::new(Refused(format!("HTTP 503: {text}"))));
+                    }
+                }
+                Ok(a) => break a,
+                Err(e) if (e.is_request() || e.is_body()) && !e.is_timeout() && tries < 60 => {
+                    tracing::debug!("import: {e}; sending again");
+                }
+                Err(e) => return Err(Box::new(e)),
             }
             tokio::time::sleep(std::time::Duration::from_secs(2)).await;
-            answer = self.http.post(url.clone()).bearer_auth(&self.token).body(body.clone()).send().await?;
-        }
+        };
         let status = answer.status();
         if !status.is_success() {
             let body = answer.bytes().await?;

@@ -230,6 +230,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 _ => return Err("the app's client secret: --client-secret-file FILE or TENANTSCOPE_GRAPH_CLIENT_SECRET".into()),
             };
             let every = every.as_deref().map(graph::parse_every).transpose().map_err(|e| format!("--every {e}"))?;
+            if !client::is_guid(&tenant) {
+                eprintln!("pull-graph: --tenant {tenant} is a domain, not the tenant's id: devices the pull creates take the store's tenant id");
+            }
             let token = client::token(target.token, target.token_file.as_deref()).map_err(|e| e.to_string())?;
             let server = client::Server::new(&target.url, token).map_err(|e| e.to_string())?;
             let state_file = state_file.unwrap_or_else(|| {
@@ -269,6 +272,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                     Some(tenantscope_server::ntlm::Account::parse(&account, password).map_err(|e| format!("--windows-account {e}"))?)
                 }
             };
+            // Windows authentication when asked for: a token in the environment is then not sent.
+            let bearer = if windows.is_some() { None } else { bearer };
             if windows.is_none() && bearer.is_none() {
                 return Err("the AdminService takes Windows authentication (--windows-account) or a bearer token (--bearer-token-file, TENANTSCOPE_ADMINSERVICE_TOKEN)".into());
             }

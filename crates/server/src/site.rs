@@ -518,11 +518,13 @@ pub async fn pull(opts: &SiteOptions, server: &Server) -> Result<SitePulled, Box
         }
         pulled.sent.push((kind.to_string(), records.len()));
     }
+    let mut health_written = 0;
     if !healths.is_empty() {
         let body = serde_json::to_vec(&json!({ "value": healths }))?;
-        server.import("AdminService antimalware health", body, None, |_| {}).await?;
+        let report = server.import("AdminService antimalware health", body, None, |_| {}).await?;
+        health_written = report["written"].as_u64().unwrap_or(0) as usize;
     }
-    pulled.sent.push(("defender".to_string(), health_count));
+    pulled.sent.push((format!("defender ({health_written} changed)"), health_count));
     for chunk in threats.chunks(crate::import::BATCH) {
         server.upload("threats", chunk).await?;
     }

@@ -211,3 +211,28 @@ async fn matching_takes_the_entra_id_in_any_case_and_never_a_name_against_anothe
     assert_eq!((unknown["column"].as_str(), unknown["value"].as_str()), (Some("Severity"), Some("9")), "{report:#}");
     assert_eq!(r.count("SELECT COUNT(*) FROM threats WHERE ThreatID = 2147000001 AND Severity = 9"), 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_re_enrolled_device_and_a_reused_name_in_one_graph_page() {
+    let r = running().await;
+    r.import("graph-managedDevices").await.unwrap();
+    let zero = "00000000-0000-0000-0000-000000000000";
+    let device = |name: &str, aad: &str, model: &str| serde_json::json!({ "id": "i", "deviceName": name, "operatingSystem": "Windows",
+        "osVersion": "10.0.26100.1", "azureADDeviceId": aad, "model": model, "manufacturer": "Dell Inc.", "serialNumber": "S" });
+    // NEW-01 joined (a new id), then NEW-01 again without an Entra id: one device, the later row's
+    // model. WKS-LON-0002 re-enrolled under a new id: a second device of that name, so the row with
+    // the name only matches neither.
+    let page = serde_json::json!({ "value": [
+        device("NEW-01", "abcdef01-0000-4000-8000-000000000001", "OptiPlex 7010"),
+        device("NEW-01", zero, "OptiPlex 7020"),
+        device("WKS-LON-0002", "abcdef01-0000-4000-8000-000000000002", "Latitude 5550"),
+        device("WKS-LON-0002", zero, "Latitude 9999"),
+    ] });
+    let report = r.server.import("reenrolled.json", page.to_string().into_bytes(), None, |_| {}).await.unwrap();
+    let t = &report["tables"][0];
+    assert_eq!((t["created"].as_u64(), t["matched_by_name"].as_u64(), t["skipped"].as_u64()), (Some(2), Some(1), Some(1)), "{t:#}");
+    assert!(t["skipped_why"][0]["reason"].as_str().unwrap().contains("several devices have this name"), "{t:#}");
+    assert_eq!(r.count("SELECT COUNT(*) FROM devices WHERE Name = 'NEW-01' AND Model = 'OptiPlex 7020'"), 1);
+    assert_eq!(r.count("SELECT COUNT(*) FROM devices WHERE Name = 'WKS-LON-0002'"), 2);
+    assert_eq!(r.count("SELECT COUNT(*) FROM devices WHERE Model = 'Latitude 9999'"), 0);
+}

@@ -30,6 +30,8 @@ struct Replay {
     /// Windows authentication (NTLM) instead of a bearer token: the challenge sent on each
     /// connection, and the requests answered as the account.
     ntlm: bool,
+    /// The next page of SMS_R_System points at another host.
+    foreign_next: bool,
     challenges: std::collections::HashMap<std::net::SocketAddr, [u8; 8]>,
     as_account: u32,
 }
@@ -116,8 +118,9 @@ async fn adminservice(
     } else {
         format!("{class}.json")
     };
+    let base = if r.foreign_next { "http://adminservice.evil.example".to_string() } else { r.base.clone() };
     match recorded(&name) {
-        Some(body) => json(StatusCode::OK, body.replace("{base}", &format!("{}/AdminService", r.base))),
+        Some(body) => json(StatusCode::OK, body.replace("{base}", &format!("{base}/AdminService"))),
         None => json(StatusCode::NOT_FOUND, recorded("error-404.json").unwrap()),
     }
 }
@@ -232,4 +235,39 @@ async fn windows_integrated_authentication_signs_in_with_ntlm_and_a_wrong_passwo
     // Every page read was answered as the account (16 classes, SMS_R_System in two pages, the
     // missing class refused with 404 after signing in).
     assert_eq!(shared.lock().unwrap().as_account, 17);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn what_the_site_does_not_say_is_kept_and_a_next_page_elsewhere_is_not_followed() {
+    let ts = running().await;
+    // A health record from elsewhere (say a Graph pull): tamper protection on, onboarded to
+    // Defender for Endpoint, the sensor running.
+    let aad = "00000001-0001-4001-8001-000000000001";
+    let device = serde_json::json!({ "SMSID": "GUID:X", "AADTenantID": "t", "AADDeviceID": aad, "Name": "WKS-BER-0001",
+        "DeviceOS": "Microsoft Windows NT Workstation 10.0", "DeviceOSBuild": "10.0.22631", "AADPrimaryUserID": null,
+        "Model": "M", "Manufacturer": "X", "SerialNumber": "S", "DomainNames": "d", "SKU": "Enterprise" });
+    let health = serde_json::json!({ "DeviceId": aad, "ProductStatus": 524288, "ComputerState": 0, "DefenderEnabled": true,
+        "RtpEnabled": true, "NisEnabled": true, "QuickScanOverdue": false, "FullScanOverdue": false, "SignatureOutOfDate": false,
+        "RebootRequired": false, "FullScanRequired": false, "TamperProtectionEnabled": true, "IsMdeSenseRunning": true,
+        "IsVirtualMachine": false, "MdeOnboardingState": 1, "EngineVersion": "1.1.1.1", "SignatureVersion": "1.1.1.1",
+        "DefenderVersion": "4.18.1.1", "QuickScanTime": null, "FullScanTime": null, "QuickScanSigVersion": null,
+        "FullScanSigVersion": null, "LastUpdateTime": null });
+    ts.server.upload("devices", &[device]).await.unwrap();
+    ts.server.upload("defender", &[health]).await.unwrap();
+    let (_, adminservice) = replay(0).await;
+    site::pull(&options(&adminservice, TOKEN), &ts.server).await.unwrap();
+    // The site's values where it has them, the store's where it has none (this site has no ATP class).
+    assert_eq!(
+        ts.count(&format!(
+            "SELECT COUNT(*) FROM defender_health WHERE DeviceId = '{aad}' AND EngineVersion = '1.1.24090.11' \
+             AND TamperProtectionEnabled = 1 AND IsMdeSenseRunning = 1 AND MdeOnboardingState = 1"
+        )),
+        1
+    );
+    // A next page on another host: not followed, the token not sent there.
+    let (shared, adminservice) = replay(0).await;
+    shared.lock().unwrap().foreign_next = true;
+    let e = site::pull(&options(&adminservice, TOKEN), &ts.server).await.unwrap_err().to_string();
+    assert!(e.contains("another host") && e.contains("evil.example"), "{e}");
+    assert!(shared.lock().unwrap().log.iter().all(|l| !l.contains("skiptoken")));
 }

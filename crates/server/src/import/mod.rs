@@ -632,6 +632,7 @@ fn plan_devices(p: &mut Planner, table: &Table) -> StoreResult<Result<TableRepor
                 aad = Some(stored);
             }
         }
+        let mut planned = None;
         let existing = match &aad {
             Some(aad) if !p.created.contains_key(aad) && p.stored_id(aad)?.is_some() => {
                 tally.report.matched_by_entra_id += 1;
@@ -640,27 +641,39 @@ fn plan_devices(p: &mut Planner, table: &Table) -> StoreResult<Result<TableRepor
             _ => match p.device_of(table, row)? {
                 Found2::Name(id) if aad.is_none() => {
                     tally.report.matched_by_name += 1;
+                    given.insert("AADDeviceID".into(), Value::String(id.clone()));
+                    // The device may be one this import creates (an earlier row of the file).
+                    planned = p.devices.get(&id).and_then(|r| match r {
+                        Record::Device(d) => Some(to_map(d)),
+                        _ => None,
+                    });
                     store::import_device(p.conn, &id)?
                 }
                 Found2::Entra(_) | Found2::Name(_) => None,
-                Found2::Skip(_) if aad.is_none() => {
-                    tally.skip(table.lines[row], "not in the store and no Entra device id (not enough identity to create a device)");
+                Found2::Skip(why) if aad.is_none() => {
+                    let why = if why.starts_with("several") {
+                        why
+                    } else {
+                        "not in the store and no Entra device id (not enough identity to create a device)".into()
+                    };
+                    tally.skip(table.lines[row], why);
                     continue;
                 }
                 Found2::Skip(_) => None,
             },
         };
         let name_missing = given.get("Name").and_then(Value::as_str).is_none_or(str::is_empty);
-        if existing.is_none() && name_missing {
+        if existing.is_none() && planned.is_none() && name_missing {
             tally.skip(table.lines[row], "not in the store and no device name (not enough identity to create a device)");
             continue;
         }
-        let mut merged = match &existing {
-            Some(d) => {
+        let mut merged = match (&existing, planned) {
+            (Some(d), _) => {
                 given.remove("DeviceOS");
                 to_map(d)
             }
-            None => {
+            (None, Some(m)) => m,
+            (None, None) => {
                 let (smsid, tenant) = p.site()?;
                 let mut m = empty_record(UploadKind::Devices);
                 m.insert("SMSID".into(), Value::String(smsid));
@@ -677,8 +690,12 @@ fn plan_devices(p: &mut Planner, table: &Table) -> StoreResult<Result<TableRepor
         let aad = d.aad_device_id.clone();
         if existing.is_none() && !p.created.contains_key(&aad) {
             tally.report.created += 1;
+            // Devices of this name: the store's and this one (a later row with the name only
+            // then matches nothing when there are several).
+            let mut same_name = p.named(&d.name)?;
+            same_name.push(aad.clone());
             p.created.insert(aad.clone(), d.name.clone());
-            p.names.entry(d.name.clone()).or_default().push(aad.clone());
+            p.names.insert(d.name.clone(), same_name);
         }
         if p.devices.contains_key(&aad) {
             tally.report.duplicates += 1;
