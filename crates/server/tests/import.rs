@@ -236,3 +236,29 @@ async fn a_re_enrolled_device_and_a_reused_name_in_one_graph_page() {
     assert_eq!(r.count("SELECT COUNT(*) FROM devices WHERE Name = 'WKS-LON-0002'"), 2);
     assert_eq!(r.count("SELECT COUNT(*) FROM devices WHERE Model = 'Latitude 9999'"), 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plan_overtaken_by_another_write_is_not_written_over_it() {
+    use tenantscope_server::import::{self, read, Options};
+    use tenantscope_server::store::write;
+    let r = running().await;
+    r.import("graph-managedDevices").await.unwrap();
+    // An export says RTP is on for WKS-LON-0005 (the store has it off) and carries no engine version.
+    let csv = "DeviceName,ProductStatus,RealTimeProtectionEnabled\r\nWKS-LON-0005,524288,True\r\n";
+    let tables = read::read("late.csv", csv.as_bytes()).unwrap();
+    let plan = r.store.with(|c| Ok(import::plan(c, &tables, &Options::default())?.unwrap())).unwrap();
+    assert_eq!(plan.records(), 1);
+    // Meanwhile the site uploads a new engine version for that device.
+    let aad = "00000001-0005-4005-8001-000000000005";
+    let mut health = serde_json::to_value(r.store.with(|c| tenantscope_server::store::health_of(c, aad)).unwrap().unwrap()).unwrap();
+    health["EngineVersion"] = serde_json::json!("1.1.99999.1");
+    r.server.upload("defender", &[health]).await.unwrap();
+    // The plan's batch is not written over it...
+    let (kind, batch) = plan.batches[0].clone();
+    let written = r.store.run(move |c| Ok(write::apply_if(c, kind, &batch, 0, &write::ChangeLog::default(), Some(plan.change)))).await.unwrap().unwrap();
+    assert!(written.is_none());
+    assert_eq!(r.count(&format!("SELECT COUNT(*) FROM defender_health WHERE DeviceId = '{aad}' AND EngineVersion = '1.1.99999.1' AND RtpEnabled = 0")), 1);
+    // ...and the import route plans again: both the site's version and the file's RTP stand.
+    r.server.import("late.csv", csv.as_bytes().to_vec(), None, |_| {}).await.unwrap();
+    assert_eq!(r.count(&format!("SELECT COUNT(*) FROM defender_health WHERE DeviceId = '{aad}' AND EngineVersion = '1.1.99999.1' AND RtpEnabled = 1")), 1);
+}

@@ -72,6 +72,9 @@ pub struct Unknown {
 pub struct Plan {
     pub batches: Vec<(UploadKind, Vec<Record>)>,
     pub tables: Vec<TableReport>,
+    /// The store's last change when the plan read it: the first batch is written only if it still
+    /// is (`write::apply_if`), each next one only if the import's own last write still is.
+    pub change: i64,
 }
 
 impl Plan {
@@ -379,6 +382,7 @@ fn checked(kind: UploadKind, table: &Table, row: usize, merged: Map<String, Valu
 
 /// Plans the import of `tables` against the store: Ok(plan), or a refusal (nothing to write).
 pub fn plan(conn: &Connection, tables: &[Table], opts: &Options) -> StoreResult<Result<Plan, Refusal>> {
+    let change = store::write::last_change(conn)?;
     let mut p = Planner {
         conn,
         opts,
@@ -424,7 +428,7 @@ pub fn plan(conn: &Connection, tables: &[Table], opts: &Options) -> StoreResult<
             batches.push((kind, chunk.to_vec()));
         }
     }
-    Ok(Ok(Plan { batches, tables: reports }))
+    Ok(Ok(Plan { batches, tables: reports, change }))
 }
 
 fn start(table: &Table, columns: &[&[Column]]) -> (Tally, Vec<Found>) {

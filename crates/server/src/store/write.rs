@@ -295,7 +295,26 @@ pub fn last_change(conn: &Connection) -> Result<i64> {
 /// the devices it touched, the tenant's last upload set to `now`. A record that refers to a device
 /// the store does not have refuses the whole batch; nothing of it is written.
 pub fn apply(conn: &mut Connection, kind: UploadKind, records: &[Record], now: i64, log: &ChangeLog) -> Result<Change, WriteError> {
+    Ok(apply_if(conn, kind, records, now, log, None)?.expect("no expectation"))
+}
+
+/// `apply`, only if the store's last change is still `expected` (checked inside the write's own
+/// transaction): None, with nothing written, when another write came first. An import merges its
+/// columns over the records as it read them; this keeps it from writing over what changed since.
+pub fn apply_if(
+    conn: &mut Connection,
+    kind: UploadKind,
+    records: &[Record],
+    now: i64,
+    log: &ChangeLog,
+    expected: Option<i64>,
+) -> Result<Option<Change>, WriteError> {
     let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    if let Some(expected) = expected {
+        if last_change(&tx)? != expected {
+            return Ok(None);
+        }
+    }
     let unknown_device = |index: usize, field: &str| {
         WriteError::Record(RecordError {
             index,
@@ -371,7 +390,7 @@ pub fn apply(conn: &mut Connection, kind: UploadKind, records: &[Record], now: i
         updated: Some(touched),
         moved,
     };
-    Ok(log.commit(tx, change)?)
+    Ok(Some(log.commit(tx, change)?))
 }
 
 /// The tenant, hierarchy and site a store shows in its header, from the first records that say
