@@ -242,3 +242,119 @@ mod tests {
         assert!(Account::parse("svc", String::new()).is_err());
     }
 }
+
+/// One HTTP/1.1 connection to the AdminService, signed in with NTLM once and kept: HTTP.sys holds
+/// the authentication for the connection, so the pages that follow need no handshake. (A pooled
+/// client may hand the handshake's third message to another connection, which the server refuses.)
+pub struct Connection {
+    account: Account,
+    roots: std::sync::Arc<rustls::ClientConfig>,
+    sender: Option<hyper::client::conn::http1::SendRequest<http_body_util::Empty<bytes::Bytes>>>,
+    /// scheme, host, port of the open connection.
+    peer: Option<(String, String, u16)>,
+    pub requests: u64,
+}
+
+/// An answer: status, `WWW-Authenticate` values, body.
+pub struct Answer {
+    pub status: u16,
+    pub body: bytes::Bytes,
+}
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+impl Connection {
+    /// `ca_bundle`: PEM certificates trusted besides the public roots.
+    pub fn new(account: Account, ca_bundle: Option<&[u8]>) -> Result<Connection, BoxError> {
+        let mut roots = rustls::RootCertStore { roots: webpki_roots::TLS_SERVER_ROOTS.to_vec() };
+        if let Some(pem) = ca_bundle {
+            use rustls_pki_types::pem::PemObject;
+            for cert in rustls_pki_types::CertificateDer::pem_slice_iter(pem) {
+                roots.add(cert.map_err(|e| format!("--ca-bundle: {e}"))?).map_err(|e| format!("--ca-bundle: {e}"))?;
+            }
+        }
+        let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+        let config = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()?
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        Ok(Connection { account, roots: std::sync::Arc::new(config), sender: None, peer: None, requests: 0 })
+    }
+
+    async fn connect(&mut self, scheme: &str, host: &str, port: u16) -> Result<(), BoxError> {
+        let tcp = tokio::net::TcpStream::connect((host, port)).await?;
+        let sender = if scheme == "https" {
+            let name = rustls_pki_types::ServerName::try_from(host.to_string())?;
+            let tls = tokio_rustls::TlsConnector::from(self.roots.clone()).connect(name, tcp).await?;
+            let (sender, conn) = hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(tls)).await?;
+            tokio::spawn(async move {
+                let _ = conn.await;
+            });
+            sender
+        } else {
+            let (sender, conn) = hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(tcp)).await?;
+            tokio::spawn(async move {
+                let _ = conn.await;
+            });
+            sender
+        };
+        self.sender = Some(sender);
+        self.peer = Some((scheme.to_string(), host.to_string(), port));
+        Ok(())
+    }
+
+    async fn send(&mut self, url: &reqwest::Url, authorization: Option<String>) -> Result<(Answer, Vec<String>), BoxError> {
+        use http_body_util::BodyExt;
+        let host = url.host_str().ok_or("no host")?.to_string();
+        let port = url.port_or_known_default().ok_or("no port")?;
+        let peer = (url.scheme().to_string(), host.clone(), port);
+        let reusable = self.peer.as_ref() == Some(&peer) && self.sender.as_ref().is_some_and(|s| !s.is_closed());
+        if !reusable {
+            self.connect(url.scheme(), &host, port).await?;
+        }
+        let sender = self.sender.as_mut().expect("connected");
+        sender.ready().await?;
+        let path = match url.query() {
+            Some(q) => format!("{}?{q}", url.path()),
+            None => url.path().to_string(),
+        };
+        let mut request = hyper::Request::get(path)
+            .header("host", if url.port().is_some() { format!("{host}:{port}") } else { host })
+            .header("accept", "application/json")
+            .header("user-agent", concat!("tenantscope/", env!("CARGO_PKG_VERSION")));
+        if let Some(auth) = authorization {
+            request = request.header("authorization", auth);
+        }
+        self.requests += 1;
+        let response = sender.send_request(request.body(http_body_util::Empty::new())?).await?;
+        let status = response.status().as_u16();
+        let challenges: Vec<String> =
+            response.headers().get_all("www-authenticate").iter().filter_map(|v| v.to_str().ok().map(str::to_string)).collect();
+        let body = response.into_body().collect().await?.to_bytes();
+        Ok((Answer { status, body }, challenges))
+    }
+
+    /// A GET as the account: the handshake when the connection is new (or the server asks again).
+    pub async fn get(&mut self, url: &str) -> Result<Answer, BoxError> {
+        use base64::Engine;
+        let b64 = base64::engine::general_purpose::STANDARD;
+        let url = reqwest::Url::parse(url)?;
+        let (answer, offered) = self.send(&url, None).await?;
+        if answer.status != 401 {
+            return Ok(answer);
+        }
+        let scheme = if offered.iter().any(|c| c.starts_with("NTLM")) { "NTLM" } else { "Negotiate" };
+        let (first, challenges) = self.send(&url, Some(format!("{scheme} {}", b64.encode(negotiate())))).await?;
+        if first.status != 401 {
+            return Ok(first);
+        }
+        let challenge = challenges
+            .iter()
+            .filter_map(|v| v.strip_prefix(scheme).map(str::trim))
+            .find_map(|token| b64.decode(token).ok().and_then(|bytes| read_challenge(&bytes)));
+        let Some(challenge) = challenge else { return Ok(first) };
+        let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "TENANTSCOPE".into()).to_uppercase();
+        let (answer, _) = self.send(&url, Some(format!("{scheme} {}", b64.encode(authenticate(&self.account, &challenge, &host))))).await?;
+        Ok(answer)
+    }
+}

@@ -92,6 +92,7 @@ pub struct SitePulled {
 
 struct Reader {
     http: reqwest::Client,
+    windows: Option<crate::ntlm::Connection>,
     opts: SiteOptions,
     requests: u64,
     retries: u64,
@@ -99,13 +100,9 @@ struct Reader {
 
 impl Reader {
     fn new(opts: SiteOptions) -> Result<Reader, BoxError> {
-        // HTTP/1.1, one connection kept: Windows authentication holds for the connection it was
-        // negotiated on.
         let mut builder = reqwest::Client::builder()
             .user_agent(concat!("tenantscope/", env!("CARGO_PKG_VERSION")))
-            .timeout(Duration::from_secs(300))
-            .http1_only()
-            .pool_max_idle_per_host(1);
+            .timeout(Duration::from_secs(300));
         if let Some(pem) = &opts.ca_bundle {
             let certs = reqwest::Certificate::from_pem_bundle(pem).map_err(|e| format!("--ca-bundle: not PEM certificates ({e})"))?;
             if certs.is_empty() {
@@ -115,7 +112,11 @@ impl Reader {
                 builder = builder.add_root_certificate(cert);
             }
         }
-        Ok(Reader { http: builder.build()?, opts, requests: 0, retries: 0 })
+        let windows = match &opts.windows {
+            Some(account) => Some(crate::ntlm::Connection::new(account.clone(), opts.ca_bundle.as_deref())?),
+            None => None,
+        };
+        Ok(Reader { http: builder.build()?, windows, opts, requests: 0, retries: 0 })
     }
 
     /// Every row of a class (all pages); None if the site does not have the class.
@@ -142,57 +143,21 @@ impl Reader {
         Ok(Some(rows))
     }
 
-    /// One GET, with a bearer token, or after a Windows (NTLM) handshake on the same connection.
-    async fn send(&mut self, url: &str) -> Result<reqwest::Response, reqwest::Error> {
-        use base64::Engine;
-        let b64 = base64::engine::general_purpose::STANDARD;
-        let request = |auth: Option<String>| {
-            let mut req = self.http.get(url).header("accept", "application/json");
-            if let Some(token) = &self.opts.bearer {
-                req = req.bearer_auth(token);
-            }
-            if let Some(auth) = auth {
-                req = req.header("authorization", auth);
-            }
-            req
-        };
-        let Some(account) = self.opts.windows.clone() else {
-            self.requests += 1;
-            return request(None).send().await;
-        };
-        let mut last = None;
-        for scheme in ["NTLM", "Negotiate"] {
-            self.requests += 1;
-            let first = request(Some(format!("{scheme} {}", b64.encode(crate::ntlm::negotiate())))).send().await?;
-            if first.status().as_u16() != 401 {
-                return Ok(first);
-            }
-            let challenge = first
-                .headers()
-                .get_all("www-authenticate")
-                .iter()
-                .filter_map(|v| v.to_str().ok())
-                .filter_map(|v| v.strip_prefix(scheme).map(str::trim))
-                .find_map(|token| b64.decode(token).ok().and_then(|bytes| crate::ntlm::read_challenge(&bytes)));
-            // The 401's body read to its end: the connection goes back to the pool for the answer.
-            let _ = first.bytes().await;
-            let Some(challenge) = challenge else { continue };
-            let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "TENANTSCOPE".into()).to_uppercase();
-            let answer = crate::ntlm::authenticate(&account, &challenge, &host);
-            self.requests += 1;
-            let response = request(Some(format!("{scheme} {}", b64.encode(answer)))).send().await?;
-            if response.status().as_u16() != 401 {
-                return Ok(response);
-            }
-            last = Some(response);
+    /// One GET: with the bearer token, or as the Windows account on the reader's own kept-alive
+    /// connection (signed in once with NTLM). Status and body.
+    async fn send(&mut self, url: &str) -> Result<(u16, bytes::Bytes), BoxError> {
+        if let Some(windows) = &mut self.windows {
+            let answer = windows.get(url).await?;
+            return Ok((answer.status, answer.body));
         }
-        match last {
-            Some(refused) => Ok(refused),
-            None => {
-                self.requests += 1;
-                request(None).send().await
-            }
+        let mut req = self.http.get(url).header("accept", "application/json");
+        if let Some(token) = &self.opts.bearer {
+            req = req.bearer_auth(token);
         }
+        self.requests += 1;
+        let answer = req.send().await?;
+        let status = answer.status().as_u16();
+        Ok((status, answer.bytes().await?))
     }
 
     /// One page, tried again (from this page) after a 5xx or a dropped connection.
@@ -210,8 +175,7 @@ impl Reader {
                 }
                 Err(e) => return Err(format!("{class}: {e}").into()),
             };
-            let status = answer.status().as_u16();
-            let bytes = answer.bytes().await?;
+            let (status, bytes) = answer;
             let message = || {
                 serde_json::from_slice::<Value>(&bytes)
                     .ok()
@@ -529,7 +493,7 @@ pub async fn pull(opts: &SiteOptions, server: &Server) -> Result<SitePulled, Box
         server.upload("threats", chunk).await?;
     }
     pulled.sent.push(("threats".to_string(), threats.len()));
-    pulled.requests = reader.requests;
+    pulled.requests = reader.requests + reader.windows.as_ref().map_or(0, |w| w.requests);
     pulled.retries = reader.retries;
     Ok(pulled)
 }

@@ -238,7 +238,7 @@ async fn a_re_enrolled_device_and_a_reused_name_in_one_graph_page() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_plan_overtaken_by_another_write_is_not_written_over_it() {
+async fn a_write_that_came_after_the_plan_is_not_written_over() {
     use tenantscope_server::import::{self, read, Options};
     use tenantscope_server::store::write;
     let r = running().await;
@@ -253,12 +253,26 @@ async fn a_plan_overtaken_by_another_write_is_not_written_over_it() {
     let mut health = serde_json::to_value(r.store.with(|c| tenantscope_server::store::health_of(c, aad)).unwrap().unwrap()).unwrap();
     health["EngineVersion"] = serde_json::json!("1.1.99999.1");
     r.server.upload("defender", &[health]).await.unwrap();
-    // The plan's batch is not written over it...
+    // The plan's record, written as the import writes it: merged again over what is there now.
     let (kind, batch) = plan.batches[0].clone();
-    let written = r.store.run(move |c| Ok(write::apply_if(c, kind, &batch, 0, &write::ChangeLog::default(), Some(plan.change)))).await.unwrap().unwrap();
-    assert!(written.is_none());
-    assert_eq!(r.count(&format!("SELECT COUNT(*) FROM defender_health WHERE DeviceId = '{aad}' AND EngineVersion = '1.1.99999.1' AND RtpEnabled = 0")), 1);
-    // ...and the import route plans again: both the site's version and the file's RTP stand.
-    r.server.import("late.csv", csv.as_bytes().to_vec(), None, |_| {}).await.unwrap();
+    let log = write::ChangeLog::default();
+    let change = r
+        .store
+        .run(move |c| {
+            Ok(write::apply_prepared(c, kind, 0, &log, |tx| {
+                let mut records = Vec::new();
+                for planned in &batch {
+                    records.extend(import::rebase(tx, kind, planned)?);
+                }
+                Ok(records)
+            }))
+        })
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(change.is_some());
     assert_eq!(r.count(&format!("SELECT COUNT(*) FROM defender_health WHERE DeviceId = '{aad}' AND EngineVersion = '1.1.99999.1' AND RtpEnabled = 1")), 1);
+    // Planned again, nothing is left to write.
+    let again = r.store.with(|c| Ok(import::plan(c, &tables, &Options::default())?.unwrap())).unwrap();
+    assert_eq!(again.records(), 0);
 }

@@ -81,13 +81,9 @@ async fn import(
         };
         let started = std::time::Instant::now();
         let read_ms = reading.elapsed().as_millis();
-        let tables = Arc::new(tables);
-        let replan = |store: Arc<crate::store::Store>, tables: Arc<Vec<import::read::Table>>, opts: Options| async move {
-            store.run(move |conn| import::plan(conn, &tables, &opts)).await
-        };
-        let planned = replan(store.clone(), tables.clone(), opts.clone()).await;
+        let planned = store.run(move |conn| import::plan(conn, &tables, &opts)).await;
         tracing::info!("import {file}: read in {read_ms} ms, planned in {} ms", started.elapsed().as_millis());
-        let mut plan = match planned {
+        let plan = match planned {
             Ok(Ok(plan)) => plan,
             Ok(Err(refusal)) => return send(json!({ "error": { "status": 422, "detail": refusal.0 } })).await,
             Err(e) => {
@@ -95,68 +91,50 @@ async fn import(
                 return send(json!({ "error": { "status": 500, "detail": "the store could not be read; nothing was written" } })).await;
             }
         };
-        let tables_report = std::mem::take(&mut plan.tables);
-        let mut total = plan.records();
-        send(json!({ "checked": { "records": total, "tables": tables_report } })).await;
-        let mut done = 0;
+        let total = plan.records();
+        send(json!({ "checked": { "records": total, "tables": plan.tables } })).await;
+        let (mut done, mut written_records) = (0, 0);
         let mut changes = Vec::new();
-        let mut replans = 0;
-        loop {
-            // Each batch is written only if nothing else wrote since this import read the store:
-            // else the rest is planned again over what is there now (what this import already
-            // wrote then reads as unchanged).
-            let mut expected = plan.change;
-            let mut overtaken = false;
-            for (kind, batch) in std::mem::take(&mut plan.batches) {
-                let count = batch.len();
-                let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
-                let writer = Arc::clone(&store);
-                // After three plans overtaken (a store written to all the time, such as the demo's
-                // simulator), the rest is written as planned: the import finishes.
-                let expect = (replans < 3).then_some(expected);
-                let written = store.run(move |conn| Ok(write::apply_if(conn, kind, &batch, now, writer.changes(), expect))).await;
-                match written {
-                    Ok(Ok(Some(change))) => {
-                        expected = change.id;
-                        changes.push(change.id);
-                        let (live, store) = (live.clone(), store.clone());
-                        tokio::spawn(async move { live.changed(&store).await });
-                    }
-                    Ok(Ok(None)) => {
-                        overtaken = true;
-                        break;
-                    }
-                    Ok(Err(write::WriteError::Record(e))) => {
-                        let detail = format!("{} record {}: {e}; {done} of {total} records were written before it", kind.key(), e.index);
-                        return send(json!({ "error": { "status": 422, "detail": detail, "done": done } })).await;
-                    }
-                    Ok(Err(write::WriteError::Store(e))) | Err(e) => {
-                        tracing::error!("import: a batch failed: {e}");
-                        let detail = format!("the store refused a batch; {done} of {total} records were written (import the file again to finish)");
-                        return send(json!({ "error": { "status": 503, "detail": detail, "done": done } })).await;
-                    }
+        for (kind, batch) in plan.batches {
+            let count = batch.len();
+            let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
+            let writer = Arc::clone(&store);
+            // Each record merged again, inside the write's transaction, over what the store has
+            // then if it changed since the plan read it (a site upload meanwhile is kept).
+            let written = store
+                .run(move |conn| {
+                    Ok(write::apply_prepared(conn, kind, now, writer.changes(), |tx| {
+                        let mut records = Vec::with_capacity(batch.len());
+                        for planned in &batch {
+                            records.extend(import::rebase(tx, kind, planned)?);
+                        }
+                        Ok(records)
+                    }))
+                })
+                .await;
+            match written {
+                Ok(Ok(Some(change))) => {
+                    written_records += change.records;
+                    changes.push(change.id);
+                    let (live, store) = (live.clone(), store.clone());
+                    tokio::spawn(async move { live.changed(&store).await });
                 }
-                done += count;
-                send(json!({ "progress": { "done": done, "total": total, "kind": kind.key() } })).await;
-            }
-            if !overtaken {
-                break;
-            }
-            replans += 1;
-            tracing::info!("import {file}: another write came first; planning the rest again");
-            plan = match replan(store.clone(), tables.clone(), opts.clone()).await {
-                Ok(Ok(plan)) => plan,
-                Ok(Err(refusal)) => return send(json!({ "error": { "status": 422, "detail": refusal.0, "done": done } })).await,
-                Err(e) => {
-                    tracing::error!("import: planning again failed: {e}");
-                    let detail = format!("the store could not be read; {done} of {total} records were written (import the file again to finish)");
+                Ok(Ok(None)) => {}
+                Ok(Err(write::WriteError::Record(e))) => {
+                    let detail = format!("{} record {}: {e}; {done} of {total} records were written before it", kind.key(), e.index);
+                    return send(json!({ "error": { "status": 422, "detail": detail, "done": done } })).await;
+                }
+                Ok(Err(write::WriteError::Store(e))) | Err(e) => {
+                    tracing::error!("import: a batch failed: {e}");
+                    let detail = format!("the store refused a batch; {done} of {total} records were written (import the file again to finish)");
                     return send(json!({ "error": { "status": 503, "detail": detail, "done": done } })).await;
                 }
-            };
-            total = done + plan.records();
+            }
+            done += count;
+            send(json!({ "progress": { "done": done, "total": total, "kind": kind.key() } })).await;
         }
         let ms = started.elapsed().as_millis() as u64;
-        send(json!({ "report": { "records": total, "written": done, "changes": changes, "milliseconds": ms, "planned_again": replans, "tables": tables_report } })).await;
+        send(json!({ "report": { "records": total, "written": written_records, "changes": changes, "milliseconds": ms, "tables": plan.tables } })).await;
     });
     // Fused: a layer may poll the body once more after its end.
     let stream = futures_util::StreamExt::fuse(futures_util::stream::unfold(receiver, |mut r| async move {

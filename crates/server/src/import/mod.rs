@@ -67,14 +67,20 @@ pub struct Unknown {
     pub kept_as: String,
 }
 
+/// A record to write, with the stored record the plan merged it over and what the file said: the
+/// write merges again when the store changed since (`rebase`).
+#[derive(Clone, Debug)]
+pub struct Planned {
+    pub record: Record,
+    base: Option<Map<String, Value>>,
+    given: Map<String, Value>,
+}
+
 /// The records to write, in write order (devices before what hangs off them), and the report.
 #[derive(Debug, Default)]
 pub struct Plan {
-    pub batches: Vec<(UploadKind, Vec<Record>)>,
+    pub batches: Vec<(UploadKind, Vec<Planned>)>,
     pub tables: Vec<TableReport>,
-    /// The store's last change when the plan read it: the first batch is written only if it still
-    /// is (`write::apply_if`), each next one only if the import's own last write still is.
-    pub change: i64,
 }
 
 impl Plan {
@@ -279,10 +285,10 @@ struct Planner<'a> {
     /// Where a table's identity columns are (Entra id, name, Intune id), by table.
     identity: HashMap<usize, (Option<usize>, Option<usize>, Option<usize>)>,
     site: Option<Option<(String, String)>>,
-    devices: BTreeMap<String, Record>,
-    health: BTreeMap<String, Record>,
-    threats: BTreeMap<(String, i64), Record>,
-    collections: BTreeMap<String, Record>,
+    devices: BTreeMap<String, Planned>,
+    health: BTreeMap<String, Planned>,
+    threats: BTreeMap<(String, i64), Planned>,
+    collections: BTreeMap<String, Planned>,
 }
 
 impl<'a> Planner<'a> {
@@ -382,7 +388,6 @@ fn checked(kind: UploadKind, table: &Table, row: usize, merged: Map<String, Valu
 
 /// Plans the import of `tables` against the store: Ok(plan), or a refusal (nothing to write).
 pub fn plan(conn: &Connection, tables: &[Table], opts: &Options) -> StoreResult<Result<Plan, Refusal>> {
-    let change = store::write::last_change(conn)?;
     let mut p = Planner {
         conn,
         opts,
@@ -428,7 +433,7 @@ pub fn plan(conn: &Connection, tables: &[Table], opts: &Options) -> StoreResult<
             batches.push((kind, chunk.to_vec()));
         }
     }
-    Ok(Ok(Plan { batches, tables: reports, change }))
+    Ok(Ok(Plan { batches, tables: reports }))
 }
 
 fn start(table: &Table, columns: &[&[Column]]) -> (Tally, Vec<Found>) {
@@ -512,15 +517,15 @@ fn plan_health(p: &mut Planner, table: &Table) -> StoreResult<Result<TableReport
         }
         let existing = if p.created.contains_key(&aad) { None } else { store::health_of(p.conn, &aad)? };
         let mut merged = existing.as_ref().map(to_map).unwrap_or_else(|| empty_record(UploadKind::Defender));
-        merged.extend(given);
-        merged.insert("DeviceId".into(), Value::String(aad.clone()));
+        given.insert("DeviceId".into(), Value::String(aad.clone()));
+        merged.extend(given.clone());
         let record = match checked(UploadKind::Defender, table, row, merged) {
             Ok(r) => r,
             Err(r) => return Ok(Err(r)),
         };
         if let Some(prev) = p.health.get(&aad) {
             tally.report.duplicates += 1;
-            if *prev == record {
+            if prev.record == record {
                 continue;
             }
         }
@@ -529,7 +534,7 @@ fn plan_health(p: &mut Planner, table: &Table) -> StoreResult<Result<TableReport
             p.health.remove(&aad);
             tally.report.unchanged += 1;
         } else {
-            p.health.insert(aad, record);
+            p.health.insert(aad, Planned { record, base: existing.as_ref().map(to_map), given });
             tally.report.written += 1;
         }
     }
@@ -568,8 +573,8 @@ fn plan_threats(p: &mut Planner, table: &Table) -> StoreResult<Result<TableRepor
                 given.insert(a.to_string(), other);
             }
         }
-        merged.extend(given);
-        merged.insert("DeviceId".into(), Value::String(aad.clone()));
+        given.insert("DeviceId".into(), Value::String(aad.clone()));
+        merged.extend(given.clone());
         if merged.get("InitialDetectionTime").and_then(Value::as_str).is_none_or(str::is_empty) {
             tally.skip(table.lines[row], "no detection time (InitialDetectionDateTime or LastStateChangeDateTime)");
             continue;
@@ -586,7 +591,7 @@ fn plan_threats(p: &mut Planner, table: &Table) -> StoreResult<Result<TableRepor
             p.threats.remove(&key);
             tally.report.unchanged += 1;
         } else {
-            p.threats.insert(key, record);
+            p.threats.insert(key, Planned { record, base: existing.as_ref().map(to_map), given });
             tally.report.written += 1;
         }
     }
@@ -647,10 +652,7 @@ fn plan_devices(p: &mut Planner, table: &Table) -> StoreResult<Result<TableRepor
                     tally.report.matched_by_name += 1;
                     given.insert("AADDeviceID".into(), Value::String(id.clone()));
                     // The device may be one this import creates (an earlier row of the file).
-                    planned = p.devices.get(&id).and_then(|r| match r {
-                        Record::Device(d) => Some(to_map(d)),
-                        _ => None,
-                    });
+                    planned = p.devices.get(&id).map(|planned| record_map(&planned.record));
                     store::import_device(p.conn, &id)?
                 }
                 Found2::Entra(_) | Found2::Name(_) => None,
@@ -685,7 +687,7 @@ fn plan_devices(p: &mut Planner, table: &Table) -> StoreResult<Result<TableRepor
                 m
             }
         };
-        merged.extend(given);
+        merged.extend(given.clone());
         let record = match checked(UploadKind::Devices, table, row, merged) {
             Ok(r) => r,
             Err(r) => return Ok(Err(r)),
@@ -708,7 +710,8 @@ fn plan_devices(p: &mut Planner, table: &Table) -> StoreResult<Result<TableRepor
             p.devices.remove(&aad);
             tally.report.unchanged += 1;
         } else {
-            p.devices.insert(aad, record);
+            let base = existing.as_ref().map(to_map);
+            p.devices.insert(aad, Planned { record, base, given });
             tally.report.written += 1;
         }
     }
@@ -740,7 +743,7 @@ fn plan_collections(p: &mut Planner, table: &Table) -> StoreResult<Result<TableR
                 m
             }
         };
-        merged.extend(given);
+        merged.extend(given.clone());
         let record = match checked(UploadKind::Collections, table, row, merged) {
             Ok(r) => r,
             Err(r) => return Ok(Err(r)),
@@ -752,9 +755,41 @@ fn plan_collections(p: &mut Planner, table: &Table) -> StoreResult<Result<TableR
             p.collections.remove(&id);
             tally.report.unchanged += 1;
         } else {
-            p.collections.insert(id, record);
+            p.collections.insert(id, Planned { record, base: existing.as_ref().map(to_map), given });
             tally.report.written += 1;
         }
     }
     Ok(Ok(tally.finish()))
+}
+
+/// A record's fields by wire name.
+fn record_map(record: &Record) -> Map<String, Value> {
+    match record {
+        Record::Device(d) => to_map(d),
+        Record::Health(h) => to_map(h),
+        Record::Threat(t) => to_map(t),
+        Record::Collection(c) => to_map(c),
+        Record::Application(a) => to_map(a),
+        Record::Telemetry(e) => to_map(e),
+    }
+}
+
+/// At write time, inside the write's transaction: the planned record if the store still has what
+/// the plan merged it over; else the file's fields merged over what the store has now (a site
+/// upload that came meanwhile is kept); None when that is what the store has.
+pub fn rebase(conn: &Connection, kind: UploadKind, planned: &Planned) -> Result<Option<Record>, store::write::WriteError> {
+    let current = match &planned.record {
+        Record::Health(h) => store::health_of(conn, &h.device_id)?.map(|x| to_map(&x)),
+        Record::Threat(t) => store::import_threat(conn, &t.device_id, t.threat_id)?.map(|x| to_map(&x)),
+        Record::Device(d) => store::import_device(conn, &d.aad_device_id)?.map(|x| to_map(&x)),
+        Record::Collection(c) => store::import_collection(conn, &c.collection_id)?.map(|x| to_map(&x)),
+        other => return Ok(Some(other.clone())),
+    };
+    if current == planned.base {
+        return Ok(Some(planned.record.clone()));
+    }
+    let mut merged = current.clone().unwrap_or_else(|| record_map(&planned.record));
+    merged.extend(planned.given.clone());
+    let record = kind.check(0, &Value::Object(merged)).map_err(store::write::WriteError::Record)?;
+    Ok((Some(record_map(&record)) != current).then_some(record))
 }

@@ -295,26 +295,29 @@ pub fn last_change(conn: &Connection) -> Result<i64> {
 /// the devices it touched, the tenant's last upload set to `now`. A record that refers to a device
 /// the store does not have refuses the whole batch; nothing of it is written.
 pub fn apply(conn: &mut Connection, kind: UploadKind, records: &[Record], now: i64, log: &ChangeLog) -> Result<Change, WriteError> {
-    Ok(apply_if(conn, kind, records, now, log, None)?.expect("no expectation"))
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    apply_in(tx, kind, records, now, log)
 }
 
-/// `apply`, only if the store's last change is still `expected` (checked inside the write's own
-/// transaction): None, with nothing written, when another write came first. An import merges its
-/// columns over the records as it read them; this keeps it from writing over what changed since.
-pub fn apply_if(
+/// `apply` of the records `prepare` makes inside the write's own transaction (no other write can
+/// come between what it reads and what is written). None, with nothing written, when it makes none.
+/// An import merges its columns over the records as they are at that moment.
+pub fn apply_prepared(
     conn: &mut Connection,
     kind: UploadKind,
-    records: &[Record],
     now: i64,
     log: &ChangeLog,
-    expected: Option<i64>,
+    prepare: impl FnOnce(&Connection) -> Result<Vec<Record>, WriteError>,
 ) -> Result<Option<Change>, WriteError> {
     let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-    if let Some(expected) = expected {
-        if last_change(&tx)? != expected {
-            return Ok(None);
-        }
+    let records = prepare(&tx)?;
+    if records.is_empty() {
+        return Ok(None);
     }
+    apply_in(tx, kind, &records, now, log).map(Some)
+}
+
+fn apply_in(tx: Transaction<'_>, kind: UploadKind, records: &[Record], now: i64, log: &ChangeLog) -> Result<Change, WriteError> {
     let unknown_device = |index: usize, field: &str| {
         WriteError::Record(RecordError {
             index,
@@ -390,7 +393,7 @@ pub fn apply_if(
         updated: Some(touched),
         moved,
     };
-    Ok(Some(log.commit(tx, change)?))
+    Ok(log.commit(tx, change)?)
 }
 
 /// The tenant, hierarchy and site a store shows in its header, from the first records that say
