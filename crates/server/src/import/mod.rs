@@ -72,8 +72,9 @@ pub struct Unknown {
 #[derive(Clone, Debug)]
 pub struct Planned {
     pub record: Record,
-    base: Option<Map<String, Value>>,
-    given: Map<String, Value>,
+    base: Option<Record>,
+    /// The file's fields (wire names are the model's static ones: no key is allocated).
+    given: Vec<(&'static str, Value)>,
 }
 
 /// The records to write, in write order (devices before what hangs off them), and the report.
@@ -518,7 +519,11 @@ fn plan_health(p: &mut Planner, table: &Table) -> StoreResult<Result<TableReport
         let existing = if p.created.contains_key(&aad) { None } else { store::health_of(p.conn, &aad)? };
         let mut merged = existing.as_ref().map(to_map).unwrap_or_else(|| empty_record(UploadKind::Defender));
         given.insert("DeviceId".into(), Value::String(aad.clone()));
-        merged.extend(given.clone());
+        let given = {
+            let compact = compact(UploadKind::Defender, &given);
+            merged.extend(given);
+            compact
+        };
         let record = match checked(UploadKind::Defender, table, row, merged) {
             Ok(r) => r,
             Err(r) => return Ok(Err(r)),
@@ -534,7 +539,7 @@ fn plan_health(p: &mut Planner, table: &Table) -> StoreResult<Result<TableReport
             p.health.remove(&aad);
             tally.report.unchanged += 1;
         } else {
-            p.health.insert(aad, Planned { record, base: existing.as_ref().map(to_map), given });
+            p.health.insert(aad, Planned { record, base: existing.map(Record::Health), given });
             tally.report.written += 1;
         }
     }
@@ -574,7 +579,11 @@ fn plan_threats(p: &mut Planner, table: &Table) -> StoreResult<Result<TableRepor
             }
         }
         given.insert("DeviceId".into(), Value::String(aad.clone()));
-        merged.extend(given.clone());
+        let given = {
+            let compact = compact(UploadKind::Threats, &given);
+            merged.extend(given);
+            compact
+        };
         if merged.get("InitialDetectionTime").and_then(Value::as_str).is_none_or(str::is_empty) {
             tally.skip(table.lines[row], "no detection time (InitialDetectionDateTime or LastStateChangeDateTime)");
             continue;
@@ -591,7 +600,7 @@ fn plan_threats(p: &mut Planner, table: &Table) -> StoreResult<Result<TableRepor
             p.threats.remove(&key);
             tally.report.unchanged += 1;
         } else {
-            p.threats.insert(key, Planned { record, base: existing.as_ref().map(to_map), given });
+            p.threats.insert(key, Planned { record, base: existing.map(Record::Threat), given });
             tally.report.written += 1;
         }
     }
@@ -687,7 +696,11 @@ fn plan_devices(p: &mut Planner, table: &Table) -> StoreResult<Result<TableRepor
                 m
             }
         };
-        merged.extend(given.clone());
+        let given = {
+            let compact = compact(UploadKind::Devices, &given);
+            merged.extend(given);
+            compact
+        };
         let record = match checked(UploadKind::Devices, table, row, merged) {
             Ok(r) => r,
             Err(r) => return Ok(Err(r)),
@@ -710,7 +723,7 @@ fn plan_devices(p: &mut Planner, table: &Table) -> StoreResult<Result<TableRepor
             p.devices.remove(&aad);
             tally.report.unchanged += 1;
         } else {
-            let base = existing.as_ref().map(to_map);
+            let base = existing.map(Record::Device);
             p.devices.insert(aad, Planned { record, base, given });
             tally.report.written += 1;
         }
@@ -743,7 +756,11 @@ fn plan_collections(p: &mut Planner, table: &Table) -> StoreResult<Result<TableR
                 m
             }
         };
-        merged.extend(given.clone());
+        let given = {
+            let compact = compact(UploadKind::Collections, &given);
+            merged.extend(given);
+            compact
+        };
         let record = match checked(UploadKind::Collections, table, row, merged) {
             Ok(r) => r,
             Err(r) => return Ok(Err(r)),
@@ -755,7 +772,7 @@ fn plan_collections(p: &mut Planner, table: &Table) -> StoreResult<Result<TableR
             p.collections.remove(&id);
             tally.report.unchanged += 1;
         } else {
-            p.collections.insert(id, Planned { record, base: existing.as_ref().map(to_map), given });
+            p.collections.insert(id, Planned { record, base: existing.map(Record::Collection), given });
             tally.report.written += 1;
         }
     }
@@ -779,17 +796,24 @@ fn record_map(record: &Record) -> Map<String, Value> {
 /// upload that came meanwhile is kept); None when that is what the store has.
 pub fn rebase(conn: &Connection, kind: UploadKind, planned: &Planned) -> Result<Option<Record>, store::write::WriteError> {
     let current = match &planned.record {
-        Record::Health(h) => store::health_of(conn, &h.device_id)?.map(|x| to_map(&x)),
-        Record::Threat(t) => store::import_threat(conn, &t.device_id, t.threat_id)?.map(|x| to_map(&x)),
-        Record::Device(d) => store::import_device(conn, &d.aad_device_id)?.map(|x| to_map(&x)),
-        Record::Collection(c) => store::import_collection(conn, &c.collection_id)?.map(|x| to_map(&x)),
+        Record::Health(h) => store::health_of(conn, &h.device_id)?.map(Record::Health),
+        Record::Threat(t) => store::import_threat(conn, &t.device_id, t.threat_id)?.map(Record::Threat),
+        Record::Device(d) => store::import_device(conn, &d.aad_device_id)?.map(Record::Device),
+        Record::Collection(c) => store::import_collection(conn, &c.collection_id)?.map(Record::Collection),
         other => return Ok(Some(other.clone())),
     };
     if current == planned.base {
         return Ok(Some(planned.record.clone()));
     }
+    let current = current.as_ref().map(record_map);
     let mut merged = current.clone().unwrap_or_else(|| record_map(&planned.record));
-    merged.extend(planned.given.clone());
+    merged.extend(planned.given.iter().map(|(k, v)| (k.to_string(), v.clone())));
     let record = kind.check(0, &Value::Object(merged)).map_err(store::write::WriteError::Record)?;
     Ok((Some(record_map(&record)) != current).then_some(record))
+}
+
+/// The file's fields with the model's static names.
+fn compact(kind: UploadKind, given: &Map<String, Value>) -> Vec<(&'static str, Value)> {
+    let fields = kind.entity().fields();
+    given.iter().filter_map(|(k, v)| fields.iter().find(|f| f.name == k).map(|f| (f.name, v.clone()))).collect()
 }
