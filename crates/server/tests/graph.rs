@@ -209,6 +209,7 @@ async fn a_pull_fills_the_store_refreshes_its_token_waits_when_throttled_and_res
     assert_eq!(ts.count("SELECT COUNT(*) FROM threats"), 10);
     assert!(ts.change_id() > before);
     assert!(!state.exists(), "a whole pull leaves no state behind");
+    ts.keep_store("pull-graph");
 
     // A whole pull again: everything read again, nothing written (nothing changed in Intune).
     let before = ts.change_id();

@@ -204,6 +204,7 @@ async fn a_site_pull_fills_the_store_through_the_upload_api_and_survives_a_serve
     assert_eq!(summary["total_devices"].as_u64(), Some(11));
     assert_eq!(summary["tenant"]["site_code"].as_str(), Some("BER"));
 
+    ts.keep_store("pull-site");
     // Again: the same records, nothing added twice.
     site::pull(&options(&adminservice, TOKEN), &ts.server).await.unwrap();
     assert_eq!(ts.count("SELECT COUNT(*) FROM devices") + ts.count("SELECT COUNT(*) FROM threats"), 13);

@@ -403,7 +403,9 @@ fn learn_tenant(conn: &Connection, records: &[Record]) -> Result<()> {
     let mut learned: Vec<(&str, &str)> = Vec::new();
     for record in records {
         match record {
-            Record::Device(d) => learned.extend([("tenant_id", d.aad_tenant_id.as_str()), ("hierarchy_id", d.smsid.as_str())]),
+            // A device's SMSID is the hierarchy's only on some sites (others send each device's
+            // SMS GUID): the hierarchy comes from collections' HierarchyId.
+            Record::Device(d) => learned.push(("tenant_id", d.aad_tenant_id.as_str())),
             Record::Collection(c) => {
                 learned.extend([("tenant_id", c.tenant_id.as_str()), ("hierarchy_id", c.hierarchy_id.as_str())]);
                 let site = c.collection_id.get(..3).unwrap_or("");

@@ -56,6 +56,18 @@ impl Running {
         self.store.with(|c| Ok(c.query_row(sql, [], |r| r.get(0))?)).unwrap()
     }
 
+    /// With `TENANTSCOPE_KEEP_STORE=DIR/`, a copy of the store as `DIR/<name>/` (to serve and look at:
+    /// `tenantscope-server --data-dir DIR/<name> --no-demo`).
+    pub fn keep_store(&self, name: &str) {
+        let Some(dir) = std::env::var_os("TENANTSCOPE_KEEP_STORE") else { return };
+        let target = Path::new(&dir).join(name);
+        std::fs::create_dir_all(&target).unwrap();
+        let file = target.join(tenantscope_server::store::DB_FILE);
+        let _ = std::fs::remove_file(&file);
+        let path = file.display().to_string().replace('\'', "''");
+        self.store.with(|c| Ok(c.execute_batch(&format!("VACUUM INTO '{path}'"))?)).unwrap();
+    }
+
     pub fn change_id(&self) -> i64 {
         self.store.with(|c| tenantscope_server::store::write::last_change(c)).unwrap()
     }
