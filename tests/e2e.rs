@@ -975,6 +975,18 @@ fn device_json(id: &str, name: &str) -> String {
 
 /// Serves `store` with its own live hub on `listener` until `stop` fires (then open event streams
 /// end and connections close, as when the real server shuts down).
+/// The built console and the API on a loopback port where reading takes a session (as behind
+/// `--require-sign-in`); its base URL.
+async fn serve_closed(store: &std::sync::Arc<Store>) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let dist = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("dist");
+    let options = tenantscope_server::web::WebOptions { require_sign_in: true, ..Default::default() };
+    let app = tenantscope_server::app_live(std::sync::Arc::clone(store), tenantscope_server::live::Live::new(), Some(&dist), &options);
+    tokio::spawn(async move { axum_serve(listener, app).await });
+    format!("http://{addr}")
+}
+
 fn serve_live(store: std::sync::Arc<Store>, listener: tokio::net::TcpListener, stop: tokio::sync::oneshot::Receiver<()>) -> tokio::task::JoinHandle<()> {
     let dist = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("dist");
     let live = tenantscope_server::live::Live::new();
@@ -1089,13 +1101,7 @@ async fn sign_in_privacy_mode_and_themes_in_the_browser() {
     let viewer = store.with(|c| tokens::create(c, Role::Viewer, "e2e", now)).unwrap();
     let identified = identified_values(&store);
     assert!(identified.len() > 900);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let dist = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("dist");
-    let options = tenantscope_server::web::WebOptions { require_sign_in: true, ..Default::default() };
-    let app = tenantscope_server::app_live(std::sync::Arc::clone(&store), tenantscope_server::live::Live::new(), Some(&dist), &options);
-    tokio::spawn(async move { axum_serve(listener, app).await });
-    let base = format!("http://{addr}");
+    let base = serve_closed(&store).await;
     with_browser(|c| async move {
         // Not signed in: the console sends the browser to the sign-in page, which says why.
         c.goto(&format!("{base}/devices")).await?;
@@ -1279,13 +1285,7 @@ async fn an_admin_imports_exports_on_the_import_page_and_the_console_shows_them(
     let store = Store::open(dir.path()).unwrap();
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
     let admin = store.with(|c| tokens::create(c, Role::Admin, "e2e", now)).unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let dist = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("dist");
-    let options = tenantscope_server::web::WebOptions { require_sign_in: true, ..Default::default() };
-    let app = tenantscope_server::app_live(std::sync::Arc::clone(&store), tenantscope_server::live::Live::new(), Some(&dist), &options);
-    tokio::spawn(async move { axum_serve(listener, app).await });
-    let base = format!("http://{addr}");
+    let base = serve_closed(&store).await;
     let fixtures = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("crates/server/tests/fixtures/import");
     with_browser(|c| async move {
         c.goto(&format!("{base}/sign-in?next=%2Fimport")).await?;

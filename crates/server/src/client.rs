@@ -9,14 +9,31 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 /// Where an uploader token comes from: `--token-file`, else `--token` / `TENANTSCOPE_TOKEN`.
 pub fn token(token: Option<String>, file: Option<&Path>) -> Result<String, BoxError> {
     if let Some(file) = file {
-        let text = std::fs::read_to_string(file).map_err(|e| format!("--token-file {}: {e}", file.display()))?;
-        return Ok(text.trim().to_string());
+        return secret_file(file, "--token-file");
     }
-    token.filter(|t| !t.trim().is_empty()).ok_or_else(|| {
+    token.filter(|t| !t.trim().is_empty()).map(|t| t.trim().to_string()).ok_or_else(|| {
         "an uploader token is needed: --token-file FILE, or TENANTSCOPE_TOKEN in the environment \
          (create one with `tenantscope-server token create --role uploader`)"
             .into()
     })
+}
+
+/// A secret from a file (its first line, trimmed), never from the command line.
+pub fn secret_file(path: &Path, flag: &str) -> Result<String, BoxError> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{flag} {}: {e}", path.display()))?;
+    let secret = text.lines().next().unwrap_or("").trim().to_string();
+    if secret.is_empty() {
+        return Err(format!("{flag} {}: the file is empty", path.display()).into());
+    }
+    Ok(secret)
+}
+
+/// A secret from its file flag, else from its environment variable; None when neither gives one.
+pub fn secret(file: Option<&Path>, flag: &str, env: &str) -> Result<Option<String>, BoxError> {
+    if let Some(file) = file {
+        return secret_file(file, flag).map(Some);
+    }
+    Ok(std::env::var(env).ok().map(|v| v.trim().to_string()).filter(|v| !v.is_empty()))
 }
 
 /// A Tenantscope server's API.

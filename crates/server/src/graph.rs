@@ -341,16 +341,6 @@ pub fn parse_every(text: &str) -> Result<Duration, String> {
     Ok(Duration::from_secs(secs))
 }
 
-/// Reads a secret from a file (first line, trimmed), never from the command line.
-pub fn secret_file(path: &std::path::Path, what: &str) -> Result<String, BoxError> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("{what} {}: {e}", path.display()))?;
-    let secret = text.lines().next().unwrap_or("").trim().to_string();
-    if secret.is_empty() {
-        return Err(format!("{what} {}: the file is empty", path.display()).into());
-    }
-    Ok(secret)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -224,11 +224,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         Some(Command::Import { target, tenant, files }) => return import_command(target, tenant, files).await,
         Some(Command::PullGraph { target, tenant, client_id, client_secret_file, every, state_file, graph_url, login_url, poll_ms }) => {
             use tenantscope_server::{client, graph};
-            let secret = match (client_secret_file, std::env::var("TENANTSCOPE_GRAPH_CLIENT_SECRET")) {
-                (Some(file), _) => graph::secret_file(&file, "--client-secret-file").map_err(|e| e.to_string())?,
-                (None, Ok(secret)) if !secret.trim().is_empty() => secret.trim().to_string(),
-                _ => return Err("the app's client secret: --client-secret-file FILE or TENANTSCOPE_GRAPH_CLIENT_SECRET".into()),
-            };
+            let secret = client::secret(client_secret_file.as_deref(), "--client-secret-file", "TENANTSCOPE_GRAPH_CLIENT_SECRET")
+                .map_err(|e| e.to_string())?
+                .ok_or("the app's client secret: --client-secret-file FILE or TENANTSCOPE_GRAPH_CLIENT_SECRET")?;
             let every = every.as_deref().map(graph::parse_every).transpose().map_err(|e| format!("--every {e}"))?;
             if !client::is_guid(&tenant) {
                 eprintln!("pull-graph: --tenant {tenant} is a domain, not the tenant's id: devices the pull creates take the store's tenant id");
@@ -256,19 +254,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
         Some(Command::PullSite { target, adminservice, bearer_token_file, windows_account, password_file, ca_bundle, every, retry_ms }) => {
             use tenantscope_server::{client, graph, site};
-            let bearer = match (bearer_token_file, std::env::var("TENANTSCOPE_ADMINSERVICE_TOKEN")) {
-                (Some(file), _) => Some(graph::secret_file(&file, "--bearer-token-file").map_err(|e| e.to_string())?),
-                (None, Ok(token)) if !token.trim().is_empty() => Some(token.trim().to_string()),
-                _ => None,
-            };
+            let bearer = client::secret(bearer_token_file.as_deref(), "--bearer-token-file", "TENANTSCOPE_ADMINSERVICE_TOKEN")
+                .map_err(|e| e.to_string())?;
             let windows = match windows_account {
                 None => None,
                 Some(account) => {
-                    let password = match (password_file, std::env::var("TENANTSCOPE_ADMINSERVICE_PASSWORD")) {
-                        (Some(file), _) => graph::secret_file(&file, "--password-file").map_err(|e| e.to_string())?,
-                        (None, Ok(p)) if !p.is_empty() => p,
-                        _ => return Err("--windows-account needs its password: --password-file FILE or TENANTSCOPE_ADMINSERVICE_PASSWORD".into()),
-                    };
+                    let password = client::secret(password_file.as_deref(), "--password-file", "TENANTSCOPE_ADMINSERVICE_PASSWORD")
+                        .map_err(|e| e.to_string())?
+                        .ok_or("--windows-account needs its password: --password-file FILE or TENANTSCOPE_ADMINSERVICE_PASSWORD")?;
                     Some(tenantscope_server::ntlm::Account::parse(&account, password).map_err(|e| format!("--windows-account {e}"))?)
                 }
             };

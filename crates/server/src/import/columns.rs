@@ -161,7 +161,10 @@ impl Codes {
             return Some(n);
         }
         let key = norm(text);
-        self.names().into_iter().find(|(name, _)| *name == key).map(|(_, code)| code)
+        // Built once per code list (a file reads the same names row after row).
+        static NAMES: [std::sync::OnceLock<Vec<(String, i64)>>; 6] = [const { std::sync::OnceLock::new() }; 6];
+        let names = NAMES[self as usize].get_or_init(|| self.names());
+        names.iter().find(|(name, _)| *name == key).map(|(_, code)| *code)
     }
 
     /// Whether a code is one the model documents.

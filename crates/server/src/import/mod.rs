@@ -528,20 +528,7 @@ fn plan_health(p: &mut Planner, table: &Table) -> StoreResult<Result<TableReport
             Ok(r) => r,
             Err(r) => return Ok(Err(r)),
         };
-        if let Some(prev) = p.health.get(&aad) {
-            tally.report.duplicates += 1;
-            if prev.record == record {
-                continue;
-            }
-        }
-        let same = matches!((&record, &existing), (Record::Health(h), Some(e)) if h == e);
-        if same {
-            p.health.remove(&aad);
-            tally.report.unchanged += 1;
-        } else {
-            p.health.insert(aad, Planned { record, base: existing.map(Record::Health), given });
-            tally.report.written += 1;
-        }
+        keep(&mut p.health, aad, Planned { record, base: existing.map(Record::Health), given }, &mut tally);
     }
     Ok(Ok(tally.finish()))
 }
@@ -593,16 +580,7 @@ fn plan_threats(p: &mut Planner, table: &Table) -> StoreResult<Result<TableRepor
             Err(r) => return Ok(Err(r)),
         };
         let key = (aad, threat_id);
-        if p.threats.contains_key(&key) {
-            tally.report.duplicates += 1;
-        }
-        if matches!((&record, &existing), (Record::Threat(t), Some(e)) if t == e) {
-            p.threats.remove(&key);
-            tally.report.unchanged += 1;
-        } else {
-            p.threats.insert(key, Planned { record, base: existing.map(Record::Threat), given });
-            tally.report.written += 1;
-        }
+        keep(&mut p.threats, key, Planned { record, base: existing.map(Record::Threat), given }, &mut tally);
     }
     Ok(Ok(tally.finish()))
 }
@@ -716,17 +694,7 @@ fn plan_devices(p: &mut Planner, table: &Table) -> StoreResult<Result<TableRepor
             p.created.insert(aad.clone(), d.name.clone());
             p.names.insert(d.name.clone(), same_name);
         }
-        if p.devices.contains_key(&aad) {
-            tally.report.duplicates += 1;
-        }
-        if matches!(&existing, Some(e) if d == e) {
-            p.devices.remove(&aad);
-            tally.report.unchanged += 1;
-        } else {
-            let base = existing.map(Record::Device);
-            p.devices.insert(aad, Planned { record, base, given });
-            tally.report.written += 1;
-        }
+        keep(&mut p.devices, aad, Planned { record, base: existing.map(Record::Device), given }, &mut tally);
     }
     Ok(Ok(tally.finish()))
 }
@@ -765,18 +733,27 @@ fn plan_collections(p: &mut Planner, table: &Table) -> StoreResult<Result<TableR
             Ok(r) => r,
             Err(r) => return Ok(Err(r)),
         };
-        if p.collections.contains_key(&id) {
-            tally.report.duplicates += 1;
-        }
-        if matches!((&record, &existing), (Record::Collection(c), Some(e)) if c == e) {
-            p.collections.remove(&id);
-            tally.report.unchanged += 1;
-        } else {
-            p.collections.insert(id, Planned { record, base: existing.map(Record::Collection), given });
-            tally.report.written += 1;
-        }
+        keep(&mut p.collections, id, Planned { record, base: existing.map(Record::Collection), given }, &mut tally);
     }
     Ok(Ok(tally.finish()))
+}
+
+/// Keeps a planned record for writing, unless the store already has it so (then it is unchanged);
+/// a later row for the same record takes the earlier one's place.
+fn keep<K: Ord>(planned: &mut BTreeMap<K, Planned>, key: K, record: Planned, tally: &mut Tally) {
+    if let Some(earlier) = planned.get(&key) {
+        tally.report.duplicates += 1;
+        if earlier.record == record.record {
+            return;
+        }
+    }
+    if record.base.as_ref() == Some(&record.record) {
+        planned.remove(&key);
+        tally.report.unchanged += 1;
+    } else {
+        planned.insert(key, record);
+        tally.report.written += 1;
+    }
 }
 
 /// A record's fields by wire name.
