@@ -371,7 +371,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let prepared = async {
         match preparing.await {
             Ok(Ok(store)) => {
-                tracing::info!(store = %store.path().display(), elapsed_ms = started.elapsed().as_millis() as u64, "store ready");
+                tracing::info!(store = %store.name(), elapsed_ms = started.elapsed().as_millis() as u64, "store ready");
                 if !open && !store.with(|c| tokens::any_sign_in(c)).unwrap_or(false) {
                     no_sign_in();
                 }
@@ -390,7 +390,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                         c.execute(
                             "UPDATE tokens SET revoked = ?1 WHERE label = 'demo kiosk' AND revoked IS NULL
                              AND NOT EXISTS (SELECT 1 FROM sessions s WHERE s.token = tokens.id AND s.expires > ?2)",
-                            rusqlite::params![tenantscope_model::time::format_rfc3339(now), now],
+                            tenantscope_server::params![tenantscope_model::time::format_rfc3339(now), now],
                         )?;
                         tokens::create(c, tokens::Role::Kiosk, "demo kiosk", now)
                     });

@@ -5,7 +5,7 @@
 //! user, domain or tenant by the first device that has it, so an alias is the same in every view.
 
 use crate::store::{Result, Store};
-use rusqlite::{Connection, OptionalExtension};
+use crate::store::db::{Connection, OptionalExtension};
 use serde_json::Value;
 use std::collections::HashMap;
 use std::sync::{Mutex, PoisonError};

@@ -1,7 +1,7 @@
 //! The deterministic demo tenant: the same seed and anchor time give the same tenant, byte for byte.
 
 use crate::store::{self, set_meta, write, Result, Store};
-use rusqlite::{params, Connection};
+use crate::store::db::{params, Connection};
 use std::collections::HashMap;
 use tenantscope_model::*;
 

@@ -1,6 +1,8 @@
 //! Access: every route with no session, with each role, with a revoked token and an expired session;
 //! signing in and out; a kiosk link; an open server.
 
+mod backend;
+
 use axum::body::Body;
 use axum::http::{header, HeaderMap, Request, StatusCode};
 use http_body_util::BodyExt;
@@ -19,7 +21,7 @@ struct Server {
 
 fn server(require_sign_in: bool) -> Server {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path()).unwrap();
+    let store = backend::store(dir.path());
     seed(&store, &DemoOptions { devices: 120, seed: 9, anchor: 1_795_536_000, progress: false }).unwrap();
     let options = tenantscope_server::web::WebOptions { require_sign_in, ..Default::default() };
     let app = tenantscope_server::app_live(Arc::clone(&store), Live::new(), None, &options);

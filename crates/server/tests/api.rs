@@ -1,5 +1,7 @@
 //! The real router over a real SQLite file in a temporary directory, seeded with a small demo tenant.
 
+mod backend;
+
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use http_body_util::BodyExt;
@@ -24,7 +26,7 @@ fn fixture() -> &'static Fixture {
     static F: OnceLock<Fixture> = OnceLock::new();
     F.get_or_init(|| {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path()).unwrap();
+        let store = backend::store(dir.path());
         seed(&store, &DemoOptions { devices: DEVICES_N, seed: 42, anchor: ANCHOR, progress: false }).unwrap();
         Fixture { _dir: dir, store }
     })
@@ -725,7 +727,7 @@ async fn openapi_describes_exactly_the_routes() {
 #[tokio::test]
 async fn demo_tenant_is_deterministic() {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path()).unwrap();
+    let store = backend::store(dir.path());
     seed(&store, &DemoOptions { devices: DEVICES_N, seed: 42, anchor: ANCHOR, progress: false }).unwrap();
     let names = |s: &Store| {
         s.with(|c| {
@@ -846,13 +848,13 @@ async fn repeated_filter_values_are_bounded() {
 async fn csv_exports_neutralise_formulas_from_uploaded_text() {
     // Its own small store: the values are written straight into it, as a site could upload them.
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path()).unwrap();
+    let store = backend::store(dir.path());
     seed(&store, &DemoOptions { devices: 40, seed: 3, anchor: ANCHOR, progress: false }).unwrap();
     let evil = ["=HYPERLINK(\"http://x\")", "+1+1", "-2+3", "@SUM(A1)", "\tcmd", "\rcmd"];
     store
         .with(|c| {
             for (i, v) in evil.iter().enumerate() {
-                c.execute("UPDATE devices SET Model = ?1 WHERE id = ?2", rusqlite::params![v, i as i64 + 1])?;
+                c.execute("UPDATE devices SET Model = ?1 WHERE id = ?2", tenantscope_server::params![v, i as i64 + 1])?;
             }
             Ok(())
         })

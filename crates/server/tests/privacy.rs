@@ -2,6 +2,8 @@
 //! from the store (JSON, CSV, change notices); aliases are stable, and work as addresses, filters
 //! and search.
 
+mod backend;
+
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
 use http_body_util::BodyExt;
@@ -22,7 +24,7 @@ struct Server {
 
 fn server() -> Server {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path()).unwrap();
+    let store = backend::store(dir.path());
     seed(&store, &DemoOptions { devices: 150, seed: 11, anchor: 1_795_536_000, progress: false }).unwrap();
     let (kiosk, uploader) = store
         .with(|c| Ok((tokens::create(c, tokens::Role::Kiosk, "wall", 0)?, tokens::create(c, tokens::Role::Uploader, "site", 0)?)))

@@ -1,6 +1,8 @@
 //! The upload API: tokens, record-by-record checks, idempotent upserts, deletion, and the change
 //! notices on `/api/v1/events`.
 
+mod backend;
+
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
 use http_body_util::BodyExt;
@@ -21,7 +23,7 @@ struct Tenant {
 
 fn tenant() -> Tenant {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path()).unwrap();
+    let store = backend::store(dir.path());
     seed(&store, &DemoOptions { devices: 200, seed: 4, anchor: 1_795_536_000, progress: false }).unwrap();
     let (uploader, viewer) = store
         .with(|c| Ok((tokens::create(c, tokens::Role::Uploader, "t", 0)?, tokens::create(c, tokens::Role::Viewer, "v", 0)?)))

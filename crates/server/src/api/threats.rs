@@ -8,7 +8,7 @@ use axum::extract::{RawQuery, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Json;
-use rusqlite::Connection;
+use crate::store::db::Connection;
 use tenantscope_model::api::{Facets, FilterKind, ListQuery, ThreatRow, TimeRange, Timeline, DETECTIONS, THREATS};
 use tenantscope_model::time;
 

@@ -13,7 +13,7 @@ pub mod read;
 use crate::store::{self, write::device_rowid, Result as StoreResult};
 use columns::{Column, Conv, COLLECTION, DEVICE, DEVICE_NAME, ENTRA_DEVICE_ID, HEALTH, INTUNE_DEVICE_ID, NOT_STORED, THREAT};
 use read::{Shape, Table};
-use rusqlite::Connection;
+use crate::store::db::Connection;
 use serde::Serialize;
 use serde_json::{json, Map, Value};
 use std::collections::{BTreeMap, HashMap};

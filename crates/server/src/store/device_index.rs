@@ -6,11 +6,11 @@
 //! then read from SQLite by id. Built from the store after it is loaded; rebuilt after writes.
 
 use super::Result;
-use rusqlite::Connection;
+use crate::store::db::Connection;
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::Arc;
-use rusqlite::types::ValueRef;
+use crate::store::db::types::ValueRef;
 use tenantscope_model::api::{FilterKind, FilterSpec, ListQuery, SortOrder, DEVICES};
 use tenantscope_model::{AgentState, HealthVerdict};
 
@@ -280,7 +280,7 @@ fn store_sorted() -> impl Iterator<Item = &'static str> {
 
 /// The device just before (`key`, `id`) in the store's (field, id) order (NULLs first), if any.
 fn neighbour_before(conn: &Connection, field: &str, key: Option<&str>, id: i64) -> Result<Option<i64>> {
-    use rusqlite::OptionalExtension;
+    use crate::store::db::OptionalExtension;
     // `field` is a sortable column of the spec, never a request's text.
     let null_before = |below: i64| -> Result<Option<i64>> {
         Ok(conn
@@ -295,7 +295,7 @@ fn neighbour_before(conn: &Connection, field: &str, key: Option<&str>, id: i64) 
             // lower value (one row-value range would walk every equal value above `id`).
             let equal = conn
                 .prepare_cached(&format!("SELECT id FROM devices WHERE {field} = ?1 AND id < ?2 ORDER BY id DESC LIMIT 1"))?
-                .query_row(rusqlite::params![key, id], |r| r.get(0))
+                .query_row(crate::store::db::params![key, id], |r| r.get(0))
                 .optional()?;
             let lower = || -> Result<Option<i64>> {
                 Ok(conn
@@ -325,7 +325,7 @@ fn joined(expr: &'static str) -> &'static str {
 const DEVICES_WITH_HEALTH: &str = "devices LEFT JOIN defender_health h ON h.id = devices.id";
 
 /// The lower-case search text of one device (its searchable fields, `\0`-separated).
-fn search_text(row: &rusqlite::Row<'_>, first: usize) -> Result<Vec<u8>> {
+fn search_text(row: &crate::store::db::Row<'_>, first: usize) -> Result<Vec<u8>> {
     let mut out = Vec::new();
     for (i, _) in DEVICES.searchable.iter().enumerate() {
         if i > 0 {
@@ -373,7 +373,7 @@ impl DeviceIndex {
         for field in store_sorted() {
             // `field` is a column name of the devices table (a sortable field of the spec).
             let mut stmt = conn.prepare(&format!("SELECT id FROM devices ORDER BY {field}, id"))?;
-            let ids = stmt.query_map([], |r| r.get::<_, i64>(0))?.collect::<rusqlite::Result<Vec<_>>>()?;
+            let ids = stmt.query_map([], |r| r.get::<_, i64>(0))?.collect::<crate::store::db::Result<Vec<_>>>()?;
             out.push((field, ids));
         }
         Ok(out)
@@ -402,7 +402,7 @@ impl DeviceIndex {
                 if text.last().is_none_or(|piece| piece.len() == TEXT_PIECE) {
                     text.push(TextPiece::default());
                 }
-                text.last_mut().expect("a piece").push(&search_text(r, filters.len() + 1)?);
+                text.last_mut().expect("a piece").push(&search_text(&r, filters.len() + 1)?);
                 active.push(r.get::<_, i64>(exprs.len() + 1)? as u32);
             }
         }
@@ -413,7 +413,7 @@ impl DeviceIndex {
         let names: HashMap<i64, String> = conn
             .prepare("SELECT id, CollectionId FROM collections")?
             .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
-            .collect::<rusqlite::Result<_>>()?;
+            .collect::<crate::store::db::Result<_>>()?;
         let mut by_rowid: HashMap<i64, Vec<u32>> = names.keys().map(|k| (*k, Vec::new())).collect();
         {
             let mut stmt = conn.prepare("SELECT collection, device FROM collection_members")?;
@@ -509,16 +509,16 @@ impl DeviceIndex {
             // Expressions come from the spec, never from a request.
             let sql = format!("SELECT devices.id, {}, ActiveThreats FROM {DEVICES_WITH_HEALTH} WHERE devices.id IN ({marks})", exprs.join(", "));
             let mut stmt = conn.prepare_cached(&sql)?;
-            let mut rows = stmt.query(rusqlite::params_from_iter(chunk.iter()))?;
+            let mut rows = stmt.query(crate::store::db::params_from_iter(chunk.iter()))?;
             let mut found: Vec<i64> = Vec::with_capacity(chunk.len());
             while let Some(r) = rows.next()? {
                 let id = r.get::<_, i64>(0)?;
                 found.push(id);
                 let values: Vec<Cow<'_, str>> =
-                    filters.iter().enumerate().map(|(i, f)| r.get_ref(1 + i).map(|v| wire_value(*f, v))).collect::<rusqlite::Result<_>>()?;
-                let text = search_text(r, filters.len() + 1)?;
+                    filters.iter().enumerate().map(|(i, f)| r.get_ref(1 + i).map(|v| wire_value(*f, v))).collect::<crate::store::db::Result<_>>()?;
+                let text = search_text(&r, filters.len() + 1)?;
                 let first_key = 1 + filters.len() + DEVICES.searchable.len();
-                let key = || -> rusqlite::Result<Vec<Option<String>>> {
+                let key = || -> crate::store::db::Result<Vec<Option<String>>> {
                     (0..placed.len()).map(|i| Ok(r.get_ref(first_key + i)?.as_str_or_null()?.map(str::to_string))).collect()
                 };
                 let threats = r.get::<_, i64>(exprs.len() + 1)? as u32;

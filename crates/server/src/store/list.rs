@@ -2,7 +2,7 @@
 //! Column names are the documented field names, so a field that passed `ListSpec` validation is a
 //! column; values are always bound, never spliced.
 
-use rusqlite::types::Value;
+use crate::store::db::types::Value;
 use tenantscope_model::api::{FilterKind, FilterSpec, ListQuery, ListSpec, SortOrder};
 use tenantscope_model::{time, AgentState, HealthVerdict};
 

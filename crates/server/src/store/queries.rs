@@ -1,8 +1,8 @@
 //! The store queries behind the API routes; each is named like its route.
 
 use super::{build_list, get_meta, DeviceIndex, Result};
-use rusqlite::types::Value;
-use rusqlite::{params_from_iter, Connection, OptionalExtension, Row};
+use crate::store::db::types::Value;
+use crate::store::db::{params_from_iter, Connection, OptionalExtension, Row};
 use tenantscope_model::api::*;
 use tenantscope_model::*;
 
@@ -11,7 +11,7 @@ pub struct Table<T> {
     pub spec: ListSpec,
     pub from: &'static str,
     pub columns: &'static str,
-    pub map: fn(&Row) -> rusqlite::Result<T>,
+    pub map: fn(&Row) -> crate::store::db::Result<T>,
     /// Rows without a value of the sort field come last in both directions (a collection that
     /// targets nothing has no compliance share: it is not the worst).
     pub nulls_last: bool,
@@ -33,7 +33,7 @@ const DEVICE_COLUMNS: &str = "SMSID, AADTenantID, AADDeviceID, Name, DeviceOS, D
 /// Position of the row id after DEVICE_COLUMNS.
 const DEVICE_ID_AT: usize = 15;
 
-fn device_row(r: &Row) -> rusqlite::Result<DeviceRow> {
+fn device_row(r: &Row) -> crate::store::db::Result<DeviceRow> {
     Ok(DeviceRow {
         device: Device {
             smsid: r.get(0)?,
@@ -58,7 +58,7 @@ fn device_row(r: &Row) -> rusqlite::Result<DeviceRow> {
 pub const DEVICES_TABLE: Table<DeviceRow> =
     Table { spec: DEVICES, from: "devices", columns: DEVICE_COLUMNS, map: device_row, nulls_last: false };
 
-fn application(r: &Row) -> rusqlite::Result<Application> {
+fn application(r: &Row) -> crate::store::db::Result<Application> {
     Ok(Application {
         product_name: r.get(0)?,
         publisher: r.get(1)?,
@@ -68,7 +68,7 @@ fn application(r: &Row) -> rusqlite::Result<Application> {
     })
 }
 
-fn application_row(r: &Row) -> rusqlite::Result<ApplicationRow> {
+fn application_row(r: &Row) -> crate::store::db::Result<ApplicationRow> {
     Ok(ApplicationRow {
         application: application(r)?,
         device_count: r.get::<_, i64>(5)? as u64,
@@ -84,7 +84,7 @@ pub const APPLICATIONS_TABLE: Table<ApplicationRow> = Table {
     nulls_last: false,
 };
 
-fn product_row(r: &Row) -> rusqlite::Result<ProductRow> {
+fn product_row(r: &Row) -> crate::store::db::Result<ProductRow> {
     Ok(ProductRow {
         product_name: r.get(0)?,
         publisher: r.get(1)?,
@@ -111,10 +111,10 @@ pub fn snapshot<R>(conn: &Connection, f: impl FnOnce() -> Result<R>) -> Result<R
     if !conn.is_autocommit() {
         return f();
     }
-    conn.execute_batch("BEGIN DEFERRED")?;
+    conn.begin(crate::store::db::TransactionBehavior::Deferred)?;
     let out = f();
     // Read-only: ending it cannot lose anything.
-    let _ = conn.execute_batch(if out.is_ok() { "COMMIT" } else { "ROLLBACK" });
+    let _ = conn.end(out.is_ok());
     out
 }
 
@@ -137,7 +137,7 @@ pub fn products(conn: &Connection, query: &ListQuery) -> Result<Page<ProductRow>
                         collection_id: r.get(4)?,
                     })
                 })?
-                .collect::<rusqlite::Result<_>>()?;
+                .collect::<crate::store::db::Result<_>>()?;
             types.sort_by(|a, b| {
                 version_cmp(&a.version, &b.version)
                     .then(a.product_language.cmp(&b.product_language))
@@ -187,12 +187,12 @@ pub fn table_facets(conn: &Connection, table: &str, count: &str, spec: &ListSpec
         let values = stmt
             .query_map(params_from_iter(sql.params.iter()), |r| {
                 let value = match r.get_ref(0)? {
-                    rusqlite::types::ValueRef::Integer(i) => i.to_string(),
+                    crate::store::db::types::ValueRef::Integer(i) => i.to_string(),
                     v => v.as_str().unwrap_or_default().to_string(),
                 };
                 Ok(FacetCount { label: code_label(field, &value), value, count: r.get::<_, i64>(1)? as u64 })
             })?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
+            .collect::<crate::store::db::Result<Vec<_>>>()?;
         out.push(Facet { field: field.to_string(), values });
     }
     Ok(Facets { fields: out })
@@ -220,7 +220,7 @@ pub fn collections_facets(conn: &Connection, query: &ListQuery) -> Result<Facets
     table_facets(conn, "collection_rows", "COUNT(*)", &COLLECTIONS, query)
 }
 
-fn collection(r: &Row) -> rusqlite::Result<DefenderCollection> {
+fn collection(r: &Row) -> crate::store::db::Result<DefenderCollection> {
     Ok(DefenderCollection {
         collection_id: r.get(0)?,
         collection_name: r.get(1)?,
@@ -236,7 +236,7 @@ fn collection(r: &Row) -> rusqlite::Result<DefenderCollection> {
     })
 }
 
-fn collection_row(r: &Row) -> rusqlite::Result<CollectionRow> {
+fn collection_row(r: &Row) -> crate::store::db::Result<CollectionRow> {
     Ok(CollectionRow { collection: collection(r)?, compliance_percent: r.get(11)? })
 }
 
@@ -257,7 +257,7 @@ pub fn collection_by_id(conn: &Connection, id: &str) -> Result<Option<Collection
 const THREAT_COLUMNS: &str = "ThreatID, ThreatName, Category, Severity, URL, CurrentStatus, CurrentStatusID, \
      ExecutionStatus, LastThreatStatusChangeTime, InitialDetectionTime, NumberOfDetections, DeviceId";
 
-fn threat(r: &Row) -> rusqlite::Result<ThreatDetection> {
+fn threat(r: &Row) -> crate::store::db::Result<ThreatDetection> {
     Ok(ThreatDetection {
         threat_id: r.get(0)?,
         threat_name: r.get(1)?,
@@ -274,7 +274,7 @@ fn threat(r: &Row) -> rusqlite::Result<ThreatDetection> {
     })
 }
 
-fn detection_row(r: &Row) -> rusqlite::Result<DetectionRow> {
+fn detection_row(r: &Row) -> crate::store::db::Result<DetectionRow> {
     Ok(DetectionRow { detection: threat(r)?, device_name: r.get(12)? })
 }
 
@@ -303,7 +303,7 @@ fn threats_all(conn: &Connection, query: &ListQuery) -> Result<Vec<ThreatRow>> {
     let mut rows = conn
         .prepare_cached(&select)?
         .query_map(params_from_iter(sql.params.iter()), threat_row)?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
+        .collect::<crate::store::db::Result<Vec<_>>>()?;
     let mut names = conn.prepare_cached("SELECT ThreatName, URL FROM threats WHERE ThreatID = ?1 LIMIT 1")?;
     for row in &mut rows {
         (row.threat_name, row.url) = names.query_row([row.threat_id], |r| Ok((r.get(0)?, r.get(1)?)))?;
@@ -329,7 +329,7 @@ fn threats_all(conn: &Connection, query: &ListQuery) -> Result<Vec<ThreatRow>> {
     Ok(rows)
 }
 
-fn threat_row(r: &Row) -> rusqlite::Result<ThreatRow> {
+fn threat_row(r: &Row) -> crate::store::db::Result<ThreatRow> {
     Ok(ThreatRow {
         threat_id: r.get(0)?,
         threat_name: r.get(1)?,
@@ -391,7 +391,7 @@ pub fn list_page<T>(conn: &Connection, table: &Table<T>, query: &ListQuery) -> R
         let mut stmt = conn.prepare_cached(&select)?;
         let mut rows = stmt.query(params_from_iter(sql.params.iter()))?;
         while let Some(row) = rows.next()? {
-            items.push((table.map)(row)?);
+            items.push((table.map)(&row)?);
         }
         Ok(Page { items, total: total as u64, page: query.page, page_size: query.page_size })
     })
@@ -409,7 +409,7 @@ pub fn list_each<T>(
     let mut stmt = conn.prepare(&select)?;
     let mut rows = stmt.query(params_from_iter(sql.params.iter()))?;
     while let Some(row) = rows.next()? {
-        if !each((table.map)(row)?) {
+        if !each((table.map)(&row)?) {
             break;
         }
     }
@@ -431,7 +431,7 @@ pub fn devices_by_id(conn: &Connection, ids: &[i64]) -> Result<Vec<DeviceRow>> {
     let mut stmt = conn.prepare_cached(&sql)?;
     let mut by_id: std::collections::HashMap<i64, DeviceRow> = stmt
         .query_map(params_from_iter(ids.iter()), |r| Ok((r.get::<_, i64>(DEVICE_ID_AT)?, device_row(r)?)))?
-        .collect::<rusqlite::Result<_>>()?;
+        .collect::<crate::store::db::Result<_>>()?;
     Ok(ids.iter().filter_map(|id| by_id.remove(id)).collect())
 }
 
@@ -453,7 +453,7 @@ pub fn devices_facets(conn: &Connection, index: &DeviceIndex, query: &ListQuery)
                     None => names.insert(
                         conn.prepare_cached("SELECT CollectionId, CollectionName FROM collections")?
                             .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
-                            .collect::<rusqlite::Result<_>>()?,
+                            .collect::<crate::store::db::Result<_>>()?,
                     ),
                 };
                 for v in &mut values {
@@ -560,7 +560,7 @@ const HEALTH_COLUMNS: &str = "DeviceId, ProductStatus, ComputerState, DefenderEn
      SignatureVersion, DefenderVersion, QuickScanTime, FullScanTime, QuickScanSigVersion, FullScanSigVersion, \
      LastUpdateTime";
 
-fn health(r: &Row) -> rusqlite::Result<DefenderHealth> {
+fn health(r: &Row) -> crate::store::db::Result<DefenderHealth> {
     Ok(DefenderHealth {
         device_id: r.get(0)?,
         product_status: ProductStatus(r.get::<_, i64>(1)? as u64),
@@ -670,14 +670,14 @@ pub fn device(conn: &Connection, id: &str) -> Result<Option<DeviceDetail>> {
             "SELECT {THREAT_COLUMNS} FROM threats WHERE DeviceId = ?1 ORDER BY LastThreatStatusChangeTime DESC, id DESC"
         ))?
         .query_map([id], threat)?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
+        .collect::<crate::store::db::Result<Vec<_>>>()?;
     let collections = conn
         .prepare_cached(
             "SELECT c.CollectionId, c.CollectionName FROM collection_members m JOIN collections c ON c.id = m.collection \
              WHERE m.device = ?1 ORDER BY c.CollectionName",
         )?
         .query_map([rowid], |r| Ok(CollectionRef { collection_id: r.get(0)?, collection_name: r.get(1)? }))?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
+        .collect::<crate::store::db::Result<Vec<_>>>()?;
     let applications = conn
         .prepare_cached(
             "SELECT a.ProductName, a.Publisher, a.Version, a.ProductLanguage, a.ProgramID FROM applications a \
@@ -685,7 +685,7 @@ pub fn device(conn: &Connection, id: &str) -> Result<Option<DeviceDetail>> {
              ORDER BY a.ProductName, a.Version",
         )?
         .query_map([rowid], application)?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
+        .collect::<crate::store::db::Result<Vec<_>>>()?;
     Ok(Some(DeviceDetail { device, health, threats, collections, applications }))
 }
 
@@ -719,7 +719,7 @@ pub struct TimelineSource {
     /// The series in stack order: (code, label).
     pub series: Vec<(i64, String)>,
     /// Extra condition (SQL with `?` placeholders) and its values, e.g. the detections list's filters.
-    pub filter: Option<(String, Vec<rusqlite::types::Value>)>,
+    pub filter: Option<(String, Vec<crate::store::db::types::Value>)>,
     /// The series an undocumented code is counted in (so every row is counted somewhere).
     pub fallback: Option<usize>,
 }
@@ -752,8 +752,8 @@ impl TimelineSource {
             filter: Some((
                 "Kind IN (?, ?)".into(),
                 vec![
-                    rusqlite::types::Value::Text("TrackEvent".into()),
-                    rusqlite::types::Value::Text("TrackException".into()),
+                    crate::store::db::types::Value::Text("TrackEvent".into()),
+                    crate::store::db::types::Value::Text("TrackException".into()),
                 ],
             )),
             // Above Critical is at least critical.
@@ -786,7 +786,7 @@ pub fn timeline(conn: &Connection, source: &TimelineSource, from: i64, to: i64, 
     let ends: Vec<String> = (1..=n).map(|i| time::format_rfc3339(start + i as i64 * width)).collect();
     let mut stmt = conn.prepare_cached(&sql)?;
     let mut values =
-        vec![rusqlite::types::Value::Text(time::format_rfc3339(from)), rusqlite::types::Value::Text(time::format_rfc3339(to))];
+        vec![crate::store::db::types::Value::Text(time::format_rfc3339(from)), crate::store::db::types::Value::Text(time::format_rfc3339(to))];
     if let Some((_, v)) = &source.filter {
         values.extend(v.iter().cloned());
     }
@@ -817,7 +817,7 @@ pub fn timeline(conn: &Connection, source: &TimelineSource, from: i64, to: i64, 
 pub fn connector(conn: &Connection, events: usize) -> Result<Connector> {
     let facts: ConnectorFacts = match get_meta(conn, "connector_facts")? {
         Some(json) => serde_json::from_str(&json).map_err(|e| {
-            rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))
+            crate::store::db::Error::Conversion(0, format!("connector facts: {e}"))
         })?,
         None => ConnectorFacts {
             os_version: String::new(),
@@ -842,7 +842,7 @@ pub fn connector(conn: &Connection, events: usize) -> Result<Connector> {
                 message: r.get(4)?,
             })
         })?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
+        .collect::<crate::store::db::Result<Vec<_>>>()?;
     let since = facts
         .last_upload_time
         .as_deref()
@@ -872,8 +872,8 @@ pub fn connector(conn: &Connection, events: usize) -> Result<Connector> {
 pub fn import_devices_named(conn: &Connection, name: &str, limit: usize) -> Result<Vec<String>> {
     Ok(conn
         .prepare_cached("SELECT AADDeviceID FROM devices WHERE Name = ?1 ORDER BY id LIMIT ?2")?
-        .query_map(rusqlite::params![name, limit as i64], |r| r.get(0))?
-        .collect::<rusqlite::Result<Vec<String>>>()?)
+        .query_map(crate::store::db::params![name, limit as i64], |r| r.get(0))?
+        .collect::<crate::store::db::Result<Vec<String>>>()?)
 }
 
 /// A device as it was uploaded, by Entra device id.
@@ -888,7 +888,7 @@ pub fn import_device(conn: &Connection, aad_device_id: &str) -> Result<Option<De
 pub fn import_threat(conn: &Connection, aad_device_id: &str, threat_id: i64) -> Result<Option<ThreatDetection>> {
     Ok(conn
         .prepare_cached(&format!("SELECT {THREAT_COLUMNS} FROM threats WHERE DeviceId = ?1 AND ThreatID = ?2"))?
-        .query_row(rusqlite::params![aad_device_id, threat_id], threat)
+        .query_row(crate::store::db::params![aad_device_id, threat_id], threat)
         .optional()?)
 }
 

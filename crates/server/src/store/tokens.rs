@@ -5,7 +5,7 @@
 //! signed out, or when its token is revoked.
 
 use super::Result;
-use rusqlite::{Connection, OptionalExtension};
+use crate::store::db::{Connection, OptionalExtension};
 use sha2::{Digest, Sha256};
 pub use tenantscope_model::access::Role;
 
@@ -38,7 +38,7 @@ pub fn create(conn: &Connection, role: Role, label: &str, now: i64) -> Result<St
     let token = random("ts_")?;
     conn.execute(
         "INSERT INTO tokens (hash, role, label, created) VALUES (?1, ?2, ?3, ?4)",
-        rusqlite::params![hash(&token), role.key(), label, tenantscope_model::time::format_rfc3339(now)],
+        crate::store::db::params![hash(&token), role.key(), label, tenantscope_model::time::format_rfc3339(now)],
     )?;
     Ok(token)
 }
@@ -99,7 +99,7 @@ pub fn list(conn: &Connection, now: i64) -> Result<Vec<TokenInfo>> {
     let rows = stmt.query_map([now], |r| {
         Ok(TokenInfo { id: r.get(0)?, role: r.get(1)?, label: r.get(2)?, created: r.get(3)?, revoked: r.get(4)?, sessions: r.get(5)? })
     })?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+    Ok(rows.collect::<crate::store::db::Result<_>>()?)
 }
 
 /// Revokes the token with this id: it and every session signed in with it stop working. False when
@@ -107,7 +107,7 @@ pub fn list(conn: &Connection, now: i64) -> Result<Vec<TokenInfo>> {
 pub fn revoke(conn: &Connection, id: i64, now: i64) -> Result<bool> {
     Ok(conn.execute(
         "UPDATE tokens SET revoked = ?2 WHERE id = ?1 AND revoked IS NULL",
-        rusqlite::params![id, tenantscope_model::time::format_rfc3339(now)],
+        crate::store::db::params![id, tenantscope_model::time::format_rfc3339(now)],
     )? == 1)
 }
 
@@ -129,7 +129,7 @@ pub fn sign_in(conn: &Connection, bearer: &str, now: i64) -> Result<std::result:
     conn.execute("DELETE FROM sessions WHERE expires < ?1", [now - 30 * 24 * 3600])?;
     conn.execute(
         "INSERT INTO sessions (hash, token, created, expires) VALUES (?1, ?2, ?3, ?4)",
-        rusqlite::params![hash(&secret), id, tenantscope_model::time::format_rfc3339(now), expires],
+        crate::store::db::params![hash(&secret), id, tenantscope_model::time::format_rfc3339(now), expires],
     )?;
     Ok(Ok((secret, role, expires)))
 }
@@ -150,7 +150,7 @@ pub fn session(conn: &Connection, secret: &str, now: i64) -> Result<Check> {
 
 /// Moves a session's end (a session used past half its time is renewed).
 pub fn renew(conn: &Connection, secret: &str, expires: i64) -> Result<()> {
-    conn.execute("UPDATE sessions SET expires = ?2 WHERE hash = ?1", rusqlite::params![hash(secret), expires])?;
+    conn.execute("UPDATE sessions SET expires = ?2 WHERE hash = ?1", crate::store::db::params![hash(secret), expires])?;
     Ok(())
 }
 

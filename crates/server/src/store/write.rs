@@ -4,7 +4,7 @@
 //! active-threat counts, antivirus states, vendor groups) is kept by the same rules.
 
 use super::{insert_health, refresh_verdicts, set_meta, Result, StoreError};
-use rusqlite::{params, Connection, OptionalExtension, Transaction};
+use crate::store::db::{params, Connection, OptionalExtension, Transaction};
 use std::collections::BTreeMap;
 use std::sync::{Mutex, PoisonError};
 use tenantscope_model::upload::{Record, RecordError, UploadKind};
@@ -89,8 +89,8 @@ pub enum WriteError {
     Store(#[from] StoreError),
 }
 
-impl From<rusqlite::Error> for WriteError {
-    fn from(e: rusqlite::Error) -> Self {
+impl From<crate::store::db::Error> for WriteError {
+    fn from(e: crate::store::db::Error) -> Self {
         WriteError::Store(e.into())
     }
 }
@@ -157,7 +157,7 @@ fn update_device(conn: &Connection, d: &Device) -> Result<Option<(i64, bool)>> {
     const COLUMNS: [&str; 10] =
         ["SMSID", "AADTenantID", "Name", "DeviceOS", "DeviceOSBuild", "Model", "Manufacturer", "SerialNumber", "DomainNames", "SKU"];
     let mut set = Vec::new();
-    let mut values: Vec<rusqlite::types::Value> = Vec::new();
+    let mut values: Vec<crate::store::db::types::Value> = Vec::new();
     for i in 0..COLUMNS.len() {
         if old[i] != *new[i] {
             set.push(format!("{} = ?", COLUMNS[i]));
@@ -171,7 +171,7 @@ fn update_device(conn: &Connection, d: &Device) -> Result<Option<(i64, bool)>> {
     let ordered_by_store = set.iter().any(|c| ["SMSID", "AADTenantID", "Name", "SerialNumber", "AADPrimaryUserID"].iter().any(|s| c.starts_with(s)));
     if !set.is_empty() {
         values.push(id.into());
-        conn.prepare_cached(&format!("UPDATE devices SET {} WHERE id = ?", set.join(", ")))?.execute(rusqlite::params_from_iter(values))?;
+        conn.prepare_cached(&format!("UPDATE devices SET {} WHERE id = ?", set.join(", ")))?.execute(crate::store::db::params_from_iter(values))?;
     }
     Ok(Some((id, ordered_by_store)))
 }
@@ -295,7 +295,7 @@ pub fn last_change(conn: &Connection) -> Result<i64> {
 /// the devices it touched, the tenant's last upload set to `now`. A record that refers to a device
 /// the store does not have refuses the whole batch; nothing of it is written.
 pub fn apply(conn: &mut Connection, kind: UploadKind, records: &[Record], now: i64, log: &ChangeLog) -> Result<Change, WriteError> {
-    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let tx = conn.transaction_with_behavior(crate::store::db::TransactionBehavior::Immediate)?;
     apply_in(tx, kind, records, now, log)
 }
 
@@ -309,7 +309,7 @@ pub fn apply_prepared(
     log: &ChangeLog,
     prepare: impl FnOnce(&Connection) -> Result<Vec<Record>, WriteError>,
 ) -> Result<Option<Change>, WriteError> {
-    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let tx = conn.transaction_with_behavior(crate::store::db::TransactionBehavior::Immediate)?;
     let records = prepare(&tx)?;
     if records.is_empty() {
         return Ok(None);
@@ -431,7 +431,7 @@ fn learn_tenant(conn: &Connection, records: &[Record]) -> Result<()> {
 /// Removes a device and everything hanging off it (health, detections, memberships). None when
 /// there is no such device.
 pub fn delete_device(conn: &mut Connection, aad_device_id: &str, log: &ChangeLog) -> Result<Option<Change>> {
-    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let tx = conn.transaction_with_behavior(crate::store::db::TransactionBehavior::Immediate)?;
     let Some(id) = device_rowid(&tx, aad_device_id)? else { return Ok(None) };
     tx.execute("DELETE FROM collection_members WHERE device = ?1", [id])?;
     tx.execute("DELETE FROM threats WHERE DeviceId = ?1", [aad_device_id])?;

@@ -2,6 +2,9 @@
 //! store, with an uploader and a viewer token.
 #![allow(dead_code)]
 
+#[path = "../backend/mod.rs"]
+pub mod backend;
+
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -24,7 +27,7 @@ pub struct Running {
 
 pub async fn running() -> Running {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path()).unwrap();
+    let store = backend::store(dir.path());
     let (uploader, viewer) = store
         .with(|c| Ok((tokens::create(c, tokens::Role::Uploader, "u", 0)?, tokens::create(c, tokens::Role::Viewer, "v", 0)?)))
         .unwrap();
