@@ -46,15 +46,11 @@ fn add_hostile_threat(store: &Store) {
                 "INSERT INTO threats (ThreatID, ThreatName, Category, Severity, URL, CurrentStatus, CurrentStatusID, \
                  ExecutionStatus, LastThreatStatusChangeTime, InitialDetectionTime, NumberOfDetections, DeviceId) \
                  SELECT ?1, ?2, 8, 5, ?3, 0, 1, 3, ?4, ?4, 1, AADDeviceID FROM devices ORDER BY id LIMIT 40",
-                rusqlite_params(&[&HOSTILE_ID.to_string(), HOSTILE_NAME, HOSTILE_URL, &at]),
+                tenantscope_server::store::db::params_from_iter([HOSTILE_ID.to_string().as_str(), HOSTILE_NAME, HOSTILE_URL, &at]),
             )?;
             Ok(())
         })
         .unwrap();
-}
-
-fn rusqlite_params<'a>(values: &'a [&'a str]) -> impl rusqlite::Params + 'a {
-    rusqlite::params_from_iter(values.iter())
 }
 
 async fn start_server_with(devices: u64, prepare: impl FnOnce(&Store)) -> Server {

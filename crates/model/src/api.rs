@@ -674,9 +674,9 @@ pub const DEVICES: ListSpec = ListSpec {
         filter("SignatureVersion", FilterKind::Text, HEALTH_SIGNATURE),
         filter("DefenderVersion", FilterKind::Text, HEALTH_PLATFORM),
         // The Overview's "Needs attention" numbers, each a list of its own.
-        filter("SignatureOutOfDate", FilterKind::Bool, "(SELECT h.SignatureOutOfDate FROM defender_health h WHERE h.id = devices.id)"),
-        filter("ScanOverdue", FilterKind::Bool, "(SELECT h.QuickScanOverdue OR h.FullScanOverdue FROM defender_health h WHERE h.id = devices.id)"),
-        filter("RebootRequired", FilterKind::Bool, "(SELECT h.RebootRequired FROM defender_health h WHERE h.id = devices.id)"),
+        filter("SignatureOutOfDate", FilterKind::Bool, "(SELECT h.SignatureOutOfDate FROM defender_health h WHERE h.id = devices.id) = 1"),
+        filter("ScanOverdue", FilterKind::Bool, "(SELECT h.QuickScanOverdue + h.FullScanOverdue FROM defender_health h WHERE h.id = devices.id) > 0"),
+        filter("RebootRequired", FilterKind::Bool, "(SELECT h.RebootRequired FROM defender_health h WHERE h.id = devices.id) = 1"),
     ],
     searchable: &["Name", "SerialNumber", "AADDeviceID", "Model"],
     facets: &[

@@ -394,14 +394,14 @@ pub fn seed_reporting(store: &Store, opts: &DemoOptions, report: &dyn Fn(f64)) -
     store.with(|conn| {
         // Bulk-load settings for this connection only, put back whatever happens: the connection
         // returns to the pool and serves requests afterwards.
-        conn.execute_batch("PRAGMA synchronous = OFF; PRAGMA cache_size = -1048576;")?;
+        conn.execute_sqlite("PRAGMA synchronous = OFF; PRAGMA cache_size = -1048576;")?;
         let loaded = (|| -> Result<()> {
             let tx = conn.transaction()?;
             generate(&tx, opts, report)?;
             set_meta(&tx, DEMO_COMPLETE, &time::format_rfc3339(opts.anchor))?;
             Ok(tx.commit()?)
         })();
-        let restored = conn.execute_batch(store::CONNECTION_PRAGMAS);
+        let restored = conn.execute_sqlite(store::CONNECTION_PRAGMAS);
         loaded?;
         Ok(restored?)
     })?;
@@ -409,7 +409,7 @@ pub fn seed_reporting(store: &Store, opts: &DemoOptions, report: &dyn Fn(f64)) -
     let bar = Progress::new(opts.progress, 1, "indexes");
     store.ensure_indexes()?;
     // Sampled statistics for the query planner (a full ANALYZE of a million rows takes long).
-    store.with(|conn| Ok(conn.execute_batch("PRAGMA analysis_limit = 2000; ANALYZE;")?))?;
+    store.with(|conn| Ok(conn.execute_sqlite("PRAGMA analysis_limit = 2000; ANALYZE;")?))?;
     bar.inc(1);
     bar.done();
     report(1.0);

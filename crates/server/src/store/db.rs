@@ -601,6 +601,14 @@ impl Connection {
         }
     }
 
+    /// Runs `sql` on SQLite only (its settings and maintenance: PRAGMA, ANALYZE limits, VACUUM).
+    pub fn execute_sqlite(&self, sql: &str) -> Result<()> {
+        match &self.inner {
+            Inner::Sqlite(c) => Ok(c.execute_batch(sql)?),
+            Inner::Postgres(_) => Ok(()),
+        }
+    }
+
     pub fn prepare(&self, sql: &str) -> Result<Statement<'_>> {
         self.prepare_cached(sql)
     }

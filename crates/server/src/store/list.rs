@@ -86,7 +86,7 @@ pub fn filter_sql(filter: FilterSpec, values: &[&str]) -> Option<(String, Vec<Va
             let earliest = bound.into_iter().min_by(|a, b| text_of(a).cmp(text_of(b)))?;
             Some((format!("{expr} < ?"), vec![earliest]))
         }
-        _ if bound.is_empty() => Some(("0".to_string(), Vec::new())),
+        _ if bound.is_empty() => Some(("1 = 0".to_string(), Vec::new())),
         _ => Some((format!("{expr} IN ({})", placeholders(bound.len())), bound)),
     }
 }

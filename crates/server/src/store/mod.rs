@@ -246,7 +246,7 @@ const MIGRATIONS: &[&str] = &[
 /// The same schema for PostgreSQL, version for version: the first migration makes what SQLite's
 /// first seven did (PostgreSQL stores began at version 7), later ones change both alike. Texts
 /// compare byte by byte (`COLLATE "C"`, SQLite's BINARY), so orders and pages are the same over
-/// both stores; the health conditions are booleans (SQLite's 0/1).
+/// both stores; the health conditions are 0/1 integers, as in SQLite.
 const PG_MIGRATIONS: &[&str] = &[
     r#"
     CREATE TABLE meta (key TEXT COLLATE "C" PRIMARY KEY, value TEXT NOT NULL);
@@ -276,17 +276,17 @@ const PG_MIGRATIONS: &[&str] = &[
         DeviceId TEXT COLLATE "C" NOT NULL,
         ProductStatus BIGINT NOT NULL,
         ComputerState BIGINT NOT NULL,
-        DefenderEnabled BOOLEAN NOT NULL,
-        RtpEnabled BOOLEAN NOT NULL,
-        NisEnabled BOOLEAN NOT NULL,
-        QuickScanOverdue BOOLEAN NOT NULL,
-        FullScanOverdue BOOLEAN NOT NULL,
-        SignatureOutOfDate BOOLEAN NOT NULL,
-        RebootRequired BOOLEAN NOT NULL,
-        FullScanRequired BOOLEAN NOT NULL,
-        TamperProtectionEnabled BOOLEAN NOT NULL,
-        IsMdeSenseRunning BOOLEAN NOT NULL,
-        IsVirtualMachine BOOLEAN NOT NULL,
+        DefenderEnabled BIGINT NOT NULL,
+        RtpEnabled BIGINT NOT NULL,
+        NisEnabled BIGINT NOT NULL,
+        QuickScanOverdue BIGINT NOT NULL,
+        FullScanOverdue BIGINT NOT NULL,
+        SignatureOutOfDate BIGINT NOT NULL,
+        RebootRequired BIGINT NOT NULL,
+        FullScanRequired BIGINT NOT NULL,
+        TamperProtectionEnabled BIGINT NOT NULL,
+        IsMdeSenseRunning BIGINT NOT NULL,
+        IsVirtualMachine BIGINT NOT NULL,
         MdeOnboardingState BIGINT NOT NULL,
         EngineVersion TEXT COLLATE "C" NOT NULL,
         SignatureVersion TEXT COLLATE "C" NOT NULL,

@@ -599,10 +599,16 @@ pub fn health_of(conn: &Connection, device_id: &str) -> Result<Option<DefenderHe
 /// Writes the health record of the device with row id `device`; the caller keeps the device's
 /// DefenderHealth verdict in step.
 pub fn insert_health(conn: &Connection, device: i64, h: &DefenderHealth) -> Result<()> {
-    conn.prepare_cached(&format!(
-        "INSERT OR REPLACE INTO defender_health (id, {HEALTH_COLUMNS}) VALUES ({})",
-        vec!["?"; 24].join(", ")
-    ))?
+    static SQL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let sql = SQL.get_or_init(|| {
+        let update: Vec<String> = HEALTH_COLUMNS.split(',').map(str::trim).map(|c| format!("{c} = excluded.{c}")).collect();
+        format!(
+            "INSERT INTO defender_health (id, {HEALTH_COLUMNS}) VALUES ({}) ON CONFLICT (id) DO UPDATE SET {}",
+            vec!["?"; 24].join(", "),
+            update.join(", ")
+        )
+    });
+    conn.prepare_cached(sql)?
     .execute(params_from_iter(std::iter::once(Value::Integer(device)).chain(health_values(h))))?;
     Ok(())
 }

@@ -253,8 +253,9 @@ pub fn upsert_application(conn: &Connection, a: &Application, target: Option<i64
          ProductDeviceCount, PublisherGroup) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) \
          ON CONFLICT (ProgramID) DO UPDATE SET ProductName = excluded.ProductName, Publisher = excluded.Publisher, \
          Version = excluded.Version, ProductLanguage = excluded.ProductLanguage, PublisherGroup = excluded.PublisherGroup, \
-         TargetCollection = COALESCE(excluded.TargetCollection, TargetCollection), \
-         ProductDeviceCount = MAX(excluded.ProductDeviceCount, ProductDeviceCount)",
+         TargetCollection = COALESCE(excluded.TargetCollection, applications.TargetCollection), \
+         ProductDeviceCount = CASE WHEN excluded.ProductDeviceCount > applications.ProductDeviceCount \
+         THEN excluded.ProductDeviceCount ELSE applications.ProductDeviceCount END",
     )?
     .execute(params![
         a.program_id,
