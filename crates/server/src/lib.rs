@@ -122,6 +122,8 @@ fn shell(api: Router, pages: Option<(Router, api::ApiContext)>, dist: Option<&Pa
 #[derive(Clone, Debug)]
 pub struct Config {
     pub data_dir: PathBuf,
+    /// A PostgreSQL connection string: the shared store of several servers (else SQLite in `data_dir`).
+    pub database: Option<String>,
     pub dist: Option<PathBuf>,
     pub demo: Option<seed::DemoOptions>,
 }
@@ -159,7 +161,7 @@ impl Startup {
 /// and builds the devices index, telling `startup` how far it is.
 pub fn prepare(config: &Config, startup: &Startup) -> store::Result<Arc<Store>> {
     startup.set("checking the store", 0);
-    let store = Store::open(&config.data_dir)?;
+    let store = Store::open_in(&config.data_dir, config.database.as_deref())?;
     if let Some(demo) = &config.demo {
         let report = |done: f64| startup.set("generating the demo tenant", 2 + (done * 78.0) as u8);
         if seed::seed_if_empty(&store, demo, &report)? {

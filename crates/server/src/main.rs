@@ -145,6 +145,9 @@ enum TokenAction {
         /// Directory of the SQLite store.
         #[arg(long, default_value = "./data")]
         data_dir: PathBuf,
+        /// The PostgreSQL database of the store, when it is kept there.
+        #[arg(long, env = "TENANTSCOPE_DATABASE_URL", hide_env_values = true)]
+        database: Option<String>,
         /// A name to tell tokens apart.
         #[arg(long, default_value = "")]
         label: String,
@@ -154,6 +157,9 @@ enum TokenAction {
         /// Directory of the SQLite store.
         #[arg(long, default_value = "./data")]
         data_dir: PathBuf,
+        /// The PostgreSQL database of the store, when it is kept there.
+        #[arg(long, env = "TENANTSCOPE_DATABASE_URL", hide_env_values = true)]
+        database: Option<String>,
     },
     /// Revokes a token: it and every session signed in with it stop working (within 5 seconds on a
     /// running server).
@@ -163,6 +169,9 @@ enum TokenAction {
         /// Directory of the SQLite store.
         #[arg(long, default_value = "./data")]
         data_dir: PathBuf,
+        /// The PostgreSQL database of the store, when it is kept there.
+        #[arg(long, env = "TENANTSCOPE_DATABASE_URL", hide_env_values = true)]
+        database: Option<String>,
     },
 }
 
@@ -174,6 +183,10 @@ struct Args {
     /// Directory of the SQLite store.
     #[arg(long, default_value = "./data")]
     data_dir: PathBuf,
+    /// A PostgreSQL database to keep the store in instead (postgres://user:password@host:port/db):
+    /// several servers over one database serve the same data, each change announced to all.
+    #[arg(long, env = "TENANTSCOPE_DATABASE_URL", hide_env_values = true)]
+    database: Option<String>,
     /// Directory of the built console (trunk's dist/); the API alone if it does not exist.
     #[arg(long, default_value = "./dist")]
     dist: PathBuf,
@@ -298,6 +311,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_secs() as i64;
     let config = Config {
         data_dir: args.data_dir.clone(),
+        database: args.database.clone(),
         dist: args.dist.is_dir().then(|| args.dist.clone()),
         demo: (!args.no_demo).then_some(DemoOptions {
             devices: args.demo_devices,
@@ -339,7 +353,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         );
         std::process::exit(2);
     };
-    if !open && !args.data_dir.join(tenantscope_server::store::DB_FILE).exists() {
+    if !open && args.database.is_none() && !args.data_dir.join(tenantscope_server::store::DB_FILE).exists() {
         no_sign_in();
     }
     let web = WebOptions { frame_ancestors: args.frame_ancestors.clone(), allow_hosts: args.allow_hosts.clone(), require_sign_in: !open };
@@ -440,7 +454,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// `token create` prints the token alone on standard output (so that `TOKEN=$(tenantscope-server
 /// token create ...)` works); `token list` a table; `token revoke` what it did.
 fn token_command(action: TokenAction) -> Result<(), Box<dyn std::error::Error>> {
-    let open = |data_dir: &std::path::Path| match tenantscope_server::store::Store::open(data_dir) {
+    let open = |data_dir: &std::path::Path, database: Option<String>| match tenantscope_server::store::Store::open_in(data_dir, database.as_deref()) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("tenantscope-server: {e}");
@@ -449,17 +463,17 @@ fn token_command(action: TokenAction) -> Result<(), Box<dyn std::error::Error>> 
     };
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_secs() as i64;
     match action {
-        TokenAction::Create { role, data_dir, label } => {
+        TokenAction::Create { role, data_dir, database, label } => {
             let Some(role) = tokens::Role::from_key(&role) else {
                 let roles: Vec<&str> = tokens::Role::ALL.iter().map(|r| r.key()).collect();
                 eprintln!("tenantscope-server: no role {role:?}; roles: {}", roles.join(", "));
                 std::process::exit(2);
             };
-            let token = open(&data_dir).with(|c| tokens::create(c, role, &label, now))?;
+            let token = open(&data_dir, database).with(|c| tokens::create(c, role, &label, now))?;
             println!("{token}");
         }
-        TokenAction::List { data_dir } => {
-            let list = open(&data_dir).with(|c| tokens::list(c, now))?;
+        TokenAction::List { data_dir, database } => {
+            let list = open(&data_dir, database).with(|c| tokens::list(c, now))?;
             println!("{:>4}  {:<9} {:<20} {:<21} {:<21} {:>8}", "id", "role", "label", "created", "revoked", "sessions");
             for t in list {
                 println!(
@@ -473,8 +487,8 @@ fn token_command(action: TokenAction) -> Result<(), Box<dyn std::error::Error>> 
                 );
             }
         }
-        TokenAction::Revoke { id, data_dir } => {
-            if open(&data_dir).with(|c| tokens::revoke(c, id, now))? {
+        TokenAction::Revoke { id, data_dir, database } => {
+            if open(&data_dir, database).with(|c| tokens::revoke(c, id, now))? {
                 println!("token {id} revoked: it and its sessions stop working");
             } else {
                 eprintln!("tenantscope-server: no token {id} that is not revoked already (see `token list`)");

@@ -391,20 +391,34 @@ pub fn seed(store: &Store, opts: &DemoOptions) -> Result<()> {
 
 /// `seed`, telling `report` how far it is (0.0 to 1.0) as it goes.
 pub fn seed_reporting(store: &Store, opts: &DemoOptions, report: &dyn Fn(f64)) -> Result<()> {
-    store.with(|conn| {
+    seed_unless_filled(store, opts, report).map(|_| ())
+}
+
+/// `seed_reporting` under the store's write lock, unless the store has devices by then (another
+/// server over the same database seeded it first). Whether it seeded.
+fn seed_unless_filled(store: &Store, opts: &DemoOptions, report: &dyn Fn(f64)) -> Result<bool> {
+    let seeded = store.with(|conn| {
         // Bulk-load settings for this connection only, put back whatever happens: the connection
         // returns to the pool and serves requests afterwards.
         conn.execute_sqlite("PRAGMA synchronous = OFF; PRAGMA cache_size = -1048576;")?;
-        let loaded = (|| -> Result<()> {
-            let tx = conn.transaction()?;
+        let loaded = (|| -> Result<bool> {
+            let tx = conn.transaction_with_behavior(crate::store::db::TransactionBehavior::Immediate)?;
+            if store::device_count(&tx)? > 0 {
+                return Ok(false);
+            }
             generate(&tx, opts, report)?;
             set_meta(&tx, DEMO_COMPLETE, &time::format_rfc3339(opts.anchor))?;
-            Ok(tx.commit()?)
+            tx.commit()?;
+            Ok(true)
         })();
         let restored = conn.execute_sqlite(store::CONNECTION_PRAGMAS);
-        loaded?;
-        Ok(restored?)
+        let seeded = loaded?;
+        restored?;
+        Ok(seeded)
     })?;
+    if !seeded {
+        return Ok(false);
+    }
     let started = std::time::Instant::now();
     let bar = Progress::new(opts.progress, 1, "indexes");
     store.ensure_indexes()?;
@@ -414,7 +428,7 @@ pub fn seed_reporting(store: &Store, opts: &DemoOptions, report: &dyn Fn(f64)) -
     bar.done();
     report(1.0);
     tracing::info!(elapsed_ms = started.elapsed().as_millis() as u64, "demo: indexes and statistics");
-    Ok(())
+    Ok(true)
 }
 
 fn generate(conn: &Connection, opts: &DemoOptions, report: &dyn Fn(f64)) -> Result<()> {
@@ -853,8 +867,7 @@ pub fn seed_if_empty(store: &Store, opts: &DemoOptions, report: &dyn Fn(f64)) ->
     if store.with(|c| store::device_count(c))? > 0 {
         return Ok(false);
     }
-    seed_reporting(store, opts, report)?;
-    Ok(true)
+    seed_unless_filled(store, opts, report)
 }
 
 #[cfg(test)]

@@ -50,7 +50,7 @@ async fn while_preparing_the_api_says_how_far_and_the_console_loads() {
     assert_eq!(get(&service, "/api/v2/x").await.0, StatusCode::NOT_FOUND);
 
     // Ready: the same service answers from the store.
-    let store = prepare(&Config { data_dir: dir.path().join("data"), dist: None, demo: Some(demo(300)) }, &startup).unwrap();
+    let store = prepare(&Config { data_dir: dir.path().join("data"), database: None, dist: None, demo: Some(demo(300)) }, &startup).unwrap();
     ready.set(app(store, Some(&dist))).ok().unwrap();
     let (status, _, body) = get(&service, "/api/v1/summary").await;
     assert_eq!(status, StatusCode::OK, "{body}");
@@ -71,7 +71,7 @@ fn preparing_reports_progress_that_only_grows() {
             }
         })
     };
-    prepare(&Config { data_dir: dir.path().to_path_buf(), dist: None, demo: Some(demo(20_000)) }, &startup).unwrap();
+    prepare(&Config { data_dir: dir.path().to_path_buf(), database: None, dist: None, demo: Some(demo(20_000)) }, &startup).unwrap();
     watcher.join().unwrap();
     let seen = seen.lock().unwrap();
     assert!(seen.windows(2).all(|w| w[0] <= w[1]), "{seen:?}");
@@ -110,7 +110,7 @@ fn seeding_marks_completion_and_puts_the_connection_back_as_it_was_even_on_error
 #[test]
 fn missing_statistics_are_refreshed_at_start() {
     let dir = tempfile::tempdir().unwrap();
-    let config = Config { data_dir: dir.path().to_path_buf(), dist: None, demo: Some(demo(500)) };
+    let config = Config { data_dir: dir.path().to_path_buf(), database: None, dist: None, demo: Some(demo(500)) };
     drop(prepare(&config, &Startup::default()).unwrap());
     let stats = |store: &Store| store.with(|c| Ok(c.query_row("SELECT COUNT(*) FROM sqlite_stat1", [], |r| r.get::<_, i64>(0))?));
     let store = Store::open(dir.path()).unwrap();
