@@ -458,7 +458,7 @@ fn follow_ups_take_every_change_in_order() {
     apply(UploadKind::Defender, json!([health("join-2", false)]));
     assert_eq!(store.catch_up().unwrap().index, IndexStep::InMemory);
     let index = store.device_index().unwrap();
-    store.with(|c| Ok(c.execute("UPDATE meta SET value = value + 1 WHERE key = 'change_id'", [])?)).unwrap();
+    store.with(|c| Ok(c.execute("UPDATE meta SET value = CAST(CAST(value AS INTEGER) + 1 AS TEXT) WHERE key = 'change_id'", [])?)).unwrap();
     assert_eq!(store.catch_up().unwrap().index, IndexStep::Rebuilt);
     assert!(store.device_index().unwrap().change() > index.change());
 }

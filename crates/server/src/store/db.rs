@@ -864,14 +864,14 @@ impl Row<'_> {
     }
 }
 
-/// The SQL as PostgreSQL takes it: `?NNN` and `?` as `$NNN`, `LIKE` as `ILIKE` (SQLite's LIKE is
+/// The SQL as PostgreSQL takes it: `?NNN` and `?` as `$NNN` (numbered as SQLite does), `LIKE` as `ILIKE` (SQLite's LIKE is
 /// case-insensitive for ASCII letters, as ILIKE is under the C collation the tables use). Quoted
 /// texts are left as they are.
 pub fn pg_sql(sql: &str) -> String {
     let bytes = sql.as_bytes();
     let mut out = String::with_capacity(sql.len() + 16);
     let mut i = 0;
-    let mut bare = 0;
+    let mut number = 0;
     let mut quoted = false;
     let ident = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
     while i < bytes.len() {
@@ -897,12 +897,13 @@ pub fn pg_sql(sql: &str) -> String {
                 while end < bytes.len() && bytes[end].is_ascii_digit() {
                     end += 1;
                 }
+                // As SQLite numbers them: `?` is one more than the largest number so far.
+                number = if end > start { sql[start..end].parse::<usize>().unwrap_or(0).max(number) } else { number + 1 };
                 out.push('$');
                 if end > start {
                     out.push_str(&sql[start..end]);
                 } else {
-                    bare += 1;
-                    out.push_str(&bare.to_string());
+                    out.push_str(&number.to_string());
                 }
                 i = end;
             }
@@ -934,6 +935,7 @@ mod tests {
         assert_eq!(pg_sql("SELECT a FROM t WHERE c IN (?, ?) AND d LIKE ? ESCAPE '\\'"), "SELECT a FROM t WHERE c IN ($1, $2) AND d ILIKE $3 ESCAPE '\\'");
         assert_eq!(pg_sql("SELECT 'what? LIKE' , ?12, LIKELY FROM x"), "SELECT 'what? LIKE' , $12, LIKELY FROM x");
         assert_eq!(pg_sql("SELECT 'é' || ? "), "SELECT 'é' || $1 ");
+        assert_eq!(pg_sql("WHERE t >= ?1 AND t < ?2 AND (k IN (?, ?))"), "WHERE t >= $1 AND t < $2 AND (k IN ($3, $4))");
     }
 
     #[test]

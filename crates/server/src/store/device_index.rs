@@ -372,7 +372,7 @@ impl DeviceIndex {
         let mut out = Vec::new();
         for field in store_sorted() {
             // `field` is a column name of the devices table (a sortable field of the spec).
-            let mut stmt = conn.prepare(&format!("SELECT id FROM devices ORDER BY {field}, id"))?;
+            let mut stmt = conn.prepare(&format!("SELECT id FROM devices ORDER BY {field} NULLS FIRST, id"))?;
             let ids = stmt.query_map([], |r| r.get::<_, i64>(0))?.collect::<crate::store::db::Result<Vec<_>>>()?;
             out.push((field, ids));
         }

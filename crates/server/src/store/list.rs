@@ -141,12 +141,13 @@ pub fn build_list(spec: &ListSpec, query: &ListQuery) -> ListSql {
 
     let where_clause =
         if conditions.is_empty() { String::new() } else { format!("WHERE {}", conditions.join(" AND ")) };
-    let dir = match query.order {
-        SortOrder::Asc => "ASC",
-        SortOrder::Desc => "DESC",
+    // Empty values first going up, last going down (SQLite's order; PostgreSQL's is the reverse).
+    let (dir, nulls) = match query.order {
+        SortOrder::Asc => ("ASC", "NULLS FIRST"),
+        SortOrder::Desc => ("DESC", "NULLS LAST"),
     };
     // `sort` passed validation against spec.sortable, so it is a column name.
-    let order_by = format!("ORDER BY {} {dir}, id {dir}", query.sort);
+    let order_by = format!("ORDER BY {} {dir} {nulls}, id {dir}", query.sort);
     let limit = query.page_size as i64;
     let offset = (query.page as i64 - 1) * limit;
     ListSql { where_clause, params, order_by, limit, offset }
@@ -166,7 +167,7 @@ mod tests {
     fn default_query_has_no_where() {
         let sql = build_list(&DEVICES, &q(&DEVICES, &[]));
         assert_eq!(sql.where_clause, "");
-        assert_eq!(sql.order_by, "ORDER BY Name ASC, id ASC");
+        assert_eq!(sql.order_by, "ORDER BY Name ASC NULLS FIRST, id ASC");
         assert_eq!((sql.limit, sql.offset), (50, 0));
     }
 
@@ -199,7 +200,7 @@ mod tests {
         assert_eq!(sql.params[2], Value::Integer(1));
         assert_eq!(sql.params[3], Value::Text("%50\\%\\_x%".into()));
         assert_eq!(sql.params.len(), 7);
-        assert_eq!(sql.order_by, "ORDER BY Model DESC, id DESC");
+        assert_eq!(sql.order_by, "ORDER BY Model DESC NULLS LAST, id DESC");
         assert_eq!((sql.limit, sql.offset), (25, 50));
     }
 
