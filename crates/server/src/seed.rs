@@ -391,19 +391,19 @@ pub fn seed(store: &Store, opts: &DemoOptions) -> Result<()> {
 
 /// `seed`, telling `report` how far it is (0.0 to 1.0) as it goes.
 pub fn seed_reporting(store: &Store, opts: &DemoOptions, report: &dyn Fn(f64)) -> Result<()> {
-    seed_unless_filled(store, opts, report).map(|_| ())
+    seed_locked(store, opts, report, false).map(|_| ())
 }
 
-/// `seed_reporting` under the store's write lock, unless the store has devices by then (another
-/// server over the same database seeded it first). Whether it seeded.
-fn seed_unless_filled(store: &Store, opts: &DemoOptions, report: &dyn Fn(f64)) -> Result<bool> {
+/// `seed_reporting` under the store's write lock; with `unless_filled`, nothing when the store has
+/// devices by then (another server over the same database seeded it first). Whether it seeded.
+fn seed_locked(store: &Store, opts: &DemoOptions, report: &dyn Fn(f64), unless_filled: bool) -> Result<bool> {
     let seeded = store.with(|conn| {
         // Bulk-load settings for this connection only, put back whatever happens: the connection
         // returns to the pool and serves requests afterwards.
         conn.execute_sqlite("PRAGMA synchronous = OFF; PRAGMA cache_size = -1048576;")?;
         let loaded = (|| -> Result<bool> {
             let tx = conn.transaction_with_behavior(crate::store::db::TransactionBehavior::Immediate)?;
-            if store::device_count(&tx)? > 0 {
+            if unless_filled && store::device_count(&tx)? > 0 {
                 return Ok(false);
             }
             generate(&tx, opts, report)?;
@@ -867,7 +867,7 @@ pub fn seed_if_empty(store: &Store, opts: &DemoOptions, report: &dyn Fn(f64)) ->
     if store.with(|c| store::device_count(c))? > 0 {
         return Ok(false);
     }
-    seed_unless_filled(store, opts, report)
+    seed_locked(store, opts, report, true)
 }
 
 #[cfg(test)]
