@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Runs every test: model, server and console unit tests, server API tests on a real SQLite file,
+# Runs every test: model, server and console unit tests, server API tests on a real SQLite file and
+# again on a throw-away PostgreSQL cluster (with two replicas),
 # wasm tests in headless Chromium, and the end-to-end test of the release bundle in Chromium.
 # Installs what is missing first (scripts/tools.sh).
 set -euo pipefail
@@ -7,7 +8,9 @@ cd "$(dirname "$0")/.."
 . scripts/tools.sh
 
 logs=$(mktemp -d)
-trap 'rm -rf "$logs"' EXIT
+pgdir=$(mktemp -d /tmp/tenantscope-pg.XXXXXX)
+# The throw-away PostgreSQL cluster is stopped whatever happens (CI must not leave a server running).
+trap 'bash scripts/pg.sh stop "$pgdir"; rm -rf "$logs" "$pgdir"' EXIT
 step() { printf '\n\033[1m[test] %s\033[0m\n' "$*" >&2; }
 # Every step runs, whatever the one before it did; a step that fails without a test summary (a
 # compile error, a crash, a failed build) counts as one failure in the totals.
@@ -21,6 +24,16 @@ run() { # run NAME CMD...: shows output and keeps it for the totals
 
 step "native tests: model, server (real router + SQLite), console logic"
 run native cargo test --workspace --locked
+
+step "PostgreSQL: the server suites again over a throw-away PostgreSQL cluster, and two replicas"
+# scripts/pg.sh installs PostgreSQL when missing, initdb's a cluster in a temporary directory and
+# starts it on a free loopback port; each test makes a database of its own there.
+if pg_url=$(bash scripts/pg.sh start "$pgdir"); then
+  run postgres env TENANTSCOPE_TEST_DATABASE="$pg_url" cargo test --locked -p tenantscope-server \
+    --test api --test upload --test access --test privacy --test import --test graph --test site --test replicas
+else
+  broken+=(postgres)
+fi
 
 step "API property check: schemathesis against the real server and its OpenAPI document"
 run api-check bash scripts/api-check.sh

@@ -241,6 +241,20 @@ const MIGRATIONS: &[&str] = &[
         expires INTEGER NOT NULL
     ) WITHOUT ROWID;
     "#,
+    // 8: the change log. Every committed write leaves its change here (what it wrote, which devices),
+    // so that every server over the store follows every change, whichever server wrote it, and one
+    // that was away catches up by change id. The last `write::CHANGES_KEPT` are kept.
+    r#"
+    CREATE TABLE changes (
+        id INTEGER PRIMARY KEY,            -- the change id (meta change_id after the write)
+        kind TEXT NOT NULL,                -- the upload kind, or "delete"
+        records INTEGER NOT NULL,
+        devices INTEGER NOT NULL,          -- whether the devices list may differ
+        updated TEXT,                      -- device row ids written, space-separated; NULL: unknown
+        moved TEXT NOT NULL,               -- those whose place in the store's orders may differ
+        at INTEGER NOT NULL                -- when it committed (Unix seconds)
+    );
+    "#,
 ];
 
 /// The same schema for PostgreSQL, version for version: the first migration makes what SQLite's
@@ -402,6 +416,17 @@ const PG_MIGRATIONS: &[&str] = &[
     "SELECT 1",
     "SELECT 1",
     "SELECT 1",
+    r#"
+    CREATE TABLE changes (
+        id BIGINT PRIMARY KEY,
+        kind TEXT COLLATE "C" NOT NULL,
+        records BIGINT NOT NULL,
+        devices BIGINT NOT NULL,
+        updated TEXT COLLATE "C",
+        moved TEXT COLLATE "C" NOT NULL,
+        at BIGINT NOT NULL
+    );
+    "#,
 ];
 
 /// Indexes for the API's queries. Created after a bulk load (building them once is much faster than
@@ -459,7 +484,7 @@ pub struct Store {
     epoch: AtomicU64,
     /// Held by the one thread building the index; others wait for its result instead of building too.
     building: Mutex<()>,
-    /// Committed changes not yet followed up (`catch_up`).
+    /// Where the follow-up of committed changes is (`catch_up`).
     changes: write::ChangeLog,
     /// The checkpoint thread (woken to end, and joined, when the store is dropped).
     checkpointer: Mutex<Option<std::thread::JoinHandle<()>>>,
@@ -603,11 +628,13 @@ impl Store {
             )),
             e => StoreError::Open(format!("cannot bring the database {name} up to date ({e})")),
         })?;
-        Ok(Self::with_pool(location, name, conn))
+        Self::with_pool(location, name, conn)
     }
 
-    fn with_pool(location: Location, name: String, conn: Connection) -> Arc<Store> {
-        Arc::new(Store {
+    fn with_pool(location: Location, name: String, conn: Connection) -> Result<Arc<Store>> {
+        let changes = write::ChangeLog::default();
+        changes.start_at(write::last_change(&conn)?);
+        Ok(Arc::new(Store {
             location,
             name,
             pool: Mutex::new(Pool { idle: vec![conn], open: 1 }),
@@ -617,9 +644,9 @@ impl Store {
             devices: Mutex::new(None),
             epoch: AtomicU64::new(0),
             building: Mutex::new(()),
-            changes: write::ChangeLog::default(),
+            changes,
             checkpointer: Mutex::new(None),
-        })
+        }))
     }
 
     fn open_sqlite(data_dir: &Path) -> Result<Arc<Store>> {
@@ -654,7 +681,7 @@ impl Store {
             )),
             e => StoreError::Open(format!("cannot bring {file} up to date ({e}); is the data directory {dir} writable?")),
         })?;
-        let store = Self::with_pool(Location::Sqlite(path.clone()), file.to_string(), conn);
+        let store = Self::with_pool(Location::Sqlite(path.clone()), file.to_string(), conn)?;
         let weak = Arc::downgrade(&store);
         let thread = std::thread::Builder::new()
             .name("tenantscope-checkpoint".into())
@@ -755,7 +782,7 @@ impl Store {
             let snapshot = conn.transaction()?;
             // The first read starts the snapshot; the log has every change up to its last.
             let last = write::last_change(&snapshot)?;
-            let changes = self.changes.take(last);
+            let changes = self.changes.take(&snapshot, last)?;
             let Some(current) = current.filter(|index| index.change() < last) else {
                 return Ok((changes, Some(None)));
             };

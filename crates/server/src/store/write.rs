@@ -5,7 +5,6 @@
 
 use super::{insert_health, refresh_verdicts, set_meta, Result, StoreError};
 use crate::store::db::{params, Connection, OptionalExtension, Transaction};
-use std::collections::BTreeMap;
 use std::sync::{Mutex, PoisonError};
 use tenantscope_model::upload::{Record, RecordError, UploadKind};
 use tenantscope_model::*;
@@ -29,54 +28,95 @@ pub struct Change {
     pub moved: Vec<i64>,
 }
 
-/// The committed changes not yet handed to the follow-up (devices index, summary, change notices).
-/// A write records its change just before it commits (and takes it back if the commit fails), so a
-/// read snapshot finds every change up to its last change id here, whenever it started.
+/// The change log: every write leaves its change in the store's `changes` table in its own
+/// transaction (so a change is there exactly when its write committed, whichever server wrote it),
+/// and on PostgreSQL announces it to every server listening (`NOTIFY tenantscope_changes`, sent at
+/// commit). The follow-up (`Store::catch_up`) reads the changes after the last it handed back.
 #[derive(Default)]
 pub struct ChangeLog {
-    /// Change id → (the write that recorded it, its change).
-    entries: Mutex<BTreeMap<i64, (u64, Change)>>,
-    /// Numbers the writes, so a failed commit takes back its own entry only.
-    writes: std::sync::atomic::AtomicU64,
+    /// The last change handed to the follow-up (`take`); None until the store says where it is.
+    followed: Mutex<Option<i64>>,
 }
 
-/// Changes kept for a follow-up that never comes (none runs in a tool that only writes); beyond,
-/// the oldest go, and an index that needed them is rebuilt.
-const LOG_LIMIT: usize = 4096;
+/// Changes kept in the table: a server that was away for more is brought up by a rebuild (its
+/// clients are told to reload everything).
+pub const CHANGES_KEPT: i64 = 10_000;
+
+/// The channel changes are announced on (PostgreSQL).
+pub const CHANNEL: &str = "tenantscope_changes";
+
+fn ids_text(ids: &[i64]) -> String {
+    ids.iter().map(i64::to_string).collect::<Vec<_>>().join(" ")
+}
+
+fn ids_of(text: &str) -> Vec<i64> {
+    text.split_ascii_whitespace().filter_map(|id| id.parse().ok()).collect()
+}
 
 impl ChangeLog {
-    fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<i64, (u64, Change)>> {
-        self.entries.lock().unwrap_or_else(PoisonError::into_inner)
+    fn followed(&self) -> std::sync::MutexGuard<'_, Option<i64>> {
+        self.followed.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Commits `tx`, whose change is `change`, and records it.
+    /// Where the follow-up starts: changes after `last` are handed back (the store's last change
+    /// when it was opened).
+    pub fn start_at(&self, last: i64) {
+        self.followed().get_or_insert(last);
+    }
+
+    /// Records `change` in the log, announces it, and commits `tx`, whose change it is.
     pub fn commit(&self, tx: Transaction<'_>, change: Change) -> Result<Change> {
-        let write = self.writes.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        {
-            let mut entries = self.lock();
-            entries.insert(change.id, (write, change.clone()));
-            while entries.len() > LOG_LIMIT {
-                entries.pop_first();
-            }
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64);
+        tx.execute(
+            "INSERT INTO changes (id, kind, records, devices, updated, moved, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![
+                change.id,
+                change.kind,
+                change.records as i64,
+                change.devices,
+                change.updated.as_deref().map(ids_text),
+                ids_text(&change.moved),
+                now
+            ],
+        )?;
+        if change.id % 64 == 0 {
+            tx.execute("DELETE FROM changes WHERE id <= ?1", [change.id - CHANGES_KEPT])?;
         }
-        if let Err(e) = tx.commit() {
-            // No snapshot can have seen it: its id is used again by the next write, which may have
-            // recorded it already (the failed commit released the store's write lock).
-            let mut entries = self.lock();
-            if entries.get(&change.id).is_some_and(|(w, _)| *w == write) {
-                entries.remove(&change.id);
-            }
-            return Err(e.into());
+        if tx.dialect() == super::Dialect::Postgres {
+            tx.execute("SELECT pg_notify(?1, ?2)", params![CHANNEL, change.id.to_string()])?;
         }
+        tx.commit()?;
         Ok(change)
     }
 
-    /// The recorded changes up to `last` (committed: a snapshot has them), in order, taken out of
-    /// the log; later ones (committing now) stay.
-    pub fn take(&self, last: i64) -> Vec<Change> {
-        let mut entries = self.lock();
-        let later = entries.split_off(&(last + 1));
-        std::mem::replace(&mut *entries, later).into_values().map(|(_, change)| change).collect()
+    /// The changes committed after the last one handed back, up to `last` (the last change of the
+    /// snapshot `conn` reads), in order; they are not handed back again. A change no longer in the
+    /// table is missing from the list (the caller sees the gap).
+    pub fn take(&self, conn: &Connection, last: i64) -> Result<Vec<Change>> {
+        let mut followed = self.followed();
+        let after = followed.unwrap_or(last);
+        if after >= last {
+            *followed = Some(after.max(last));
+            return Ok(Vec::new());
+        }
+        let changes = conn
+            .prepare_cached(
+                "SELECT id, kind, records, devices, updated, moved FROM changes WHERE id > ?1 AND id <= ?2 ORDER BY id",
+            )?
+            .query_map([after, last], |r| {
+                let kind: String = r.get(1)?;
+                Ok(Change {
+                    id: r.get(0)?,
+                    kind: UploadKind::ALL.iter().map(|k| k.key()).find(|k| *k == kind).unwrap_or("delete"),
+                    records: r.get::<_, i64>(2)? as usize,
+                    devices: r.get(3)?,
+                    updated: r.get::<_, Option<String>>(4)?.map(|t| ids_of(&t)),
+                    moved: ids_of(&r.get::<_, String>(5)?),
+                })
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        *followed = Some(last);
+        Ok(changes)
     }
 }
 
