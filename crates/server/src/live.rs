@@ -190,3 +190,82 @@ impl Live {
         }
     }
 }
+
+/// How often a server over PostgreSQL looks for changes without being told (a notification lost
+/// with its connection, say); between two looks it follows each announced change at once.
+pub const LOOK_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// On PostgreSQL: follows the changes every server over the database commits. A connection of its
+/// own listens for the announcements (`write::CHANNEL`); each one (a burst as one) brings the devices
+/// index and summary up to date and sends the notices to this server's event streams. After a lost
+/// connection it connects again and catches up from the change log by change id. Ends when the
+/// server shuts down. None on SQLite (every write goes through this server).
+pub fn follow_database(store: Arc<Store>, live: Arc<Live>) -> Option<tokio::task::JoinHandle<()>> {
+    let store::Location::Postgres(url) = store.location().clone() else { return None };
+    Some(tokio::spawn(async move {
+        let mut closing = live.closing();
+        // Told once per outage.
+        let mut failing = false;
+        loop {
+            match listen(&url).await {
+                Ok((_client, mut announced)) => {
+                    if failing {
+                        tracing::info!("listening for changes again");
+                        failing = false;
+                    }
+                    // Whatever committed while nobody listened.
+                    live.changed(&store).await;
+                    loop {
+                        tokio::select! {
+                            heard = announced.recv() => {
+                                if heard.is_none() {
+                                    break;
+                                }
+                                while announced.try_recv().is_ok() {}
+                                live.changed(&store).await;
+                            }
+                            _ = tokio::time::sleep(LOOK_EVERY) => live.changed(&store).await,
+                            _ = closing.changed() => return,
+                        }
+                    }
+                }
+                Err(e) => {
+                    if !failing {
+                        tracing::warn!(error = %e, "cannot listen for changes; trying again");
+                    }
+                    failing = true;
+                }
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(std::time::Duration::from_secs(1)) => {}
+                _ = closing.changed() => return,
+            }
+        }
+    }))
+}
+
+/// A connection listening on the change channel, and the announcements it hears (None once the
+/// connection is gone). The client is kept by the caller for as long as it listens.
+async fn listen(url: &str) -> Result<(tokio_postgres::Client, tokio::sync::mpsc::UnboundedReceiver<i64>), tokio_postgres::Error> {
+    let (client, mut connection) = tokio_postgres::connect(url, tokio_postgres::NoTls).await?;
+    let (heard, announced) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        loop {
+            match std::future::poll_fn(|cx| connection.poll_message(cx)).await {
+                Some(Ok(tokio_postgres::AsyncMessage::Notification(n))) => {
+                    if heard.send(n.payload().parse::<i64>().unwrap_or(0)).is_err() {
+                        return;
+                    }
+                }
+                Some(Ok(_)) => {}
+                Some(Err(e)) => {
+                    tracing::warn!(error = %e, "the connection listening for changes ended");
+                    return;
+                }
+                None => return,
+            }
+        }
+    });
+    client.batch_execute(&format!("LISTEN {}", store::write::CHANNEL)).await?;
+    Ok((client, announced))
+}

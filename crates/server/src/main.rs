@@ -389,6 +389,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 if !open && !store.with(|c| tokens::any_sign_in(c)).unwrap_or(false) {
                     no_sign_in();
                 }
+                // Over PostgreSQL: every change any server commits is followed here too, and this
+                // server serves once its index has every change committed so far.
+                if tenantscope_server::live::follow_database(Arc::clone(&store), Arc::clone(&live)).is_some() {
+                    live.changed(&store).await;
+                }
                 let _ = ready.set(app_live(Arc::clone(&store), Arc::clone(&live), config.dist.as_deref(), &web));
                 // The demo's own upload token, shown once (no token is accepted until one exists).
                 if config.demo.is_some() {
