@@ -2,6 +2,9 @@
 //! queries behind the API, printing p50/p95 against their budgets.
 //!
 //!   cargo run --release -p tenantscope-server --bin tenantscope-bench -- --devices 1000000
+//!
+//! With `--database postgres://…` the same figures on PostgreSQL (the database is seeded once and
+//! kept; the write benchmarks run on copies made with `CREATE DATABASE … TEMPLATE`).
 
 use clap::Parser;
 use std::path::PathBuf;
@@ -18,6 +21,9 @@ struct Args {
     /// Where the benchmark store lives (default: target/bench/devices-N).
     #[arg(long)]
     data_dir: Option<PathBuf>,
+    /// A PostgreSQL database to benchmark instead of the SQLite file.
+    #[arg(long)]
+    database: Option<String>,
     /// Timed runs per query (after one warm-up run).
     #[arg(long, default_value_t = 30)]
     iterations: usize,
@@ -64,7 +70,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args = Args::parse();
     tracing_subscriber::fmt().with_env_filter("info").with_writer(std::io::stderr).init();
     let dir = args.data_dir.clone().unwrap_or_else(|| PathBuf::from(format!("target/bench/devices-{}", args.devices)));
-    let store = Store::open(&dir)?;
+    let store = Store::open_in(&dir, args.database.as_deref())?;
     let started = Instant::now();
     let seeded = seed_if_empty(
         &store,
@@ -268,10 +274,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         over += load_while_uploading(&store, Duration::from_secs(args.load_seconds))?;
     }
     if wanted("ingest") {
-        over += ingest(&dir, args.devices)?;
+        over += ingest(&dir, args.database.as_deref(), args.devices)?;
+    }
+    if wanted("failover") {
+        match args.database.as_deref() {
+            Some(url) => over += failover(url)?,
+            None => println!("failover: needs --database (two servers over PostgreSQL)"),
+        }
     }
     if wanted("import") {
-        over += import(&dir, args.devices)?;
+        over += import(&dir, args.database.as_deref(), args.devices)?;
     }
     println!();
     if over > 0 {
@@ -353,7 +365,19 @@ fn memory_under_load(store: &std::sync::Arc<Store>) -> Result<u32, Box<dyn std::
 /// write path, each followed by what makes it visible (the devices index brought up to date and the
 /// summary recomputed), as the server does after every upload. Budget: 100,000 device records/s.
 /// A copy of the bench store to write into (the original stays as seeded).
-fn store_copy(dir: &std::path::Path, name: &str) -> Result<std::sync::Arc<Store>, Box<dyn std::error::Error>> {
+fn store_copy(dir: &std::path::Path, database: Option<&str>, name: &str) -> Result<std::sync::Arc<Store>, Box<dyn std::error::Error>> {
+    if let Some(url) = database {
+        // PostgreSQL copies a database file by file from a template nobody is connected to.
+        let (server, source) = url.rsplit_once('/').ok_or("a postgres:// URL ending in /DATABASE")?;
+        let copy = format!("{source}_{}", name.replace('-', "_"));
+        let admin = store::db::Connection::open(&store::Location::Postgres(format!("{server}/postgres")))?;
+        admin.execute_batch(&format!(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{source}' AND pid <> pg_backend_pid();
+             DROP DATABASE IF EXISTS {copy};"
+        ))?;
+        admin.execute_batch(&format!("CREATE DATABASE {copy} TEMPLATE {source}"))?;
+        return Ok(Store::open_postgres(&format!("{server}/{copy}"))?);
+    }
     let copy = dir.with_file_name(name);
     std::fs::create_dir_all(&copy)?;
     {
@@ -368,9 +392,9 @@ fn store_copy(dir: &std::path::Path, name: &str) -> Result<std::sync::Arc<Store>
 /// Import of a 100,000-row DefenderAgents export (CSV, matched by device name) through the real
 /// application on a loopback port, as `tenantscope-server import` posts it: from the post to the
 /// final report. Then the same file again (every row unchanged). Budget: 20,000 rows/s.
-fn import(dir: &std::path::Path, devices: u64) -> Result<u32, Box<dyn std::error::Error>> {
+fn import(dir: &std::path::Path, database: Option<&str>, devices: u64) -> Result<u32, Box<dyn std::error::Error>> {
     const ROWS: usize = 100_000;
-    let store = store_copy(dir, &format!("import-{devices}"))?;
+    let store = store_copy(dir, database, &format!("import-{devices}"))?;
     store.device_index()?;
     let names: Vec<String> =
         store.with(|c| Ok(c.prepare("SELECT Name FROM devices ORDER BY id LIMIT ?1")?.query_map([ROWS as i64], |r| r.get(0))?.collect::<Result<_, _>>()?))?;
@@ -434,12 +458,12 @@ fn import(dir: &std::path::Path, devices: u64) -> Result<u32, Box<dyn std::error
     Ok(over)
 }
 
-fn ingest(dir: &std::path::Path, devices: u64) -> Result<u32, Box<dyn std::error::Error>> {
+fn ingest(dir: &std::path::Path, database: Option<&str>, devices: u64) -> Result<u32, Box<dyn std::error::Error>> {
     use serde_json::{json, Value};
     use tenantscope_model::upload::UploadKind;
     use tenantscope_server::store::write;
     const BATCH: usize = 10_000;
-    let store = store_copy(dir, &format!("ingest-{devices}"))?;
+    let store = store_copy(dir, database, &format!("ingest-{devices}"))?;
     store.device_index()?;
     let rows: Vec<Value> = store.with(|c| {
         let mut stmt = c.prepare(
@@ -861,4 +885,216 @@ async fn keep_alive_get(
     let mut body = vec![0u8; length];
     conn.read_exact(&mut body).await.ok()?;
     Some((status, started.elapsed()))
+}
+
+/// Two server processes over the PostgreSQL database, 200 clients reading from both (the summary
+/// and devices pages, as open consoles do), an uploader posting a batch every 50 ms to either, a
+/// console's event stream on each; after 5 s the first server is killed (SIGKILL). What a load
+/// balancer in front does then is what the clients do: a request the dead server cannot answer is
+/// sent to the other one. Reported: answers and failures before and after, latency, how long the
+/// cross-replica notice took, and whether every acknowledged upload is in the database.
+fn failover(url: &str) -> Result<u32, Box<dyn std::error::Error>> {
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    use std::sync::{Arc, Mutex};
+    const CLIENTS: usize = 200;
+    let binary = std::env::current_exe()?.with_file_name("tenantscope-server");
+    if !binary.exists() {
+        println!("failover: {} not built (cargo build --release -p tenantscope-server)", binary.display());
+        return Ok(1);
+    }
+    let store = Store::open_postgres(url)?;
+    let token = store.with(|c| tenantscope_server::store::tokens::create(c, tenantscope_server::store::tokens::Role::Uploader, "failover", 0))?;
+    let free_port = || -> std::io::Result<u16> { Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port()) };
+    let mut servers = Vec::new();
+    let mut bases = Vec::new();
+    for _ in 0..2 {
+        let port = free_port()?;
+        let child = std::process::Command::new(&binary)
+            .args(["--listen", &format!("127.0.0.1:{port}"), "--no-demo", "--dist", "/nonexistent", "--data-dir", "/nonexistent"])
+            .env("TENANTSCOPE_DATABASE_URL", url)
+            .env("RUST_LOG", "warn")
+            .stdout(std::process::Stdio::null())
+            .spawn()?;
+        servers.push(child);
+        bases.push(format!("http://127.0.0.1:{port}"));
+    }
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let result = rt.block_on(async {
+        let http = reqwest::Client::builder().pool_max_idle_per_host(CLIENTS).build()?;
+        // Both answer once their index has caught up (503 while starting).
+        let started = Instant::now();
+        for base in &bases {
+            loop {
+                let ok = http.get(format!("{base}/api/v1/summary")).send().await.map(|r| r.status().is_success()).unwrap_or(false);
+                if ok {
+                    break;
+                }
+                if started.elapsed() > Duration::from_secs(600) {
+                    return Err::<u32, Box<dyn std::error::Error>>("the servers did not start".into());
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+        println!("failover: two servers ready in {:.1} s (cold start: index built from the database)", started.elapsed().as_secs_f64());
+        let dead = Arc::new(AtomicBool::new(false));
+        let stop = Arc::new(AtomicBool::new(false));
+        let answers = Arc::new(Mutex::new((Vec::<Duration>::new(), Vec::<Duration>::new())));
+        let failed = [Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0))];
+        let mut tasks = Vec::new();
+        for client in 0..CLIENTS {
+            let (http, bases, dead, stop, answers, failed) =
+                (http.clone(), bases.clone(), Arc::clone(&dead), Arc::clone(&stop), Arc::clone(&answers), failed.clone());
+            tasks.push(tokio::spawn(async move {
+                let mut n = client;
+                while !stop.load(Ordering::Relaxed) {
+                    n += 1;
+                    let path = if n % 4 == 0 { "/api/v1/devices?page_size=50" } else { "/api/v1/summary" };
+                    let after = dead.load(Ordering::Relaxed);
+                    // Half the clients are on the first server; a failed request goes to the other.
+                    let first = if client % 2 == 0 { 0 } else { 1 };
+                    let t = Instant::now();
+                    let mut ok = false;
+                    for target in [first, 1 - first] {
+                        match http.get(format!("{}{path}", bases[target])).timeout(Duration::from_secs(5)).send().await {
+                            Ok(r) if r.status().is_success() => {
+                                let _ = r.bytes().await;
+                                ok = true;
+                                break;
+                            }
+                            _ => continue,
+                        }
+                    }
+                    if ok {
+                        let mut a = answers.lock().unwrap();
+                        if after { a.1.push(t.elapsed()) } else { a.0.push(t.elapsed()) }
+                    } else {
+                        failed[usize::from(after)].fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+            }));
+        }
+        // The uploader: a device batch every 50 ms, to either server, the other if one fails.
+        let acknowledged = Arc::new(Mutex::new(Vec::<String>::new()));
+        let lost_requests = Arc::new(AtomicUsize::new(0));
+        let uploader = {
+            let (http, bases, stop, acknowledged, lost, token) =
+                (http.clone(), bases.clone(), Arc::clone(&stop), Arc::clone(&acknowledged), Arc::clone(&lost_requests), token.clone());
+            tokio::spawn(async move {
+                let mut n = 0usize;
+                while !stop.load(Ordering::Relaxed) {
+                    n += 1;
+                    let name = format!("FAILOVER-{n:05}");
+                    let body = serde_json::json!([{ "SMSID": "GUID:F", "AADTenantID": "t", "AADDeviceID": format!("failover-{n}"), "Name": name,
+                        "DeviceOS": "Microsoft Windows NT Workstation 10.0", "DeviceOSBuild": "10.0.26100", "AADPrimaryUserID": null,
+                        "Model": "Latitude 7440", "Manufacturer": "Dell Inc.", "SerialNumber": "F1", "DomainNames": "corp.contoso.com", "SKU": "Enterprise" }]);
+                    let mut sent = false;
+                    for target in [n % 2, 1 - n % 2] {
+                        let answer = http
+                            .post(format!("{}/api/v1/upload/devices", bases[target]))
+                            .bearer_auth(&token)
+                            .header("content-type", "application/json")
+                            .body(body.to_string())
+                            .timeout(Duration::from_secs(5))
+                            .send()
+                            .await;
+                        if matches!(&answer, Ok(r) if r.status().is_success()) {
+                            acknowledged.lock().unwrap().push(name.clone());
+                            sent = true;
+                            break;
+                        }
+                    }
+                    if !sent {
+                        lost.fetch_add(1, Ordering::Relaxed);
+                    }
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            })
+        };
+        // A console on the second server: how long a change made on the first takes to show there.
+        let mut stream = http.get(format!("{}/api/v1/events", bases[1])).send().await?;
+        let probe = Instant::now();
+        let _ = http
+            .post(format!("{}/api/v1/upload/devices", bases[0]))
+            .bearer_auth(&token)
+            .header("content-type", "application/json")
+            .body(r#"[{"SMSID":"GUID:F","AADTenantID":"t","AADDeviceID":"failover-probe","Name":"FAILOVER-PROBE","DeviceOS":"Microsoft Windows NT Workstation 10.0","DeviceOSBuild":"10.0.26100","AADPrimaryUserID":null,"Model":"Latitude 7440","Manufacturer":"Dell Inc.","SerialNumber":"F1","DomainNames":"corp.contoso.com","SKU":"Enterprise"}]"#)
+            .send()
+            .await?;
+        let mut seen = String::new();
+        while !seen.contains("event: change") && probe.elapsed() < Duration::from_secs(10) {
+            match tokio::time::timeout(Duration::from_secs(10), stream.chunk()).await {
+                Ok(Ok(Some(chunk))) => seen.push_str(&String::from_utf8_lossy(&chunk)),
+                _ => break,
+            }
+        }
+        let notice = probe.elapsed();
+        println!(
+            "failover: an upload on server 1 announced on server 2's event stream after {} ms",
+            notice.as_millis()
+        );
+        drop(stream);
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        // Server 1 dies mid-run (no shutdown: SIGKILL).
+        servers[0].kill()?;
+        dead.store(true, Ordering::Relaxed);
+        let killed = Instant::now();
+        // A console that was on server 1 reconnects to server 2 with the last id it saw.
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        stop.store(true, Ordering::Relaxed);
+        for task in tasks {
+            let _ = task.await;
+        }
+        let _ = uploader.await;
+        let ran_after = killed.elapsed();
+        // Every acknowledged upload is in the database, and the survivor lists it.
+        let acknowledged = acknowledged.lock().unwrap().clone();
+        let missing: Vec<&String> = store.with(|c| {
+            let mut missing = Vec::new();
+            for name in &acknowledged {
+                let n: i64 = c.query_row("SELECT COUNT(*) FROM devices WHERE Name = ?1", [name], |r| r.get(0))?;
+                if n != 1 {
+                    missing.push(name);
+                }
+            }
+            Ok(missing)
+        })?;
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let listed: serde_json::Value = serde_json::from_slice(
+            &http.get(format!("{}/api/v1/devices?q=FAILOVER-&page_size=1", bases[1])).send().await?.bytes().await?,
+        )?;
+        let (before, after) = std::mem::take(&mut *answers.lock().unwrap());
+        let pct = |mut v: Vec<Duration>, q: f64| -> f64 {
+            v.sort();
+            v.get(((v.len() as f64 * q).ceil() as usize).clamp(1, v.len().max(1)) - 1).map_or(0.0, |d| d.as_secs_f64() * 1000.0)
+        };
+        let (failed_before, failed_after) = (failed[0].load(Ordering::Relaxed), failed[1].load(Ordering::Relaxed));
+        println!(
+            "failover: {CLIENTS} clients over two servers: before the kill {} answers ({} failed), p50 {:.1} ms, p95 {:.1} ms; \
+             after it ({:.1} s, one server) {} answers ({} failed), p50 {:.1} ms, p95 {:.1} ms",
+            before.len(),
+            failed_before,
+            pct(before.clone(), 0.5),
+            pct(before, 0.95),
+            ran_after.as_secs_f64(),
+            after.len(),
+            failed_after,
+            pct(after.clone(), 0.5),
+            pct(after, 0.95)
+        );
+        let lost = lost_requests.load(Ordering::Relaxed);
+        println!(
+            "failover: {} uploads acknowledged, {} of them missing from the database; {} uploads refused by both servers; the survivor lists {} FAILOVER- devices {}",
+            acknowledged.len(),
+            missing.len(),
+            lost,
+            listed["total"],
+            if missing.is_empty() && failed_after == 0 && notice < Duration::from_secs(1) { "" } else { "OVER" }
+        );
+        Ok(u32::from(!missing.is_empty() || failed_after > 0 || notice >= Duration::from_secs(1)))
+    });
+    for mut server in servers {
+        let _ = server.kill();
+        let _ = server.wait();
+    }
+    result
 }
