@@ -30,7 +30,7 @@ step "PostgreSQL: the server suites again over a throw-away PostgreSQL cluster, 
 # starts it on a free loopback port; each test makes a database of its own there.
 if pg_url=$(bash scripts/pg.sh start "$pgdir"); then
   run postgres env TENANTSCOPE_TEST_DATABASE="$pg_url" cargo test --locked -p tenantscope-server \
-    --test api --test upload --test access --test privacy --test import --test graph --test site --test replicas
+    --test api --test upload --test access --test privacy --test import --test graph --test site --test replicas --test tenants
 else
   broken+=(postgres)
 fi

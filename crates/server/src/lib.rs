@@ -68,6 +68,24 @@ pub fn app_preparing(startup: Arc<Startup>, dist: Option<&Path>, options: &web::
     shell(api, None, dist, options)
 }
 
+/// Several tenants on one server: each tenant's own application (its store, tokens, sessions and
+/// event streams) answers the requests for its host name (`--tenant HOST=TENANT_ID`); every other
+/// host gets `default`. A token or session of one tenant means nothing at another's host.
+pub fn app_tenants(default: Router, tenants: Vec<(String, Router)>) -> Router {
+    use tower::ServiceExt;
+    let tenants: Arc<Vec<(String, Router)>> = Arc::new(tenants.into_iter().map(|(host, app)| (host.to_ascii_lowercase(), app)).collect());
+    Router::new().fallback_service(tower::service_fn(move |req: axum::extract::Request| {
+        let host = req
+            .headers()
+            .get(header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .map(|h| web::host_name(h).to_ascii_lowercase())
+            .unwrap_or_default();
+        let app = tenants.iter().find(|(name, _)| *name == host).map_or_else(|| default.clone(), |(_, app)| app.clone());
+        app.oneshot(req)
+    }))
+}
+
 /// One service for the server's whole life: `preparing` until `ready` is set, then `ready`.
 pub fn app_switching(preparing: Router, ready: Arc<std::sync::OnceLock<Router>>) -> Router {
     use tower::ServiceExt;

@@ -203,11 +203,19 @@ pub const LOOK_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
 pub fn follow_database(store: Arc<Store>, live: Arc<Live>) -> Option<tokio::task::JoinHandle<()>> {
     let store::Location::Postgres(url) = store.location().clone() else { return None };
     Some(tokio::spawn(async move {
+        // The announcements of this store's schema only (other tenants announce on the same channel).
+        let schema = loop {
+            let asked = Arc::clone(&store);
+            match tokio::task::spawn_blocking(move || asked.with(|c| Ok(c.query_row("SELECT current_schema()", [], |r| r.get::<_, String>(0))?))).await {
+                Ok(Ok(schema)) => break schema,
+                _ => tokio::time::sleep(std::time::Duration::from_secs(1)).await,
+            }
+        };
         let mut closing = live.closing();
         // Told once per outage.
         let mut failing = false;
         loop {
-            match listen(&url).await {
+            match listen(&url, &schema).await {
                 Ok((_client, mut announced)) => {
                     if failing {
                         tracing::info!("listening for changes again");
@@ -246,14 +254,16 @@ pub fn follow_database(store: Arc<Store>, live: Arc<Live>) -> Option<tokio::task
 
 /// A connection listening on the change channel, and the announcements it hears (None once the
 /// connection is gone). The client is kept by the caller for as long as it listens.
-async fn listen(url: &str) -> Result<(tokio_postgres::Client, tokio::sync::mpsc::UnboundedReceiver<i64>), tokio_postgres::Error> {
+async fn listen(url: &str, schema: &str) -> Result<(tokio_postgres::Client, tokio::sync::mpsc::UnboundedReceiver<i64>), tokio_postgres::Error> {
+    let prefix = format!("{schema}:");
     let (client, mut connection) = tokio_postgres::connect(url, tokio_postgres::NoTls).await?;
     let (heard, announced) = tokio::sync::mpsc::unbounded_channel();
     tokio::spawn(async move {
         loop {
             match std::future::poll_fn(|cx| connection.poll_message(cx)).await {
                 Some(Ok(tokio_postgres::AsyncMessage::Notification(n))) => {
-                    if heard.send(n.payload().parse::<i64>().unwrap_or(0)).is_err() {
+                    let Some(id) = n.payload().strip_prefix(&prefix) else { continue };
+                    if heard.send(id.parse::<i64>().unwrap_or(0)).is_err() {
                         return;
                     }
                 }

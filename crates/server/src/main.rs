@@ -148,6 +148,9 @@ enum TokenAction {
         /// The PostgreSQL database of the store, when it is kept there.
         #[arg(long, env = "TENANTSCOPE_DATABASE_URL", hide_env_values = true)]
         database: Option<String>,
+        /// A tenant's store (`--tenant HOST=TENANT_ID` of the server): the token is that tenant's.
+        #[arg(long)]
+        tenant: Option<String>,
         /// A name to tell tokens apart.
         #[arg(long, default_value = "")]
         label: String,
@@ -160,6 +163,9 @@ enum TokenAction {
         /// The PostgreSQL database of the store, when it is kept there.
         #[arg(long, env = "TENANTSCOPE_DATABASE_URL", hide_env_values = true)]
         database: Option<String>,
+        /// A tenant's store (`--tenant HOST=TENANT_ID` of the server): the token is that tenant's.
+        #[arg(long)]
+        tenant: Option<String>,
     },
     /// Revokes a token: it and every session signed in with it stop working (within 5 seconds on a
     /// running server).
@@ -172,6 +178,9 @@ enum TokenAction {
         /// The PostgreSQL database of the store, when it is kept there.
         #[arg(long, env = "TENANTSCOPE_DATABASE_URL", hide_env_values = true)]
         database: Option<String>,
+        /// A tenant's store (`--tenant HOST=TENANT_ID` of the server): the token is that tenant's.
+        #[arg(long)]
+        tenant: Option<String>,
     },
 }
 
@@ -187,6 +196,11 @@ struct Args {
     /// several servers over one database serve the same data, each change announced to all.
     #[arg(long, env = "TENANTSCOPE_DATABASE_URL", hide_env_values = true)]
     database: Option<String>,
+    /// Serve a tenant of its own at a host name (repeatable), e.g. contoso.example=GUID: its store
+    /// (a SQLite file under --data-dir/tenants/GUID/, or a schema of the PostgreSQL database), tokens,
+    /// sessions and event streams are its alone, and it takes records of tenant GUID only.
+    #[arg(long = "tenant", value_name = "HOST=TENANT_ID", value_parser = tenant_arg)]
+    tenants: Vec<(String, String)>,
     /// Directory of the built console (trunk's dist/); the API alone if it does not exist.
     #[arg(long, default_value = "./dist")]
     dist: PathBuf,
@@ -216,6 +230,20 @@ struct Args {
     /// Reading takes a token or a session on a loopback address too (it is open there by default).
     #[arg(long)]
     require_sign_in: bool,
+}
+
+/// `HOST=TENANT_ID` of `--tenant`.
+fn tenant_arg(value: &str) -> Result<(String, String), String> {
+    let (host, tenant) = value.split_once('=').ok_or("give HOST=TENANT_ID, e.g. contoso.example=6f1b…")?;
+    let host = host.trim().to_ascii_lowercase();
+    if host.is_empty() || !host.chars().all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-') {
+        return Err(format!("{host:?} is not a host name"));
+    }
+    let tenant = tenant.trim().to_ascii_lowercase();
+    if tenant.is_empty() || !tenant.chars().all(|c| c.is_ascii_hexdigit() || c == '-') {
+        return Err(format!("{tenant:?} is not a tenant id (its Entra tenant GUID)"));
+    }
+    Ok((host, tenant))
 }
 
 /// How long requests in flight may run after a shutdown signal.
@@ -357,9 +385,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         no_sign_in();
     }
     let web = WebOptions { frame_ancestors: args.frame_ancestors.clone(), allow_hosts: args.allow_hosts.clone(), require_sign_in: !open };
+    // While preparing, a tenant's host is told how far it is too (not refused as unknown).
+    let mut web_preparing = web.clone();
+    web_preparing.allow_hosts.extend(args.tenants.iter().map(|(host, _)| host.clone()));
     let startup = Arc::new(Startup::default());
     let ready = Arc::new(OnceLock::new());
-    let app = app_switching(app_preparing(Arc::clone(&startup), config.dist.as_deref(), &web), Arc::clone(&ready));
+    let app = app_switching(app_preparing(Arc::clone(&startup), config.dist.as_deref(), &web_preparing), Arc::clone(&ready));
     println!("Tenantscope is running at http://{addr}/  (API: http://{addr}/api/v1/summary)");
     // On SIGTERM / Ctrl-C: no new connections, requests in flight get `SHUTDOWN_GRACE` to finish
     // (a long export is cut then).
@@ -394,7 +425,35 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 if tenantscope_server::live::follow_database(Arc::clone(&store), Arc::clone(&live)).is_some() {
                     live.changed(&store).await;
                 }
-                let _ = ready.set(app_live(Arc::clone(&store), Arc::clone(&live), config.dist.as_deref(), &web));
+                let default_app = app_live(Arc::clone(&store), Arc::clone(&live), config.dist.as_deref(), &web);
+                // Each tenant: its own store, index, summary and event hub, at its host name.
+                let mut tenant_apps = Vec::new();
+                for (host, tenant) in &args.tenants {
+                    let opened = tokio::task::spawn_blocking({
+                        let (data_dir, database, tenant) = (config.data_dir.clone(), config.database.clone(), tenant.clone());
+                        move || -> tenantscope_server::store::Result<Arc<tenantscope_server::store::Store>> {
+                            let store = tenantscope_server::store::Store::open_tenant(&data_dir, database.as_deref(), &tenant)?;
+                            store.ensure_indexes()?;
+                            store.device_index()?;
+                            Ok(store)
+                        }
+                    })
+                    .await;
+                    let tenant_store = match opened {
+                        Ok(Ok(s)) => s,
+                        Ok(Err(e)) => return format!("tenant {tenant}: {e}"),
+                        Err(e) => return format!("tenant {tenant}: {e}"),
+                    };
+                    let tenant_live = tenantscope_server::live::Live::new();
+                    if tenantscope_server::live::follow_database(Arc::clone(&tenant_store), Arc::clone(&tenant_live)).is_some() {
+                        tenant_live.changed(&tenant_store).await;
+                    }
+                    let mut tenant_web = web.clone();
+                    tenant_web.allow_hosts.push(host.clone());
+                    tracing::info!(host = %host, tenant = %tenant, store = %tenant_store.name(), "tenant ready");
+                    tenant_apps.push((host.clone(), app_live(tenant_store, tenant_live, config.dist.as_deref(), &tenant_web)));
+                }
+                let _ = ready.set(if tenant_apps.is_empty() { default_app } else { tenantscope_server::app_tenants(default_app, tenant_apps) });
                 // The demo's own upload token, shown once (no token is accepted until one exists).
                 if config.demo.is_some() {
                     match store.with(|c| Ok(if tokens::any(c)? { None } else { Some(tokens::create(c, tokens::Role::Uploader, "demo", now)?) })) {
@@ -459,7 +518,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// `token create` prints the token alone on standard output (so that `TOKEN=$(tenantscope-server
 /// token create ...)` works); `token list` a table; `token revoke` what it did.
 fn token_command(action: TokenAction) -> Result<(), Box<dyn std::error::Error>> {
-    let open = |data_dir: &std::path::Path, database: Option<String>| match tenantscope_server::store::Store::open_in(data_dir, database.as_deref()) {
+    let open = |data_dir: &std::path::Path, database: Option<String>, tenant: Option<String>| match match &tenant {
+        Some(tenant) => tenantscope_server::store::Store::open_tenant(data_dir, database.as_deref(), tenant),
+        None => tenantscope_server::store::Store::open_in(data_dir, database.as_deref()),
+    } {
         Ok(s) => s,
         Err(e) => {
             eprintln!("tenantscope-server: {e}");
@@ -468,17 +530,17 @@ fn token_command(action: TokenAction) -> Result<(), Box<dyn std::error::Error>> 
     };
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_secs() as i64;
     match action {
-        TokenAction::Create { role, data_dir, database, label } => {
+        TokenAction::Create { role, data_dir, database, tenant, label } => {
             let Some(role) = tokens::Role::from_key(&role) else {
                 let roles: Vec<&str> = tokens::Role::ALL.iter().map(|r| r.key()).collect();
                 eprintln!("tenantscope-server: no role {role:?}; roles: {}", roles.join(", "));
                 std::process::exit(2);
             };
-            let token = open(&data_dir, database).with(|c| tokens::create(c, role, &label, now))?;
+            let token = open(&data_dir, database, tenant).with(|c| tokens::create(c, role, &label, now))?;
             println!("{token}");
         }
-        TokenAction::List { data_dir, database } => {
-            let list = open(&data_dir, database).with(|c| tokens::list(c, now))?;
+        TokenAction::List { data_dir, database, tenant } => {
+            let list = open(&data_dir, database, tenant).with(|c| tokens::list(c, now))?;
             println!("{:>4}  {:<9} {:<20} {:<21} {:<21} {:>8}", "id", "role", "label", "created", "revoked", "sessions");
             for t in list {
                 println!(
@@ -492,8 +554,8 @@ fn token_command(action: TokenAction) -> Result<(), Box<dyn std::error::Error>> 
                 );
             }
         }
-        TokenAction::Revoke { id, data_dir, database } => {
-            if open(&data_dir, database).with(|c| tokens::revoke(c, id, now))? {
+        TokenAction::Revoke { id, data_dir, database, tenant } => {
+            if open(&data_dir, database, tenant).with(|c| tokens::revoke(c, id, now))? {
                 println!("token {id} revoked: it and its sessions stop working");
             } else {
                 eprintln!("tenantscope-server: no token {id} that is not revoked already (see `token list`)");

@@ -556,8 +556,9 @@ pub enum TransactionBehavior {
     Immediate,
 }
 
-/// The advisory lock every writing transaction holds on PostgreSQL (SQLite's IMMEDIATE).
-pub const PG_WRITE_LOCK: i64 = 0x7465_6e61_6e74;
+/// The advisory lock every writing transaction holds on PostgreSQL (SQLite's IMMEDIATE): one per
+/// schema (a tenant's store is a schema of its own; tenants never wait for each other).
+pub const PG_WRITE_LOCK: i32 = 0x7465_6e61;
 
 impl Connection {
     pub fn open(location: &Location) -> Result<Connection> {
@@ -569,7 +570,8 @@ impl Connection {
                     inner: Inner::Postgres(PgConn { client, statements: RefCell::default() }),
                     in_tx: Default::default(),
                 };
-                conn.execute_batch("SET application_name = 'tenantscope'")?;
+                // Notices ("already exists, skipping") are not worth a log line.
+                conn.execute_batch("SET application_name = 'tenantscope'; SET client_min_messages = warning")?;
                 Ok(conn)
             }
         }
@@ -665,7 +667,7 @@ impl Connection {
             (Dialect::Postgres, TransactionBehavior::Deferred) => "BEGIN ISOLATION LEVEL REPEATABLE READ".to_string(),
             // The write lock first, then every statement sees what committed before it.
             (Dialect::Postgres, TransactionBehavior::Immediate) => {
-                format!("BEGIN ISOLATION LEVEL READ COMMITTED; SELECT pg_advisory_xact_lock({PG_WRITE_LOCK})")
+                format!("BEGIN ISOLATION LEVEL READ COMMITTED; SELECT pg_advisory_xact_lock({PG_WRITE_LOCK}, hashtext(current_schema()))")
             }
         };
         self.execute_batch(&begin)?;

@@ -615,10 +615,51 @@ impl Store {
         }
     }
 
+    /// The store of one tenant (`--tenant HOST=TENANT_ID`): a SQLite file of its own under
+    /// `data_dir/tenants/TENANT_ID/`, or a schema of its own (`tenant_…`) in the PostgreSQL database.
+    /// Its rows, tokens, sessions, change log and event streams are the tenant's alone, and its
+    /// write path takes records of that tenant only (`write::SCOPED_TENANT`).
+    pub fn open_tenant(data_dir: &Path, database: Option<&str>, tenant: &str) -> Result<Arc<Store>> {
+        let tenant = tenant.trim().to_ascii_lowercase();
+        if tenant.is_empty() || tenant.len() > 64 || !tenant.chars().all(|c| c.is_ascii_hexdigit() || c == '-') {
+            return Err(StoreError::Open(format!("tenant {tenant:?}: give the tenant's id (its Entra tenant GUID)")));
+        }
+        let store = match database {
+            None => Self::open_sqlite(&data_dir.join("tenants").join(&tenant))?,
+            Some(url) => {
+                let schema = format!("tenant_{}", tenant.replace('-', "_"));
+                let admin = Connection::open(&Location::Postgres(url.to_string()))
+                    .map_err(|e| StoreError::Open(format!("cannot connect to the database {} ({e})", redacted(url))))?;
+                // Under a lock: servers starting together would race for the name.
+                admin.execute_batch(&format!(
+                    "BEGIN; SELECT pg_advisory_xact_lock({}, 0); CREATE SCHEMA IF NOT EXISTS {schema}; COMMIT",
+                    db::PG_WRITE_LOCK
+                ))?;
+                let scoped = if url.contains("://") {
+                    let glue = if url.contains('?') { '&' } else { '?' };
+                    format!("{url}{glue}options=-c%20search_path%3D{schema}")
+                } else {
+                    format!("{url} options='-c search_path={schema}'")
+                };
+                Self::open_postgres_named(&scoped, format!("{} (schema {schema})", redacted(url)))?
+            }
+        };
+        store.with(|c| {
+            if get_meta(c, write::SCOPED_TENANT)?.is_none() {
+                set_meta(c, write::SCOPED_TENANT, &tenant)?;
+            }
+            Ok(())
+        })?;
+        Ok(store)
+    }
+
     /// Connects to the PostgreSQL database and brings its schema up to date (one server at a time:
     /// the migrations run under the store's write lock).
     pub fn open_postgres(url: &str) -> Result<Arc<Store>> {
-        let name = redacted(url);
+        Self::open_postgres_named(url, redacted(url))
+    }
+
+    fn open_postgres_named(url: &str, name: String) -> Result<Arc<Store>> {
         let location = Location::Postgres(url.to_string());
         let mut conn = Connection::open(&location)
             .map_err(|e| StoreError::Open(format!("cannot connect to the database {name} ({e}); is PostgreSQL running there?")))?;
@@ -714,10 +755,18 @@ impl Store {
     /// Creates any missing index (cheap when they exist) and refreshes the planner's statistics.
     pub fn ensure_indexes(&self) -> Result<()> {
         self.with(|conn| {
-            conn.execute_batch(INDEXES)?;
             match conn.dialect() {
-                Dialect::Sqlite => conn.execute_batch("PRAGMA optimize;")?,
-                Dialect::Postgres => conn.execute_batch("ANALYZE")?,
+                Dialect::Sqlite => {
+                    conn.execute_batch(INDEXES)?;
+                    conn.execute_batch("PRAGMA optimize;")?;
+                }
+                Dialect::Postgres => {
+                    // Under the write lock: servers starting together would race for the same names.
+                    let tx = conn.transaction_with_behavior(db::TransactionBehavior::Immediate)?;
+                    tx.execute_batch(INDEXES)?;
+                    tx.commit()?;
+                    conn.execute_batch("ANALYZE")?;
+                }
             }
             Ok(())
         })

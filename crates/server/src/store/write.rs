@@ -38,6 +38,9 @@ pub struct ChangeLog {
     followed: Mutex<Option<i64>>,
 }
 
+/// The meta key of a tenant's store: the one tenant (AADTenantID / TenantId) its records belong to.
+pub const SCOPED_TENANT: &str = "scoped_tenant";
+
 /// Changes kept in the table: a server that was away for more is brought up by a rebuild (its
 /// clients are told to reload everything).
 pub const CHANGES_KEPT: i64 = 10_000;
@@ -83,7 +86,8 @@ impl ChangeLog {
             tx.execute("DELETE FROM changes WHERE id <= ?1", [change.id - CHANGES_KEPT])?;
         }
         if tx.dialect() == super::Dialect::Postgres {
-            tx.execute("SELECT pg_notify(?1, ?2)", params![CHANNEL, change.id.to_string()])?;
+            // "schema:id": every store in the database (a tenant's is a schema) announces on one channel.
+            tx.execute("SELECT pg_notify(?1, current_schema() || ':' || ?2)", params![CHANNEL, change.id.to_string()])?;
         }
         tx.commit()?;
         Ok(change)
@@ -366,6 +370,23 @@ fn apply_in(tx: Transaction<'_>, kind: UploadKind, records: &[Record], now: i64,
             message: "no device with this AADDeviceID; upload the device first".into(),
         })
     };
+    // A tenant's store takes its tenant's records only: every row carries its tenant.
+    if let Some(tenant) = super::get_meta(&tx, SCOPED_TENANT)? {
+        for (index, record) in records.iter().enumerate() {
+            let (field, value) = match record {
+                Record::Device(d) => ("AADTenantID", d.aad_tenant_id.as_str()),
+                Record::Collection(c) => ("TenantId", c.tenant_id.as_str()),
+                _ => continue,
+            };
+            if !value.eq_ignore_ascii_case(&tenant) {
+                return Err(WriteError::Record(RecordError {
+                    index,
+                    field: Some(field.into()),
+                    message: format!("this server takes records of tenant {tenant} here, not {value:?}"),
+                }));
+            }
+        }
+    }
     // Devices whose verdict must be derived again (their threats changed), every device touched,
     // and those that move in the orders the store's indexes give.
     let mut touched = Vec::new();
