@@ -71,26 +71,7 @@ impl Server {
 
     /// Every GET route of the API, with real ids for the ones that take one (not /events: a stream).
     fn read_routes(&self) -> Vec<String> {
-        let (device, collection, threat): (String, String, i64) = self
-            .store
-            .with(|c| {
-                Ok((
-                    c.query_row("SELECT AADDeviceID FROM devices LIMIT 1", [], |r| r.get(0))?,
-                    c.query_row("SELECT CollectionId FROM collections LIMIT 1", [], |r| r.get(0))?,
-                    c.query_row("SELECT ThreatID FROM threats LIMIT 1", [], |r| r.get(0))?,
-                ))
-            })
-            .unwrap();
-        tenantscope_server::api::routes()
-            .paths()
-            .iter()
-            .filter(|p| !p.starts_with("/upload") && **p != "/import" && **p != "/events" && **p != "/session" && **p != "/openapi.json")
-            .map(|p| {
-                format!("/api/v1{}", p.replace("/devices/{id}", &format!("/devices/{device}")))
-                    .replace("/collections/{id}", &format!("/collections/{collection}"))
-                    .replace("/threats/{id}", &format!("/threats/{threat}"))
-            })
-            .collect()
+        backend::read_routes(&self.store)
     }
 }
 

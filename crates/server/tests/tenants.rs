@@ -125,30 +125,6 @@ fn own_marks(t: &Tenant) -> Vec<String> {
     marks
 }
 
-/// Every GET route of the API with ids of `t`'s own data (not /events: a stream).
-fn read_routes(t: &Tenant) -> Vec<String> {
-    let (device, collection, threat): (String, String, i64) = t
-        .store
-        .with(|c| {
-            Ok((
-                c.query_row("SELECT AADDeviceID FROM devices ORDER BY id LIMIT 1", [], |r| r.get(0))?,
-                c.query_row("SELECT CollectionId FROM collections ORDER BY id LIMIT 1", [], |r| r.get(0))?,
-                c.query_row("SELECT ThreatID FROM threats ORDER BY id LIMIT 1", [], |r| r.get(0))?,
-            ))
-        })
-        .unwrap();
-    tenantscope_server::api::routes()
-        .paths()
-        .iter()
-        .filter(|p| !p.starts_with("/upload") && **p != "/import" && **p != "/events" && **p != "/session" && **p != "/openapi.json")
-        .map(|p| {
-            format!("/api/v1{}", p.replace("/devices/{id}", &format!("/devices/{device}")))
-                .replace("/collections/{id}", &format!("/collections/{collection}"))
-                .replace("/threats/{id}", &format!("/threats/{threat}"))
-        })
-        .collect()
-}
-
 /// A marker of tenant `t` in every kind of record its site uploads.
 async fn mark(s: &Server, t: &Tenant) {
     let marker = format!("ONLY-IN-{}", t.host);
@@ -174,7 +150,7 @@ async fn no_route_export_or_event_stream_shows_another_tenants_rows() {
     for (me, other) in [(&s.a, &s.b), (&s.b, &s.a)] {
         let foreign = own_marks(other);
         let mine = own_marks(me);
-        let routes = read_routes(me);
+        let routes = backend::read_routes(&me.store);
         assert!(routes.len() >= 15, "{routes:?}");
         for route in &routes {
             for token in [&me.admin, &me.viewer] {
@@ -218,19 +194,7 @@ async fn no_route_export_or_event_stream_shows_another_tenants_rows() {
 
 /// The change notices read from an event stream until `until` have come or a second passed.
 async fn read(body: &mut Body, until: usize) -> String {
-    let mut text = String::new();
-    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(1);
-    while text.matches("event: change").count() < until {
-        match tokio::time::timeout_at(deadline, body.frame()).await {
-            Ok(Some(Ok(frame))) => {
-                if let Some(data) = frame.data_ref() {
-                    text.push_str(&String::from_utf8_lossy(data));
-                }
-            }
-            _ => break,
-        }
-    }
-    text
+    backend::read_events(body, std::time::Duration::from_secs(1), |t| t.matches("event: change").count() >= until).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

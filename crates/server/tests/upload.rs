@@ -231,19 +231,7 @@ async fn a_device_that_leaves_goes_with_everything_hanging_off_it() {
 
 /// Reads the events stream until `until` holds for the text read so far (or 5 s pass).
 async fn read_events(body: &mut Body, until: impl Fn(&str) -> bool) -> String {
-    let mut text = String::new();
-    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
-    while !until(&text) {
-        match tokio::time::timeout_at(deadline, body.frame()).await {
-            Ok(Some(Ok(frame))) => {
-                if let Some(data) = frame.data_ref() {
-                    text.push_str(&String::from_utf8_lossy(data));
-                }
-            }
-            _ => break,
-        }
-    }
-    text
+    backend::read_events(body, std::time::Duration::from_secs(5), until).await
 }
 
 #[tokio::test]

@@ -32,3 +32,45 @@ pub fn store(dir: &Path) -> Arc<Store> {
         None => Store::open(dir).unwrap(),
     }
 }
+
+/// Every GET route of the API with ids of the data in `store` for the routes that take one (not
+/// /events: a stream).
+pub fn read_routes(store: &Store) -> Vec<String> {
+    let (device, collection, threat): (String, String, i64) = store
+        .with(|c| {
+            Ok((
+                c.query_row("SELECT AADDeviceID FROM devices ORDER BY id LIMIT 1", [], |r| r.get(0))?,
+                c.query_row("SELECT CollectionId FROM collections ORDER BY id LIMIT 1", [], |r| r.get(0))?,
+                c.query_row("SELECT ThreatID FROM threats ORDER BY id LIMIT 1", [], |r| r.get(0))?,
+            ))
+        })
+        .unwrap();
+    tenantscope_server::api::routes()
+        .paths()
+        .iter()
+        .filter(|p| !p.starts_with("/upload") && **p != "/import" && **p != "/events" && **p != "/session" && **p != "/openapi.json")
+        .map(|p| {
+            format!("/api/v1{}", p.replace("/devices/{id}", &format!("/devices/{device}")))
+                .replace("/collections/{id}", &format!("/collections/{collection}"))
+                .replace("/threats/{id}", &format!("/threats/{threat}"))
+        })
+        .collect()
+}
+
+/// Reads an events stream until `until` holds for the text read so far (or `wait` passes).
+pub async fn read_events(body: &mut axum::body::Body, wait: std::time::Duration, until: impl Fn(&str) -> bool) -> String {
+    use http_body_util::BodyExt;
+    let mut text = String::new();
+    let deadline = tokio::time::Instant::now() + wait;
+    while !until(&text) {
+        match tokio::time::timeout_at(deadline, body.frame()).await {
+            Ok(Some(Ok(frame))) => {
+                if let Some(data) = frame.data_ref() {
+                    text.push_str(&String::from_utf8_lossy(data));
+                }
+            }
+            _ => break,
+        }
+    }
+    text
+}
