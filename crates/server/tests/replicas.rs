@@ -201,3 +201,21 @@ async fn a_replica_that_lost_its_connection_catches_up_from_the_change_log() {
     assert_eq!(c.get(&late, "/api/v1/summary").await, c.get(&c.b, "/api/v1/summary").await);
     let _ = (c.a.stop.send(()), c.b.stop.send(()), late.stop.send(()));
 }
+
+#[test]
+fn a_database_with_a_newer_schema_is_refused_in_one_line() {
+    let Some(server) = backend::database() else { return };
+    let url = backend::fresh_database(&server);
+    drop(Store::open_postgres(&url).unwrap());
+    let newer = tenantscope_server::store::schema_version() + 1;
+    Store::open_postgres(&url).unwrap().with(|c| Ok(c.execute("INSERT INTO schema_version (version) VALUES (?1)", [newer])?)).unwrap();
+    let message = match Store::open_postgres(&url) {
+        Err(e) => e.to_string(),
+        Ok(_) => panic!("a newer schema was opened"),
+    };
+    assert!(message.contains(&format!("schema version {newer}, newer than this server understands")), "{message}");
+    assert!(!message.contains('\n'), "{message}");
+    // And a server that is not there: said so, in one line.
+    let gone = Store::open_postgres("postgres://tenantscope@127.0.0.1:1/none").err().unwrap().to_string();
+    assert!(gone.contains("cannot connect to the database") && gone.contains("refused"), "{gone}");
+}
