@@ -371,10 +371,11 @@ fn store_copy(dir: &std::path::Path, database: Option<&str>, name: &str) -> Resu
         let (server, source) = url.rsplit_once('/').ok_or("a postgres:// URL ending in /DATABASE")?;
         let copy = format!("{source}_{}", name.replace('-', "_"));
         let admin = store::db::Connection::open(&store::Location::Postgres(format!("{server}/postgres")))?;
+        // One statement each: a batch is one transaction, which DROP/CREATE DATABASE refuse.
         admin.execute_batch(&format!(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{source}' AND pid <> pg_backend_pid();
-             DROP DATABASE IF EXISTS {copy};"
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{source}' AND pid <> pg_backend_pid()"
         ))?;
+        admin.execute_batch(&format!("DROP DATABASE IF EXISTS {copy}"))?;
         admin.execute_batch(&format!("CREATE DATABASE {copy} TEMPLATE {source}"))?;
         return Ok(Store::open_postgres(&format!("{server}/{copy}"))?);
     }

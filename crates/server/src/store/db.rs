@@ -353,9 +353,26 @@ pub struct ParamsFromIter(Vec<Value>);
 pub fn params_from_iter<I>(iter: I) -> ParamsFromIter
 where
     I: IntoIterator,
-    I::Item: ToSql,
+    I::Item: IntoValue,
 {
-    ParamsFromIter(iter.into_iter().map(|v| Value::from(v.to_sql())).collect())
+    ParamsFromIter(iter.into_iter().map(IntoValue::into_value).collect())
+}
+
+/// A parameter taken into `params_from_iter`: an owned value moves in, a borrowed one is copied.
+pub trait IntoValue {
+    fn into_value(self) -> Value;
+}
+
+impl IntoValue for Value {
+    fn into_value(self) -> Value {
+        self
+    }
+}
+
+impl<T: ToSql + ?Sized> IntoValue for &T {
+    fn into_value(self) -> Value {
+        Value::from(self.to_sql())
+    }
 }
 
 impl Params for ParamsFromIter {
@@ -736,20 +753,10 @@ pub enum Statement<'c> {
     Postgres(&'c PgConn, tokio_postgres::Statement),
 }
 
-fn sqlite_params<P: Params>(params: &P) -> (Vec<ValueRef<'_>>, usize) {
-    let values = params.values();
-    let n = values.len();
-    (values, n)
-}
-
 impl Statement<'_> {
     pub fn execute<P: Params>(&mut self, params: P) -> Result<usize> {
         match self {
-            Statement::Sqlite(s) => {
-                let (values, _) = sqlite_params(&params);
-                let bound: Vec<Bound<'_>> = values.into_iter().map(Bound).collect();
-                Ok(s.execute(rusqlite::params_from_iter(bound.iter()))?)
-            }
+            Statement::Sqlite(s) => Ok(s.execute(rusqlite::params_from_iter(params.values().into_iter().map(Bound)))?),
             Statement::Postgres(pg, statement) => {
                 let values: Vec<PgBound<'_>> = params.values().into_iter().map(PgBound).collect();
                 let refs: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> =
@@ -761,13 +768,8 @@ impl Statement<'_> {
 
     pub fn query<P: Params>(&mut self, params: P) -> Result<Rows<'_>> {
         match self {
-            Statement::Sqlite(s) => {
-                let (values, _) = sqlite_params(&params);
-                let bound: Vec<Bound<'_>> = values.into_iter().map(Bound).collect();
-                // The values are copied into the statement when bound.
-                let rows = s.query(rusqlite::params_from_iter(bound.iter()))?;
-                Ok(Rows::Sqlite(rows))
-            }
+            // The values are copied into the statement when bound.
+            Statement::Sqlite(s) => Ok(Rows::Sqlite(s.query(rusqlite::params_from_iter(params.values().into_iter().map(Bound)))?)),
             Statement::Postgres(pg, statement) => {
                 let values: Vec<PgBound<'_>> = params.values().into_iter().map(PgBound).collect();
                 let stream = block_on(pg.client.query_raw(&*statement, values.iter()))?;
@@ -786,19 +788,32 @@ impl Statement<'_> {
         out
     }
 
-    /// The rows mapped by `f`, read whole (an iterator of results, like rusqlite's).
-    pub fn query_map<T, P: Params, F: FnMut(&Row<'_>) -> Result<T>>(&mut self, params: P, mut f: F) -> Result<std::vec::IntoIter<Result<T>>> {
-        let mut rows = self.query(params)?;
-        let mut out = Vec::new();
-        while let Some(row) = rows.next()? {
-            out.push(f(&row));
-        }
-        Ok(out.into_iter())
+    /// The rows mapped by `f`, as they are read (an iterator of results, like rusqlite's).
+    pub fn query_map<T, P: Params, F: FnMut(&Row<'_>) -> Result<T>>(&mut self, params: P, f: F) -> Result<MappedRows<'_, F>> {
+        Ok(MappedRows { rows: self.query(params)?, map: f })
     }
 
     pub fn exists<P: Params>(&mut self, params: P) -> Result<bool> {
         let mut rows = self.query(params)?;
         Ok(rows.next()?.is_some())
+    }
+}
+
+/// The rows of a query, each mapped as it is read.
+pub struct MappedRows<'s, F> {
+    rows: Rows<'s>,
+    map: F,
+}
+
+impl<T, F: FnMut(&Row<'_>) -> Result<T>> Iterator for MappedRows<'_, F> {
+    type Item = Result<T>;
+
+    fn next(&mut self) -> Option<Result<T>> {
+        match self.rows.next() {
+            Ok(Some(row)) => Some((self.map)(&row)),
+            Ok(None) => None,
+            Err(e) => Some(Err(e)),
+        }
     }
 }
 
