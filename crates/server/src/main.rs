@@ -483,7 +483,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                     let url = if addr.ip().is_unspecified() { format!("http://127.0.0.1:{port}") } else { format!("http://{addr}") };
                     match store.with(|c| {
                         c.execute("DELETE FROM tokens WHERE label = 'simulator'", [])?;
-                        tokens::create(c, tokens::Role::Uploader, "simulator", now)
+                        // It reads what it changes (the summary, device ids) and uploads: admin.
+                        tokens::create(c, tokens::Role::Admin, "simulator", now)
                     }) {
                         Ok(token) => {
                             tokio::spawn(async move {

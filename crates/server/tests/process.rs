@@ -287,6 +287,27 @@ fn the_demo_prints_an_upload_token_that_works() {
 }
 
 #[test]
+fn the_simulator_keeps_the_demo_moving() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut child, base, _) = start(dir.path(), &["--demo-devices", "200", "--simulate", "4"]);
+    // The summary's last upload: the demo's time, then each simulated batch's.
+    let last_upload = || -> String {
+        let body = http(&base, "GET", "/api/v1/summary", None, "").1;
+        body.split("\"last_upload\":").nth(1).unwrap_or("").chars().take(24).collect()
+    };
+    let first = last_upload();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let mut last = first.clone();
+    while Instant::now() < deadline && last == first {
+        std::thread::sleep(Duration::from_millis(300));
+        last = last_upload();
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(!first.is_empty() && last != first, "no simulated change: last upload {first:?} -> {last:?}");
+}
+
+#[test]
 fn open_event_streams_do_not_hold_up_a_shutdown() {
     use std::io::{Read, Write};
     let dir = tempfile::tempdir().unwrap();
