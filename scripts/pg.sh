@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# A throw-away PostgreSQL 15 cluster on loopback, for the tests and the replica demo.
+# A throw-away PostgreSQL cluster (Debian's, 15 here) on loopback, for the tests and the replica demo:
+# its one role trusts loopback connections, so it is for one's own machine, not a shared host.
 #   scripts/pg.sh start DIR   initdb (first time) and start; prints the connection string
 #   scripts/pg.sh stop DIR    stop (fast)
 # Installs Debian's postgresql when missing. Runs the server as the `postgres` user when started as
@@ -17,7 +18,12 @@ if [ -z "$bin" ] || [ ! -x "$bin/initdb" ]; then
   [ "$action" = stop ] && exit 0
   echo "[pg] installing PostgreSQL (apt-get install postgresql)" >&2
   export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq >&2 && apt-get install -y -qq postgresql >&2
+  sudo=()
+  if [ "$(id -u)" -ne 0 ]; then
+    command -v sudo >/dev/null || { echo "[pg] PostgreSQL is missing and this is not root: install the postgresql package" >&2; exit 1; }
+    sudo=(sudo --preserve-env=DEBIAN_FRONTEND)
+  fi
+  "${sudo[@]}" apt-get update -qq >&2 && "${sudo[@]}" apt-get install -y -qq postgresql >&2
   bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
 fi
 

@@ -136,6 +136,10 @@ impl UploadKind {
                 if text.chars().count() > limit {
                     return Err(err(Some(name), format!("at most {limit} characters")));
                 }
+                // No store keeps it as text (PostgreSQL refuses it; SQLite would cut it short in places).
+                if text.contains('\0') {
+                    return Err(err(Some(name), "must not contain a NUL character (U+0000)".into()));
+                }
                 if key && text.trim().is_empty() {
                     return Err(err(Some(name), "must not be empty".into()));
                 }
@@ -208,5 +212,21 @@ impl UploadKind {
             out.push(record);
         }
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_nul_character_is_refused_naming_the_field() {
+        let mut device = serde_json::json!({ "SMSID": "GUID:1", "AADTenantID": "t", "AADDeviceID": "nul-1", "Name": "A\u{0}B",
+            "DeviceOS": "Microsoft Windows NT Workstation 10.0", "DeviceOSBuild": "10.0.26100", "AADPrimaryUserID": null,
+            "Model": "M", "Manufacturer": "X", "SerialNumber": "S", "DomainNames": "d", "SKU": "Enterprise" });
+        let e = UploadKind::Devices.check(0, &device).unwrap_err();
+        assert_eq!(e.field.as_deref(), Some("Name"), "{e:?}");
+        device["Name"] = serde_json::json!("AB");
+        assert!(UploadKind::Devices.check(0, &device).is_ok());
     }
 }

@@ -41,7 +41,8 @@ pub fn app_with(store: Arc<Store>, dist: Option<&Path>, options: &web::WebOption
 
 /// The application with the live hub it publishes changes through (the simulator and tests share it).
 pub fn app_live(store: Arc<Store>, live: Arc<live::Live>, dist: Option<&Path>, options: &web::WebOptions) -> Router {
-    let ctx = api::ApiContext { store, live, access: Arc::new(api::session::Access::new(!options.require_sign_in)), privacy: Default::default(), importing: Arc::new(tokio::sync::Semaphore::new(1)) };
+    let privacy = Arc::new(privacy::Privacy::for_store(&store));
+    let ctx = api::ApiContext { store, live, access: Arc::new(api::session::Access::new(!options.require_sign_in)), privacy, importing: Arc::new(tokio::sync::Semaphore::new(1)) };
     // The pages the server writes itself: signing in and out.
     let (c1, c2, pages_dist, open) = (ctx.clone(), ctx.clone(), dist.map(Path::to_path_buf), !options.require_sign_in);
     let import_dist = pages_dist.clone();

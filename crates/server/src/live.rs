@@ -123,13 +123,12 @@ impl Live {
             lock(&self.recent).clear();
             return;
         };
-        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
         for change in caught_up.changes {
             let notice = Notice {
                 id: change.id,
                 entity: change.kind,
                 records: change.records,
-                at: tenantscope_model::time::format_rfc3339(now),
+                at: tenantscope_model::time::format_rfc3339(change.at),
                 summary: (*summary).clone(),
             };
             {
@@ -256,7 +255,9 @@ pub fn follow_database(store: Arc<Store>, live: Arc<Live>) -> Option<tokio::task
 /// connection is gone). The client is kept by the caller for as long as it listens.
 async fn listen(url: &str, schema: &str) -> Result<(tokio_postgres::Client, tokio::sync::mpsc::UnboundedReceiver<i64>), tokio_postgres::Error> {
     let prefix = format!("{schema}:");
-    let (client, mut connection) = tokio_postgres::connect(url, tokio_postgres::NoTls).await?;
+    let mut config: tokio_postgres::Config = url.parse()?;
+    store::db::pg_timeouts(&mut config);
+    let (client, mut connection) = config.connect(tokio_postgres::NoTls).await?;
     let (heard, announced) = tokio::sync::mpsc::unbounded_channel();
     tokio::spawn(async move {
         loop {

@@ -466,9 +466,15 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                     // in with one keeps its session through restarts.
                     let kiosk = store.with(|c| {
                         c.execute(
-                            "UPDATE tokens SET revoked = ?1 WHERE label = 'demo kiosk' AND revoked IS NULL
+                            // Older than ten minutes: another server over the same database that
+                            // started with this one keeps the link it printed.
+                            "UPDATE tokens SET revoked = ?1 WHERE label = 'demo kiosk' AND revoked IS NULL AND created < ?3
                              AND NOT EXISTS (SELECT 1 FROM sessions s WHERE s.token = tokens.id AND s.expires > ?2)",
-                            tenantscope_server::params![tenantscope_model::time::format_rfc3339(now), now],
+                            tenantscope_server::params![
+                                tenantscope_model::time::format_rfc3339(now),
+                                now,
+                                tenantscope_model::time::format_rfc3339(now - 600)
+                            ],
                         )?;
                         tokens::create(c, tokens::Role::Kiosk, "demo kiosk", now)
                     });

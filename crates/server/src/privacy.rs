@@ -43,6 +43,27 @@ impl Default for Privacy {
 }
 
 impl Privacy {
+    /// With the store's own key (kept in its `meta`, made by the first server that needed it): the
+    /// alias of a value no device has is the same on every server over the store and after a restart.
+    pub fn for_store(store: &crate::store::Store) -> Privacy {
+        let mut privacy = Privacy::default();
+        let fresh: String = privacy.key.iter().map(|b| format!("{b:02x}")).collect();
+        let kept = store.with(|c| {
+            c.execute("INSERT INTO meta (key, value) VALUES ('privacy_key', ?1) ON CONFLICT (key) DO NOTHING", [&fresh])?;
+            Ok(crate::store::get_meta(c, "privacy_key")?)
+        });
+        match kept {
+            Ok(Some(hex)) if hex.len() == 64 => {
+                for (i, byte) in privacy.key.iter_mut().enumerate() {
+                    *byte = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).unwrap_or(0);
+                }
+            }
+            // A key of this process's own still hides the values; it just differs between servers.
+            other => tracing::warn!(answer = ?other.map(|k| k.map(|k| k.len())), "cannot keep the privacy key in the store"),
+        }
+        privacy
+    }
+
     /// An aliaser for one answer, on a connection (`None`: only what is remembered, for answers
     /// made where the store cannot be asked, e.g. each change notice of an event stream).
     pub fn aliaser<'a>(&'a self, conn: Option<&'a Connection>) -> Aliaser<'a> {

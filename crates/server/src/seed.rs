@@ -1,6 +1,6 @@
 //! The deterministic demo tenant: the same seed and anchor time give the same tenant, byte for byte.
 
-use crate::store::{self, set_meta, write, Result, Store};
+use crate::store::{self, set_meta, write, Result, Store, StoreError};
 use crate::store::db::{params, Connection};
 use std::collections::HashMap;
 use tenantscope_model::*;
@@ -433,6 +433,16 @@ fn seed_locked(store: &Store, opts: &DemoOptions, report: &dyn Fn(f64), unless_f
 
 fn generate(conn: &Connection, opts: &DemoOptions, report: &dyn Fn(f64)) -> Result<()> {
     let started = std::time::Instant::now();
+    // Row ids are positions + 1 (memberships and verdicts rely on it). SQLite gives an empty table's
+    // first row id 1; PostgreSQL's id counters never go back (a seed that was stopped, rows that were
+    // deleted), so those of the tables the demo fills are set back to 1 — only where a table is empty.
+    if conn.dialect() == crate::store::Dialect::Postgres {
+        for table in ["devices", "threats", "collections", "applications", "telemetry"] {
+            conn.execute_batch(&format!(
+                "SELECT setval(pg_get_serial_sequence('{table}', 'id'), 1, false) WHERE NOT EXISTS (SELECT 1 FROM {table})"
+            ))?;
+        }
+    }
     let mut rng = Rng::new(opts.seed);
     let anchor = opts.anchor;
     let tenant_id = rng.guid();
@@ -499,7 +509,9 @@ fn generate(conn: &Connection, opts: &DemoOptions, report: &dyn Fn(f64)) -> Resu
                 sku: sku.into(),
             };
             let id = write::upsert_device(conn, &device)?;
-            debug_assert_eq!(id, i as i64 + 1, "row ids are positions + 1 (memberships rely on it)");
+            if id != i as i64 + 1 {
+                return Err(StoreError::Task(format!("the demo's device {} got row id {id}: is the store empty?", i + 1)));
+            }
             if let Some(h) = &health {
                 write::upsert_health(conn, id, h)?;
             }
@@ -666,7 +678,9 @@ fn gen_collections(
                 hierarchy_id: hierarchy_id.to_string(),
             },
         )?;
-        debug_assert_eq!(written, rowid);
+        if written != rowid {
+            return Err(StoreError::Task(format!("the demo's collection {rowid} got row id {written}: is the store empty?")));
+        }
         ids.push(Members { rowid, bits: members, devices: device_collection });
         bar.inc(1);
     }

@@ -236,6 +236,9 @@ async fn aliases_are_stable_and_work_as_addresses_filters_and_search() {
     let real = s.strings("SELECT Name FROM devices LIMIT 1")[0].clone();
     assert_eq!(s.json(&format!("/api/v1/devices?q={real}")).await["total"], 1);
     assert_eq!(s.json(&format!("/api/v1/devices?privacy=1&q={real}")).await["total"], 0);
+    // Lists answered by the store itself: a real name matches nothing in privacy mode, on every store.
+    let detections = s.json(&format!("/api/v1/detections?privacy=1&q={real}")).await;
+    assert_eq!(detections["total"], 0, "{detections}");
     // Filters: a facet's alias selects as many devices as the facet counts.
     let facets = s.json("/api/v1/devices/facets?privacy=1").await;
     let domains = facets["fields"].as_array().unwrap().iter().find(|f| f["field"] == "DomainNames").unwrap();

@@ -244,7 +244,8 @@ async fn unalias(ctx: &ApiContext, req: &mut Request) -> Result<()> {
                 })
             };
             // Matches nothing: no device has it.
-            const NOTHING: &str = "\u{0}";
+            // A value no row has that every store takes as text (U+FFFF is a noncharacter).
+            const NOTHING: &str = "\u{FFFF}";
             let path = match device {
                 Some(alias) => Some(format!("/devices/{}", tenantscope_model::api::encode_component(&device_of(&alias)?.unwrap_or_else(|| NOTHING.into())))),
                 None => None,

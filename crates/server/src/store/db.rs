@@ -536,12 +536,29 @@ pub struct PgConn {
     statements: RefCell<HashMap<String, tokio_postgres::Statement>>,
 }
 
+/// What a PostgreSQL connection waits for at most, unless the connection string says: connecting
+/// (10 s), and a peer that went silent (TCP keepalives after 30 s idle; unacknowledged data for 60 s):
+/// a half-dead connection fails instead of holding a request, the follow-up or a start-up forever.
+pub fn pg_timeouts(config: &mut tokio_postgres::Config) {
+    if config.get_connect_timeout().is_none() {
+        config.connect_timeout(std::time::Duration::from_secs(10));
+    }
+    config.keepalives(true);
+    config.keepalives_idle(std::time::Duration::from_secs(30));
+    #[cfg(target_os = "linux")]
+    if config.get_tcp_user_timeout().is_none() {
+        config.tcp_user_timeout(std::time::Duration::from_secs(60));
+    }
+}
+
 /// Connects to PostgreSQL: the connection string as given, a driver task on the store's runtime.
 pub fn connect_pg(url: &str) -> Result<tokio_postgres::Client> {
     let (sender, answer) = std::sync::mpsc::channel();
     let url = url.to_string();
+    let mut config: tokio_postgres::Config = url.parse()?;
+    pg_timeouts(&mut config);
     runtime().spawn(async move {
-        match tokio_postgres::connect(&url, tokio_postgres::NoTls).await {
+        match config.connect(tokio_postgres::NoTls).await {
             Ok((client, connection)) => {
                 let _ = sender.send(Ok(client));
                 if let Err(e) = connection.await {
@@ -690,7 +707,12 @@ impl Connection {
                 format!("BEGIN ISOLATION LEVEL READ COMMITTED; SELECT pg_advisory_xact_lock({PG_WRITE_LOCK}, hashtext(current_schema()))")
             }
         };
-        self.execute_batch(&begin)?;
+        if let Err(e) = self.execute_batch(&begin) {
+            // A lock wait that failed (a timeout, a cancel) leaves PostgreSQL's transaction open
+            // and failed: ended here, so the connection is usable again.
+            let _ = self.execute_batch("ROLLBACK");
+            return Err(e);
+        }
         self.in_tx.set(true);
         Ok(())
     }

@@ -641,7 +641,16 @@ impl Store {
                 } else {
                     format!("{url} options='-c search_path={schema}'")
                 };
-                Self::open_postgres_named(&scoped, format!("{} (schema {schema})", redacted(url)))?
+                let store = Self::open_postgres_named(&scoped, format!("{} (schema {schema})", redacted(url)))?;
+                // The tenant's rows are the schema's: a connection that landed elsewhere (a pooler
+                // that drops the search_path option) would read and write the default store's.
+                let landed: String = store.with(|c| Ok(c.query_row("SELECT current_schema()", [], |r| r.get(0))?))?;
+                if landed != schema {
+                    return Err(StoreError::Open(format!(
+                        "tenant {tenant}: the connection's schema is {landed:?}, not {schema:?} (does something between here and PostgreSQL drop the `options` connection parameter?)"
+                    )));
+                }
+                store
             }
         };
         store.with(|c| {
@@ -951,6 +960,12 @@ impl Store {
     }
 
     fn checkin(&self, conn: Connection) {
+        // Never handed out inside a transaction someone forgot (or a failed one).
+        if !conn.is_autocommit() && conn.end(false).is_err() {
+            lock(&self.pool).open -= 1;
+            self.freed.notify_one();
+            return;
+        }
         lock(&self.pool).idle.push(conn);
         self.freed.notify_one();
     }

@@ -26,6 +26,12 @@ pub struct Change {
     /// Those of `updated` already in the store before whose name, serial number or ids (the fields
     /// the store's indexes order) may have changed, and removed ones (their id may be given again).
     pub moved: Vec<i64>,
+    /// When it committed (Unix seconds; the same on every server that follows it).
+    pub at: i64,
+}
+
+fn unix_now() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
 }
 
 /// The change log: every write leaves its change in the store's `changes` table in its own
@@ -69,7 +75,6 @@ impl ChangeLog {
 
     /// Records `change` in the log, announces it, and commits `tx`, whose change it is.
     pub fn commit(&self, tx: Transaction<'_>, change: Change) -> Result<Change> {
-        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64);
         tx.execute(
             "INSERT INTO changes (id, kind, records, devices, updated, moved, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
             params![
@@ -79,7 +84,7 @@ impl ChangeLog {
                 change.devices,
                 change.updated.as_deref().map(ids_text),
                 ids_text(&change.moved),
-                now
+                change.at
             ],
         )?;
         if change.id % 64 == 0 {
@@ -105,7 +110,7 @@ impl ChangeLog {
         }
         let changes = conn
             .prepare_cached(
-                "SELECT id, kind, records, devices, updated, moved FROM changes WHERE id > ?1 AND id <= ?2 ORDER BY id",
+                "SELECT id, kind, records, devices, updated, moved, at FROM changes WHERE id > ?1 AND id <= ?2 ORDER BY id",
             )?
             .query_map([after, last], |r| {
                 let kind: String = r.get(1)?;
@@ -116,6 +121,7 @@ impl ChangeLog {
                     devices: r.get(3)?,
                     updated: r.get::<_, Option<String>>(4)?.map(|t| ids_of(&t)),
                     moved: ids_of(&r.get::<_, String>(5)?),
+                    at: r.get(6)?,
                 })
             })?
             .collect::<Result<Vec<_>, _>>()?;
@@ -454,6 +460,7 @@ fn apply_in(tx: Transaction<'_>, kind: UploadKind, records: &[Record], now: i64,
         devices: matches!(kind, UploadKind::Devices | UploadKind::Defender | UploadKind::Threats),
         updated: Some(touched),
         moved,
+        at: unix_now(),
     };
     Ok(log.commit(tx, change)?)
 }
@@ -502,6 +509,6 @@ pub fn delete_device(conn: &mut Connection, aad_device_id: &str, log: &ChangeLog
     let next = next_change(&tx)?;
     // Moved as well: the store may give its id to the next new device (a different device then,
     // placed anew in every order).
-    let change = Change { id: next, kind: "delete", records: 1, devices: true, updated: Some(vec![id]), moved: vec![id] };
+    let change = Change { id: next, kind: "delete", records: 1, devices: true, updated: Some(vec![id]), moved: vec![id], at: unix_now() };
     Ok(Some(log.commit(tx, change)?))
 }
