@@ -450,6 +450,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                     }
                     let mut tenant_web = web.clone();
                     tenant_web.allow_hosts.push(host.clone());
+                    // A tenant's rows are read with the tenant's token or session only, even on a
+                    // loopback address (behind a proxy, loopback is everybody's way in).
+                    tenant_web.require_sign_in = true;
                     tracing::info!(host = %host, tenant = %tenant, store = %tenant_store.name(), "tenant ready");
                     tenant_apps.push((host.clone(), app_live(tenant_store, tenant_live, config.dist.as_deref(), &tenant_web)));
                 }

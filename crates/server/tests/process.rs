@@ -308,6 +308,42 @@ fn the_simulator_keeps_the_demo_moving() {
 }
 
 #[test]
+fn a_tenant_is_served_at_its_host_with_its_own_tokens() {
+    let dir = tempfile::tempdir().unwrap();
+    let tenant = "cccccccc-3333-4333-8333-cccccccccccc";
+    let create = |extra: &[&str]| -> String {
+        let out = server().args(["token", "create", "--role", "viewer", "--data-dir"]).arg(dir.path()).args(extra).output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap().trim().to_string()
+    };
+    let tenant_viewer = create(&["--tenant", tenant]);
+    let default_viewer = create(&[]);
+    let (mut child, base, _) = start(dir.path(), &["--no-demo", "--tenant", &format!("contoso.localhost={tenant}")]);
+    let at = |host: &str, token: Option<&str>| -> u16 {
+        use std::io::{Read, Write};
+        let mut stream = std::net::TcpStream::connect(base.trim_start_matches("http://")).unwrap();
+        let auth = token.map(|t| format!("Authorization: Bearer {t}\r\n")).unwrap_or_default();
+        write!(stream, "GET /api/v1/summary HTTP/1.1\r\nHost: {host}\r\n{auth}Connection: close\r\n\r\n").unwrap();
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer).unwrap();
+        answer.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0)
+    };
+    let answers = [
+        at("contoso.localhost", Some(&tenant_viewer)),
+        at("contoso.localhost", None),
+        at("contoso.localhost", Some(&default_viewer)),
+        at("localhost", Some(&tenant_viewer)),
+        at("localhost", None),
+    ];
+    let _ = child.kill();
+    let _ = child.wait();
+    // The tenant's token at its host; nobody (even on loopback) and the default store's token are
+    // refused there; the tenant's token means nothing to the default store (open on loopback).
+    assert_eq!(answers, [200, 401, 401, 401, 200]);
+    assert!(dir.path().join("tenants").join(tenant).join(tenantscope_server::store::DB_FILE).exists());
+}
+
+#[test]
 fn open_event_streams_do_not_hold_up_a_shutdown() {
     use std::io::{Read, Write};
     let dir = tempfile::tempdir().unwrap();
