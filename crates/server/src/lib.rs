@@ -188,12 +188,25 @@ pub fn prepare(config: &Config, startup: &Startup) -> store::Result<Arc<Store>> 
         }
     }
     startup.set("building indexes", 80);
+    ready_to_serve(&store, startup)?;
+    Ok(store)
+}
+
+/// The store of a tenant (`--tenant HOST=TENANT_ID`), prepared like the default one (no demo).
+pub fn prepare_tenant(config: &Config, tenant: &str, startup: &Startup) -> store::Result<Arc<Store>> {
+    let store = Store::open_tenant(&config.data_dir, config.database.as_deref(), tenant)?;
+    ready_to_serve(&store, startup)?;
+    Ok(store)
+}
+
+/// Indexes and statistics made sure of, and the devices index built now, so that the first visitor
+/// does not wait for it.
+fn ready_to_serve(store: &Store, startup: &Startup) -> store::Result<()> {
     store.ensure_indexes()?;
     if store.ensure_statistics()? {
         tracing::info!("query statistics were missing; refreshed");
     }
-    // Build the devices index now, so that the first visitor does not wait for it.
     startup.set("building the devices index", 90);
     store.device_index()?;
-    Ok(store)
+    Ok(())
 }

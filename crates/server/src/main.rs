@@ -430,13 +430,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 let mut tenant_apps = Vec::new();
                 for (host, tenant) in &args.tenants {
                     let opened = tokio::task::spawn_blocking({
-                        let (data_dir, database, tenant) = (config.data_dir.clone(), config.database.clone(), tenant.clone());
-                        move || -> tenantscope_server::store::Result<Arc<tenantscope_server::store::Store>> {
-                            let store = tenantscope_server::store::Store::open_tenant(&data_dir, database.as_deref(), &tenant)?;
-                            store.ensure_indexes()?;
-                            store.device_index()?;
-                            Ok(store)
-                        }
+                        let (config, tenant, startup) = (config.clone(), tenant.clone(), Arc::clone(&startup));
+                        move || tenantscope_server::prepare_tenant(&config, &tenant, &startup)
                     })
                     .await;
                     let tenant_store = match opened {

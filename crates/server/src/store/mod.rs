@@ -774,7 +774,10 @@ impl Store {
                     let tx = conn.transaction_with_behavior(db::TransactionBehavior::Immediate)?;
                     tx.execute_batch(INDEXES)?;
                     tx.commit()?;
-                    conn.execute_batch("ANALYZE")?;
+                    // This store's tables only (the search_path's schema), not every tenant's.
+                    conn.execute_batch(
+                        "ANALYZE devices, defender_health, threats, collections, collection_members, applications, telemetry",
+                    )?;
                 }
             }
             Ok(())
